@@ -1,0 +1,60 @@
+//! Library error type. Every variant that comes from a file carries its path, so a log line
+//! or an HTTP error always says *which* kernel file or trace was bad.
+use std::path::PathBuf;
+
+/// Errors raised by the crashwatch library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read (other than "not found", which callers usually map to `None`).
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A kernel or trace file had content we could not parse.
+    #[error("{}: {msg}", .path.display())]
+    Parse {
+        /// The file (for pure parsers: its kernel name, e.g. `memory.stat`).
+        path: PathBuf,
+        /// What was wrong, quoting the offending token.
+        msg: String,
+    },
+    /// A model file was invalid or incompatible.
+    #[error("model: {0}")]
+    Model(String),
+    /// A JSON document (trace line, request body, kubelet reply) was invalid.
+    #[error("json: {0}")]
+    Json(String),
+    /// Talking to the kubelet or API server failed.
+    #[error("kube: {0}")]
+    Kube(String),
+}
+
+impl Error {
+    /// Build a parse error for `file` (a kernel file name or a full path).
+    pub fn parse(file: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
+        Error::Parse { path: file.into(), msg: msg.into() }
+    }
+
+    /// Build an I/O error for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// True when the error means "the cgroup or file is gone" (removed between listing and
+    /// reading): `ENOENT`, or `ENODEV` which the kernel returns for files of a dying cgroup.
+    pub fn is_vanished(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::NotFound || source.raw_os_error() == Some(19)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Result alias for the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,1 @@
+//! Feature extraction from a container history. (Issue 4.)

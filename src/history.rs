@@ -1,0 +1,1 @@
+//! Bounded per-container sample history. (Issue 4.)

@@ -1,0 +1,14 @@
+//! crashwatch binary: parse the command line, set up logging, hand over to [`crashwatch::cli`].
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = crashwatch::cli::Cli::parse();
+    crashwatch::telemetry::init(cli.log_level.as_deref());
+    match crashwatch::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("crashwatch: error: {err:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Node readings from procfs: /proc/meminfo and /proc/pressure/*. (Issue 3.)

@@ -1,0 +1,1 @@
+//! `run --record-dir`: write real traces for training, rotated. (Issue 4.)

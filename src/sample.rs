@@ -1,0 +1,390 @@
+//! The one sample schema used everywhere (`collect` output, traces, `replay`, `POST /predict`),
+//! exactly as `interface.md` names it. Every metric is optional: `None` means unknown or, for
+//! limits, unlimited.
+//!
+//! Numbers are read leniently (an integer-valued float such as `1073741824.0` from a Python
+//! trace generator is a fine byte count) but never wrongly: negative, fractional counts and
+//! non-numbers are errors, so bad input is rejected rather than silently clamped.
+use serde::{Deserialize, Serialize};
+
+/// Kubernetes QoS class of a pod (decides eviction order and where its cgroup lives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Qos {
+    /// requests == limits for every container.
+    Guaranteed,
+    /// some request or limit set.
+    Burstable,
+    /// no requests or limits: evicted first.
+    #[serde(alias = "best-effort", alias = "BestEffort")]
+    Besteffort,
+}
+
+impl Qos {
+    /// Lower-case name as used in labels and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Qos::Guaranteed => "guaranteed",
+            Qos::Burstable => "burstable",
+            Qos::Besteffort => "besteffort",
+        }
+    }
+}
+
+/// Why a container is predicted to (or did) crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The kernel's OOM killer at the container's memory limit.
+    OomKill,
+    /// Kubelet eviction under node memory pressure.
+    Evicted,
+    /// fork() failing at pids.max.
+    PidExhaustion,
+    /// CPU throttled so hard that probes fail and the container is restarted.
+    CpuStarvation,
+    /// CrashLoopBackOff: the container keeps exiting.
+    RestartLoop,
+}
+
+impl Cause {
+    /// All causes, in label order.
+    pub const ALL: [Cause; 5] = [
+        Cause::OomKill,
+        Cause::Evicted,
+        Cause::PidExhaustion,
+        Cause::CpuStarvation,
+        Cause::RestartLoop,
+    ];
+
+    /// snake_case name as used in labels, traces and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::OomKill => "oom_kill",
+            Cause::Evicted => "evicted",
+            Cause::PidExhaustion => "pid_exhaustion",
+            Cause::CpuStarvation => "cpu_starvation",
+            Cause::RestartLoop => "restart_loop",
+        }
+    }
+
+    /// Parse a snake_case cause name.
+    pub fn parse(s: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One container's sample at one instant (the flat JSON object of `interface.md`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Sample {
+    /// Sample time, seconds (any epoch; traces usually start near 0).
+    pub ts: f64,
+    /// `namespace/pod/container`.
+    pub id: String,
+    /// memory.current / memory.usage_in_bytes. Alias `memory_usage` is not accepted on purpose.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_usage_bytes: Option<u64>,
+    /// usage − inactive_file, floored at 0 (the kubelet's working set).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_working_set_bytes: Option<u64>,
+    /// memory.max / memory.limit_in_bytes; `None` = unlimited.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_limit_bytes: Option<u64>,
+    /// Anonymous memory (v2 `anon`, v1 `total_rss`).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_anon_bytes: Option<u64>,
+    /// Page cache (v2 `file`, v1 `total_cache`).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_file_bytes: Option<u64>,
+    /// memory.swap.current.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_swap_bytes: Option<u64>,
+    /// memory.events `oom` (v1: under_oom episodes are not counted; see collector).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub oom_events_total: Option<u64>,
+    /// memory.events `oom_kill` (v1: memory.oom_control `oom_kill`).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub oom_kills_total: Option<u64>,
+    /// memory.events `high`.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_high_events_total: Option<u64>,
+    /// memory.events `max` (v1: memory.failcnt).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_max_events_total: Option<u64>,
+    /// memory.pressure `some avg10`, percent.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub memory_pressure_some_avg10: Option<f64>,
+    /// memory.pressure `full avg10`, percent.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub memory_pressure_full_avg10: Option<f64>,
+    /// cpu.stat usage_usec / cpuacct.usage, in seconds.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub cpu_usage_seconds_total: Option<f64>,
+    /// Instantaneous CPU use in cores. Not a cgroup file: accepted from the predecessor's
+    /// `POST /predict` body (`{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}`).
+    #[serde(deserialize_with = "de::opt_f64", skip_serializing_if = "Option::is_none")]
+    pub cpu_usage_cores: Option<f64>,
+    /// cpu.max quota/period; `None` = unlimited.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub cpu_limit_cores: Option<f64>,
+    /// cpu.stat throttled_usec (v1 throttled_time ns), seconds.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub cpu_throttled_seconds_total: Option<f64>,
+    /// cpu.stat nr_throttled.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub cpu_throttled_periods_total: Option<u64>,
+    /// cpu.stat nr_periods.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub cpu_periods_total: Option<u64>,
+    /// cpu.pressure `some avg10`, percent.
+    #[serde(deserialize_with = "de::opt_f64")]
+    pub cpu_pressure_some_avg10: Option<f64>,
+    /// pids.current.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub pids_current: Option<u64>,
+    /// pids.max; `None` = unlimited.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub pids_limit: Option<u64>,
+    /// Container restart count from the kubelet (0 / None when unknown).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub restarts_total: Option<u64>,
+    /// Last termination reason from the kubelet, e.g. `OOMKilled`, `Error`, `Evicted`.
+    pub last_termination_reason: Option<String>,
+    /// QoS class of the pod (drives eviction ranking). Metadata, but a predictor input too.
+    pub qos: Option<Qos>,
+    /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub node_memory_available_bytes: Option<u64>,
+    /// Node MemTotal, bytes.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub node_memory_total_bytes: Option<u64>,
+}
+
+impl Sample {
+    /// Working set if known, else usage (what a limit is compared against).
+    pub fn working_set(&self) -> Option<u64> {
+        self.memory_working_set_bytes.or(self.memory_usage_bytes)
+    }
+}
+
+/// Container metadata printed beside the sample by `collect` (and attached by the kubelet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerMeta {
+    /// Namespace, `""` when unknown.
+    pub namespace: String,
+    /// Pod name; the pod UID when unknown; in host mode the cgroup path.
+    pub pod: String,
+    /// Pod UID parsed from the cgroup path (dashes, not underscores).
+    pub pod_uid: Option<String>,
+    /// Container name; the first 12 hex chars of the ID when unknown; `""` in host mode.
+    pub container: String,
+    /// Full container ID (64 hex) parsed from the cgroup path.
+    pub container_id: Option<String>,
+    /// Cgroup path relative to the cgroup root (of the memory hierarchy on v1), no leading `/`.
+    pub cgroup: String,
+}
+
+impl ContainerMeta {
+    /// The sample id: `namespace/pod/container`.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.namespace, self.pod, self.container)
+    }
+}
+
+/// A container as `collect` prints it: metadata and sample fields in one flat object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContainerSample {
+    /// Who.
+    #[serde(flatten)]
+    pub meta: ContainerMeta,
+    /// What was measured.
+    #[serde(flatten)]
+    pub sample: Sample,
+}
+
+/// Node-level readings (`/proc/meminfo`, `/proc/pressure/*`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NodeSample {
+    /// Node name (`--node-name`, `NODE_NAME`, hostname).
+    pub name: String,
+    /// `v2`, `v1` or `hybrid`.
+    pub cgroup_mode: String,
+    /// True when no kubepods hierarchy was found and every limited cgroup is tracked.
+    pub host_mode: bool,
+    /// MemTotal, bytes.
+    pub memory_total_bytes: Option<u64>,
+    /// MemAvailable, bytes (`None` on kernels older than 3.14).
+    pub memory_available_bytes: Option<u64>,
+    /// /proc/pressure/memory some avg10.
+    pub memory_pressure_some_avg10: Option<f64>,
+    /// /proc/pressure/memory full avg10.
+    pub memory_pressure_full_avg10: Option<f64>,
+    /// /proc/pressure/cpu some avg10.
+    pub cpu_pressure_some_avg10: Option<f64>,
+    /// /proc/pressure/io some avg10.
+    pub io_pressure_some_avg10: Option<f64>,
+    /// /proc/pressure/io full avg10.
+    pub io_pressure_full_avg10: Option<f64>,
+}
+
+/// One sweep of the node: what `collect --format json` prints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Sweep time, seconds since the Unix epoch.
+    pub ts: f64,
+    /// Node readings.
+    pub node: NodeSample,
+    /// Every tracked container, sorted by cgroup path.
+    pub containers: Vec<ContainerSample>,
+}
+
+/// Lenient-but-strict number deserializers for optional sample fields.
+pub mod de {
+    use serde::de::{self, Deserializer, Visitor};
+    use std::fmt;
+
+    struct OptU64;
+    impl<'de> Visitor<'de> for OptU64 {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a non-negative integer or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(OptU64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::custom(format!("negative value {v}, expected a non-negative integer")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if !v.is_finite() || v < 0.0 {
+                return Err(E::custom(format!("invalid value {v}, expected a non-negative integer")));
+            }
+            if v.fract() != 0.0 && v < 1e6 {
+                // Byte counts and counters are integers; a fractional small value is a unit mix-up.
+                return Err(E::custom(format!("fractional value {v}, expected an integer")));
+            }
+            if v >= u64::MAX as f64 {
+                return Ok(Some(u64::MAX));
+            }
+            Ok(Some(v.round() as u64))
+        }
+    }
+
+    /// `Option<u64>` from an integer, an integer-valued float, or null.
+    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_option(OptU64)
+    }
+
+    struct OptF64;
+    impl<'de> Visitor<'de> for OptF64 {
+        type Value = Option<f64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a non-negative number or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(OptF64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v as f64))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            if v < 0 {
+                return Err(E::custom(format!("negative value {v}, expected a non-negative number")));
+            }
+            Ok(Some(v as f64))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            if !v.is_finite() || v < 0.0 {
+                return Err(E::custom(format!("invalid value {v}, expected a non-negative number")));
+            }
+            Ok(Some(v))
+        }
+    }
+
+    /// `Option<f64>` from any finite non-negative number, or null.
+    pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        d.deserialize_option(OptF64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_valued_floats_are_byte_counts() {
+        let s: Sample =
+            serde_json::from_str(r#"{"ts":1.5,"id":"a/b/c","memory_usage_bytes":1073741824.0,"memory_limit_bytes":null}"#)
+                .unwrap();
+        assert_eq!(s.memory_usage_bytes, Some(1_073_741_824));
+        assert_eq!(s.memory_limit_bytes, None);
+        assert_eq!(s.id, "a/b/c");
+    }
+
+    #[test]
+    fn negative_and_wrong_types_are_rejected() {
+        for body in [
+            r#"{"memory_usage_bytes":-5}"#,
+            r#"{"memory_usage_bytes":"12"}"#,
+            r#"{"cpu_usage_cores":-0.5}"#,
+            r#"{"pids_current":1.5}"#,
+        ] {
+            assert!(serde_json::from_str::<Sample>(body).is_err(), "{body} accepted");
+        }
+    }
+
+    #[test]
+    fn predecessor_body_is_accepted() {
+        let s: Sample = serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
+        assert_eq!(s.cpu_usage_cores, Some(0.5));
+        assert_eq!(s.memory_usage_bytes, Some(1024));
+    }
+
+    #[test]
+    fn container_sample_is_one_flat_object() {
+        let c = ContainerSample {
+            meta: ContainerMeta { namespace: "ns".into(), pod: "p".into(), container: "c".into(), ..Default::default() },
+            sample: Sample { id: "ns/p/c".into(), memory_usage_bytes: Some(7), ..Default::default() },
+        };
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["namespace"], "ns");
+        assert_eq!(v["memory_usage_bytes"], 7);
+        assert!(v["memory_limit_bytes"].is_null());
+        let back: ContainerSample = serde_json::from_value(v).unwrap();
+        assert_eq!(back, c);
+    }
+
+    #[test]
+    fn cause_names_round_trip() {
+        for c in Cause::ALL {
+            assert_eq!(Cause::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Logging setup: `tracing` with an `EnvFilter` (`RUST_LOG`, default `info`), to stderr so that
+//! `collect --format json` on stdout stays machine-readable.
+use tracing_subscriber::EnvFilter;
+
+/// Install the global subscriber once; `level` (from `--log-level`) wins over `RUST_LOG`.
+pub fn init(level: Option<&str>) {
+    let filter = match level {
+        Some(l) => EnvFilter::new(l),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
