@@ -321,7 +321,12 @@ impl Container {
             self.fast_crashes += 1;
             self.restart_at = ts + backoff + rng.random_range(0.5..3.0);
         }
-        Label { ts: round_ms(ts), id: self.spec.id.clone(), event: "crash".into(), cause }
+        Label {
+            ts: round_ms(ts),
+            id: self.spec.id.clone(),
+            event: "crash".into(),
+            cause,
+        }
     }
 
     /// The kubelet starts a new container: new cgroup (container-level counters from zero),
@@ -377,7 +382,11 @@ impl Container {
             cpu_usage_cores: None,
             cpu_limit_cores: self.spec.cpu_limit,
             cpu_throttled_seconds_total: Some((self.throttled_s * 1e6).round() / 1e6),
-            cpu_throttled_periods_total: Some(if has_quota { self.throttled_periods as u64 } else { 0 }),
+            cpu_throttled_periods_total: Some(if has_quota {
+                self.throttled_periods as u64
+            } else {
+                0
+            }),
             cpu_periods_total: Some(if has_quota { self.periods as u64 } else { 0 }),
             cpu_pressure_some_avg10: psi(self.psi_cpu_some),
             pids_current: Some(self.pids.round().max(1.0) as u64),
@@ -424,7 +433,11 @@ impl Node {
 
     /// MemAvailable as the agent would read it, given the simulated containers.
     pub fn available(&self, containers: &[Container]) -> f64 {
-        let used: f64 = containers.iter().filter(|c| c.alive).map(|c| c.usage()).sum();
+        let used: f64 = containers
+            .iter()
+            .filter(|c| c.alive)
+            .map(|c| c.usage())
+            .sum();
         (self.free_other - used).max(0.0)
     }
 
@@ -490,7 +503,12 @@ pub fn run(
             }
             let avail = node.available(containers);
             for c in containers.iter().filter(|c| c.alive()) {
-                out.push(TraceLine::Sample(Box::new(c.sample(ts.max(now), v1, node.total, avail))));
+                out.push(TraceLine::Sample(Box::new(c.sample(
+                    ts.max(now),
+                    v1,
+                    node.total,
+                    avail,
+                ))));
             }
         }
     }
