@@ -97,7 +97,11 @@ pub mod idx {
 /// The documented feature list (for the model file).
 pub fn docs() -> Vec<FeatureDoc> {
     SPEC.iter()
-        .map(|(n, u, m)| FeatureDoc { name: (*n).into(), unit: (*u).into(), meaning: (*m).into() })
+        .map(|(n, u, m)| FeatureDoc {
+            name: (*n).into(),
+            unit: (*u).into(),
+            meaning: (*m).into(),
+        })
         .collect()
 }
 
@@ -162,15 +166,28 @@ pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
         return None;
     }
     let slope = cty / vt;
-    let r2 = if vy > 0.0 { (cty * cty / (vt * vy)).clamp(0.0, 1.0) } else { 0.0 };
+    let r2 = if vy > 0.0 {
+        (cty * cty / (vt * vy)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     Some(Fit { slope, r2, n })
 }
 
 /// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
 /// max of the older half) / half the covered span. Needs at least `min_span` seconds of data
 /// and a value in each half; units of y per second.
-pub fn envelope_slope(h: &History, now: f64, window: f64, min_span: f64, get: impl Fn(&Bucket) -> f32) -> Option<f64> {
-    let oldest = h.iter_back().take_while(|b| b.t_last > now - window).last()?;
+pub fn envelope_slope(
+    h: &History,
+    now: f64,
+    window: f64,
+    min_span: f64,
+    get: impl Fn(&Bucket) -> f32,
+) -> Option<f64> {
+    let oldest = h
+        .iter_back()
+        .take_while(|b| b.t_last > now - window)
+        .last()?;
     let span = (now - oldest.t_first).min(window);
     if span < min_span {
         return None;
@@ -217,7 +234,7 @@ fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> 
 /// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
     let rate = rate?;
-    if !(rate > 0.0) || !limit.is_finite() {
+    if rate.is_nan() || rate <= 0.0 || !limit.is_finite() {
         return None;
     }
     Some(((limit - value).max(0.0) / rate).min(TTL_CAP))
@@ -257,7 +274,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let anon = s.memory_anon_bytes.map(|v| v as f64);
     let file = s.memory_file_bytes.map(|v| v as f64);
     // Slopes are normalised by the limit; without one, by the node's memory; else raw MiB.
-    let scale = limit.or(s.node_memory_total_bytes.map(|v| v as f64)).unwrap_or(1024.0 * 1024.0);
+    let scale = limit
+        .or(s.node_memory_total_bytes.map(|v| v as f64))
+        .unwrap_or(1024.0 * 1024.0);
     let per_min = |bytes_per_s: f64| (bytes_per_s * 60.0 / scale) as f32;
 
     let mut x = [0f32; N];
@@ -275,19 +294,35 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
 
     let recent = |b: &&Bucket| b.t_last > now - SHORT_WINDOW;
-    let ws_fit = least_squares(h.iter_back().filter(recent).map(|b| (b.t_mid(), b.ws_mean() as f64)));
+    let ws_fit = least_squares(
+        h.iter_back()
+            .filter(recent)
+            .map(|b| (b.t_mid(), b.ws_mean() as f64)),
+    );
     let anon_known = anon.is_some();
     let anon_fit = if anon_known {
-        least_squares(h.iter_back().filter(recent).map(|b| (b.t_mid(), b.anon_mean() as f64)))
+        least_squares(
+            h.iter_back()
+                .filter(recent)
+                .map(|b| (b.t_mid(), b.anon_mean() as f64)),
+        )
     } else {
         None
     };
     let ws_env5 = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.ws_max);
     let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
-    let anon_env5 = if anon_known { envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.anon_max) } else { None };
+    let anon_env5 = if anon_known {
+        envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.anon_max)
+    } else {
+        None
+    };
 
     let ws_short = ws_fit.map(|f| f.slope);
-    let anon_short = if anon_known { anon_fit.map(|f| f.slope) } else { ws_short };
+    let anon_short = if anon_known {
+        anon_fit.map(|f| f.slope)
+    } else {
+        ws_short
+    };
     let anon_env = if anon_known { anon_env5 } else { ws_env5 };
     x[3] = ws_short.map_or(0.0, per_min);
     x[4] = ws_env5.map_or(0.0, per_min);
@@ -318,7 +353,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // Trust the physical estimate once the growth is established: a long enough history, or
     // a short one that is clearly linear (a fast leak on a real kernel is).
     let span = h.span();
-    let ttl_mem = ttl_long.filter(|_| span >= 120.0 || (r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
+    let ttl_mem =
+        ttl_long.filter(|_| span >= 120.0 || (r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
 
     let c = crate::history::Counters::of(s);
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
@@ -329,7 +365,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[16] = opt_f(s.memory_pressure_full_avg10);
 
     let d_periods = delta(h, now, 60.0, c.periods, |b| b.last.periods);
-    let d_thr = delta(h, now, 60.0, c.throttled_periods, |b| b.last.throttled_periods);
+    let d_thr = delta(h, now, 60.0, c.throttled_periods, |b| {
+        b.last.throttled_periods
+    });
     x[17] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
         UNKNOWN
     } else if d_periods > 0.0 {
@@ -338,11 +376,20 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         0.0
     };
     x[18] = opt_f(s.cpu_pressure_some_avg10);
-    x[19] = match (s.cpu_limit_cores.filter(|l| *l > 0.0), s.cpu_usage_seconds_total) {
+    x[19] = match (
+        s.cpu_limit_cores.filter(|l| *l > 0.0),
+        s.cpu_usage_seconds_total,
+    ) {
         (Some(lim), Some(cur)) => {
-            let start = h.at_or_before(now - 60.0).or_else(|| h.back(h.len().saturating_sub(1)));
+            let start = h
+                .at_or_before(now - 60.0)
+                .or_else(|| h.back(h.len().saturating_sub(1)));
             match start {
-                Some(b) if b.last.cpu_seconds.is_finite() && now > b.t_last && cur >= b.last.cpu_seconds => {
+                Some(b)
+                    if b.last.cpu_seconds.is_finite()
+                        && now > b.t_last
+                        && cur >= b.last.cpu_seconds =>
+                {
                     ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
                 }
                 _ => 0.0,
@@ -366,7 +413,10 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[22] = delta(h, now, 600.0, c.restarts, |b| b.last.restarts);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
-    let total = s.node_memory_total_bytes.map(|v| v as f64).filter(|v| *v > 0.0);
+    let total = s
+        .node_memory_total_bytes
+        .map(|v| v as f64)
+        .filter(|v| *v > 0.0);
     let avail = s.node_memory_available_bytes.map(|v| v as f64);
     x[24] = match (avail, total) {
         (Some(a), Some(t)) => (a / t) as f32,
@@ -378,14 +428,21 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let ttl_node = match avail {
         Some(a) if evictable => {
             // Falling available memory is a negative slope of the envelope of −available.
-            let fall = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| -b.last.node_available);
+            let fall = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
+                -b.last.node_available
+            });
             time_to(-a, -NODE_EVICTION_BYTES, fall)
         }
         _ => None,
     };
     x[25] = ttl_feature(ttl_node);
 
-    Features { x, ttl_mem, ttl_pids, ttl_node }
+    Features {
+        x,
+        ttl_mem,
+        ttl_pids,
+        ttl_node,
+    }
 }
 
 /// Features of a lone sample with no history (`POST /predict`): levels only, no trends.
@@ -402,7 +459,12 @@ mod tests {
     const MIB: u64 = 1024 * 1024;
 
     fn base(ts: f64) -> Sample {
-        Sample { ts, id: "ns/p/c".into(), memory_limit_bytes: Some(512 * MIB), ..Default::default() }
+        Sample {
+            ts,
+            id: "ns/p/c".into(),
+            memory_limit_bytes: Some(512 * MIB),
+            ..Default::default()
+        }
     }
 
     fn run(samples: impl Iterator<Item = Sample>) -> Features {
@@ -434,12 +496,20 @@ mod tests {
         }));
         // 1 MiB/s = 60/512 limit per minute.
         let expect = 60.0 / 512.0;
-        assert!((f.x[3] as f64 - expect).abs() < 0.02, "short slope {}", f.x[3]);
-        assert!((f.x[4] as f64 - expect).abs() < 0.02, "envelope slope {}", f.x[4]);
+        assert!(
+            (f.x[3] as f64 - expect).abs() < 0.02,
+            "short slope {}",
+            f.x[3]
+        );
+        assert!(
+            (f.x[4] as f64 - expect).abs() < 0.02,
+            "envelope slope {}",
+            f.x[4]
+        );
         let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
         // 512 - 320 = 192 MiB left at 1 MiB/s.
         assert!((ttl - 192.0).abs() < 25.0, "ttl {ttl}");
-        assert_eq!(f.x[2] < 0.1, true);
+        assert!(f.x[2] < 0.1, "file share {}", f.x[2]);
     }
 
     #[test]
@@ -483,12 +553,17 @@ mod tests {
             let t = i as f64;
             let mut s = base(t);
             let phase = (i % 60) as f64 / 60.0;
-            s.memory_working_set_bytes = Some(((50.0 + 0.5 * t + 100.0 * phase) * MIB as f64) as u64);
+            s.memory_working_set_bytes =
+                Some(((50.0 + 0.5 * t + 100.0 * phase) * MIB as f64) as u64);
             s
         }));
         let expect = 30.0 / 512.0;
         assert!((f.x[4] as f64 - expect).abs() < 0.02, "{}", f.x[4]);
-        assert!(f.ttl_mem.is_some_and(|t| t > 30.0 && t < 600.0), "{:?}", f.ttl_mem);
+        assert!(
+            f.ttl_mem.is_some_and(|t| t > 30.0 && t < 600.0),
+            "{:?}",
+            f.ttl_mem
+        );
     }
 
     #[test]
@@ -510,7 +585,12 @@ mod tests {
 
     #[test]
     fn missing_fields_fall_back_to_unknown() {
-        let s = Sample { ts: 5.0, id: "x".into(), memory_usage_bytes: Some(900), ..Default::default() };
+        let s = Sample {
+            ts: 5.0,
+            id: "x".into(),
+            memory_usage_bytes: Some(900),
+            ..Default::default()
+        };
         let f = extract_once(&s);
         assert_eq!(f.x[0], UNKNOWN);
         assert_eq!(f.x[2], UNKNOWN);
@@ -542,7 +622,11 @@ mod tests {
 
     #[test]
     fn least_squares_exact_line() {
-        let fit = least_squares((0..10).map(|i| (i as f64, 3.0 * i as f64 + 1.0))).unwrap_or(Fit { slope: 0.0, r2: 0.0, n: 0 });
+        let fit = least_squares((0..10).map(|i| (i as f64, 3.0 * i as f64 + 1.0))).unwrap_or(Fit {
+            slope: 0.0,
+            r2: 0.0,
+            n: 0,
+        });
         assert!((fit.slope - 3.0).abs() < 1e-9);
         assert!((fit.r2 - 1.0).abs() < 1e-9);
         assert_eq!(least_squares([(0.0, 1.0), (1.0, 2.0)].into_iter()), None);

@@ -168,7 +168,11 @@ impl History {
             anon_max: f32::NAN,
             last: Counters::of(&Sample::default()),
         };
-        History { buf: Box::new([empty; CAPACITY]), head: 0, len: 0 }
+        History {
+            buf: Box::new([empty; CAPACITY]),
+            head: 0,
+            len: 0,
+        }
     }
 
     /// Add a sample. Samples older than or equal to the newest one are ignored (returns
@@ -246,7 +250,12 @@ mod tests {
     use super::*;
 
     fn s(ts: f64, ws: u64) -> Sample {
-        Sample { ts, id: "a/b/c".into(), memory_working_set_bytes: Some(ws), ..Default::default() }
+        Sample {
+            ts,
+            id: "a/b/c".into(),
+            memory_working_set_bytes: Some(ws),
+            ..Default::default()
+        }
     }
 
     #[test]

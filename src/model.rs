@@ -21,7 +21,9 @@ pub const CLASSES: usize = 1 + Cause::ALL.len();
 
 /// Class names in probability order: `none`, then the causes.
 pub fn class_names() -> Vec<String> {
-    std::iter::once("none".to_string()).chain(Cause::ALL.iter().map(|c| c.as_str().to_string())).collect()
+    std::iter::once("none".to_string())
+        .chain(Cause::ALL.iter().map(|c| c.as_str().to_string()))
+        .collect()
 }
 
 /// One node of a flattened tree. Internal nodes route `x[feature] < threshold` to `left`
@@ -66,7 +68,12 @@ pub struct RiskParams {
 
 impl Default for RiskParams {
     fn default() -> Self {
-        RiskParams { ttl_scale_s: 120.0, leaf_smoothing: 4.0, clear_margin: 0.15, clear_after_s: 60.0 }
+        RiskParams {
+            ttl_scale_s: 120.0,
+            leaf_smoothing: 4.0,
+            clear_margin: 0.15,
+            clear_after_s: 60.0,
+        }
     }
 }
 
@@ -148,7 +155,10 @@ impl Model {
             eval: serde_json::Value::Null,
             trees: Vec::new(),
         };
-        Model { file, trees: Vec::new() }
+        Model {
+            file,
+            trees: Vec::new(),
+        }
     }
 
     /// Load a model file.
@@ -162,10 +172,12 @@ impl Model {
 
     /// Parse and validate a model document.
     pub fn from_json(text: &str) -> Result<Model> {
-        let head: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| Error::Model(format!("not a JSON model file: {e}")))?;
+        let head: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::Model(format!("not a JSON model file: {e}")))?;
         if head.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
-            return Err(Error::Model(format!("not a crashwatch model (expected \"format\": \"{FORMAT}\")")));
+            return Err(Error::Model(format!(
+                "not a crashwatch model (expected \"format\": \"{FORMAT}\")"
+            )));
         }
         let fv = head.get("format_version").and_then(|v| v.as_u64());
         if fv != Some(FORMAT_VERSION as u64) {
@@ -174,7 +186,8 @@ impl Model {
                 fv.map_or("missing".to_string(), |v| v.to_string())
             )));
         }
-        let file: ModelFile = serde_json::from_value(head).map_err(|e| Error::Model(format!("invalid model file: {e}")))?;
+        let file: ModelFile = serde_json::from_value(head)
+            .map_err(|e| Error::Model(format!("invalid model file: {e}")))?;
         Model::from_file(file)
     }
 
@@ -190,16 +203,30 @@ impl Model {
             )));
         }
         if file.classes != class_names() {
-            return Err(Error::Model(format!("classes {:?} differ from {:?}", file.classes, class_names())));
+            return Err(Error::Model(format!(
+                "classes {:?} differ from {:?}",
+                file.classes,
+                class_names()
+            )));
         }
         if !(0.0..=1.0).contains(&file.threshold) {
-            return Err(Error::Model(format!("threshold {} outside 0..1", file.threshold)));
+            return Err(Error::Model(format!(
+                "threshold {} outside 0..1",
+                file.threshold
+            )));
         }
         if file.prior.len() != CLASSES {
-            return Err(Error::Model(format!("prior has {} classes, expected {CLASSES}", file.prior.len())));
+            return Err(Error::Model(format!(
+                "prior has {} classes, expected {CLASSES}",
+                file.prior.len()
+            )));
         }
         let prior_sum: f64 = file.prior.iter().sum();
-        let prior: Vec<f64> = file.prior.iter().map(|p| if prior_sum > 0.0 { p / prior_sum } else { 0.0 }).collect();
+        let prior: Vec<f64> = file
+            .prior
+            .iter()
+            .map(|p| if prior_sum > 0.0 { p / prior_sum } else { 0.0 })
+            .collect();
         let alpha = file.risk.leaf_smoothing.max(0.0);
         let mut trees = Vec::with_capacity(file.trees.len());
         for (ti, t) in file.trees.iter().enumerate() {
@@ -218,11 +245,15 @@ impl Model {
                 let mut p = [0f32; CLASSES];
                 if node.feature < 0 {
                     if node.counts.len() != CLASSES {
-                        return Err(Error::Model(format!("tree {ti} leaf {i}: {} class counts, expected {CLASSES}", node.counts.len())));
+                        return Err(Error::Model(format!(
+                            "tree {ti} leaf {i}: {} class counts, expected {CLASSES}",
+                            node.counts.len()
+                        )));
                     }
                     let total: f64 = node.counts.iter().sum();
                     for c in 0..CLASSES {
-                        p[c] = ((node.counts[c] + alpha * prior[c]) / (total + alpha).max(1e-12)) as f32;
+                        p[c] = ((node.counts[c] + alpha * prior[c]) / (total + alpha).max(1e-12))
+                            as f32;
                     }
                 } else {
                     // Children after the parent: walking always terminates.
@@ -232,7 +263,9 @@ impl Model {
                         && node.left as usize > i
                         && node.right as usize > i;
                     if !ok {
-                        return Err(Error::Model(format!("tree {ti} node {i}: bad feature or child index")));
+                        return Err(Error::Model(format!(
+                            "tree {ti} node {i}: bad feature or child index"
+                        )));
                     }
                 }
                 flat.feature.push(node.feature);
@@ -289,7 +322,11 @@ impl Model {
             // Bounded: validation guarantees children after parents.
             while t.feature[i] >= 0 {
                 let f = t.feature[i] as usize;
-                i = if x[f] < t.threshold[i] { t.left[i] } else { t.right[i] } as usize;
+                i = if x[f] < t.threshold[i] {
+                    t.left[i]
+                } else {
+                    t.right[i]
+                } as usize;
             }
             for (o, p) in out.iter_mut().zip(t.probs[i].iter()) {
                 *o += p;
@@ -306,7 +343,13 @@ mod tests {
     use super::*;
 
     fn leaf(counts: [f64; CLASSES]) -> Node {
-        Node { feature: -1, threshold: 0.0, left: 0, right: 0, counts: counts.to_vec() }
+        Node {
+            feature: -1,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            counts: counts.to_vec(),
+        }
     }
 
     fn small() -> ModelFile {
@@ -315,7 +358,13 @@ mod tests {
         m.prior = vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
         m.trees = vec![TreeFile {
             nodes: vec![
-                Node { feature: 0, threshold: 0.9, left: 1, right: 2, counts: vec![] },
+                Node {
+                    feature: 0,
+                    threshold: 0.9,
+                    left: 1,
+                    right: 2,
+                    counts: vec![],
+                },
                 leaf([96.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
                 leaf([0.0, 96.0, 0.0, 0.0, 0.0, 0.0]),
             ],

@@ -78,7 +78,7 @@ pub struct Assessment {
 
 /// Physical risk of a time-to-limit estimate.
 pub fn ttl_risk(ttl: f64, scale: f64) -> f64 {
-    if !(ttl >= 0.0) || scale <= 0.0 {
+    if ttl.is_nan() || ttl < 0.0 || scale <= 0.0 {
         return 0.0;
     }
     1.0 / (1.0 + (ttl / scale).powi(2))
@@ -100,7 +100,10 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // Physical floors: memory limit → OOM kill, pids.max → fork failures. Node pressure is
     // left to the trees: the kubelet evicts one pod at a time, so a floor for every
     // BestEffort pod on the node would be a flood of false alarms.
-    for (ttl, c) in [(f.ttl_mem, Cause::OomKill), (f.ttl_pids, Cause::PidExhaustion)] {
+    for (ttl, c) in [
+        (f.ttl_mem, Cause::OomKill),
+        (f.ttl_pids, Cause::PidExhaustion),
+    ] {
         if let Some(t) = ttl {
             let r = ttl_risk(t, scale);
             if r > risk {
@@ -148,8 +151,15 @@ pub struct Predictor {
 impl Predictor {
     /// A predictor using `model`; `threshold` overrides the model's alarm threshold.
     pub fn new(model: Arc<Model>, threshold: Option<f64>) -> Self {
-        let threshold = threshold.filter(|t| t.is_finite()).unwrap_or_else(|| model.threshold()).clamp(0.0, 1.0);
-        Predictor { model, threshold, states: HashMap::new() }
+        let threshold = threshold
+            .filter(|t| t.is_finite())
+            .unwrap_or_else(|| model.threshold())
+            .clamp(0.0, 1.0);
+        Predictor {
+            model,
+            threshold,
+            states: HashMap::new(),
+        }
     }
 
     /// The alarm threshold in use.
@@ -181,7 +191,10 @@ impl Predictor {
         let mut transitions = Vec::new();
 
         if let Some(cause) = detect_crash(st, sample) {
-            transitions.push(Transition::Crashed { cause, alarmed_at: st.alarm.opened_at });
+            transitions.push(Transition::Crashed {
+                cause,
+                alarmed_at: st.alarm.opened_at,
+            });
             st.alarm = Alarm::default();
             st.last_crash = Some((sample.ts, cause));
         }
@@ -218,7 +231,11 @@ impl Predictor {
             crash_risk: a.risk,
             crash_predicted: open,
             // While alarmed, name the cause the alarm was raised for (stable for logs/Events).
-            cause: if open { st.alarm.cause.or(a.cause) } else { a.cause },
+            cause: if open {
+                st.alarm.cause.or(a.cause)
+            } else {
+                a.cause
+            },
             time_to_oom_seconds: a.time_to_oom,
         };
         (prediction, transitions)
@@ -232,7 +249,10 @@ impl Predictor {
 
 /// A crash visible in this sample compared with the previous one of the same container.
 fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
-    let recent = |c: Cause| st.last_crash.is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS);
+    let recent = |c: Cause| {
+        st.last_crash
+            .is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS)
+    };
     if let (Some(prev), Some(cur)) = (st.last_oom_kills, s.oom_kills_total) {
         // A smaller value is a new cgroup (restarted container), not a crash by itself.
         if cur > prev && !recent(Cause::OomKill) {
@@ -247,7 +267,9 @@ fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
                 // A restart for another reason: the cause we were warning about, if any
                 // (starvation and fork failures end in probe kills / errors), else a loop.
                 _ => match st.alarm.cause {
-                    Some(c @ (Cause::CpuStarvation | Cause::PidExhaustion | Cause::RestartLoop)) => c,
+                    Some(
+                        c @ (Cause::CpuStarvation | Cause::PidExhaustion | Cause::RestartLoop),
+                    ) => c,
                     _ => Cause::RestartLoop,
                 },
             };

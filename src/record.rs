@@ -84,14 +84,20 @@ impl Recorder {
         for s in samples {
             let seen = self.seen.entry(s.id.clone()).or_default();
             if let Some(cause) = crash_in(seen, s) {
-                labels.push(Label { ts: s.ts, id: s.id.clone(), event: "crash".into(), cause });
+                labels.push(Label {
+                    ts: s.ts,
+                    id: s.id.clone(),
+                    event: "crash".into(),
+                    cause,
+                });
                 seen.last_label = Some((s.ts, cause));
             }
             seen.oom_kills = s.oom_kills_total.or(seen.oom_kills);
             seen.restarts = s.restarts_total.or(seen.restarts);
         }
         if self.seen.len() > samples.len() {
-            let live: std::collections::HashSet<&str> = samples.iter().map(|s| s.id.as_str()).collect();
+            let live: std::collections::HashSet<&str> =
+                samples.iter().map(|s| s.id.as_str()).collect();
             self.seen.retain(|id, _| live.contains(id.as_str()));
         }
         for s in samples {
@@ -112,12 +118,20 @@ impl Recorder {
     /// Record a crash the samples cannot show (e.g. an eviction the kubelet reported).
     pub fn label(&mut self, ts: f64, id: &str, cause: Cause) {
         if let Some(seen) = self.seen.get_mut(id) {
-            if seen.last_label.is_some_and(|(t, c)| c == cause && (ts - t).abs() < SAME_CRASH_SECONDS) {
+            if seen
+                .last_label
+                .is_some_and(|(t, c)| c == cause && (ts - t).abs() < SAME_CRASH_SECONDS)
+            {
                 return;
             }
             seen.last_label = Some((ts, cause));
         }
-        self.write_label(&Label { ts, id: id.to_string(), event: "crash".into(), cause });
+        self.write_label(&Label {
+            ts,
+            id: id.to_string(),
+            event: "crash".into(),
+            cause,
+        });
         self.flush();
     }
 
@@ -143,7 +157,9 @@ impl Recorder {
         if self.file.is_none() && !self.open_new() {
             return false;
         }
-        let Some((path, w)) = self.file.as_mut() else { return false };
+        let Some((path, w)) = self.file.as_mut() else {
+            return false;
+        };
         match w.write_all(&self.line) {
             Ok(()) => {
                 self.written += self.line.len() as u64;
@@ -182,7 +198,11 @@ impl Recorder {
             path = self.dir.join(format!("trace-{ms:015}-{n}.jsonl"));
             n += 1;
         }
-        match std::fs::OpenOptions::new().create_new(true).append(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+        {
             Ok(f) => {
                 self.file = Some((path, std::io::BufWriter::new(f)));
                 self.written = 0;
@@ -197,7 +217,9 @@ impl Recorder {
 
     /// Delete the oldest trace files until the budget has room for one more file.
     fn prune(&mut self) {
-        let Ok(rd) = std::fs::read_dir(&self.dir) else { return };
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
         let mut files: Vec<(PathBuf, u64)> = rd
             .filter_map(|e| e.ok())
             .filter(|e| {
@@ -223,10 +245,16 @@ impl Recorder {
     fn fail(&mut self, err: Option<Error>, what: &str) {
         self.errors += 1;
         let now = std::time::Instant::now();
-        if self.last_error_log.is_none_or(|t| now.duration_since(t).as_secs() >= 60) {
+        if self
+            .last_error_log
+            .is_none_or(|t| now.duration_since(t).as_secs() >= 60)
+        {
             self.last_error_log = Some(now);
             match err {
-                Some(e) => tracing::warn!("recorder: {what} failed: {e} ({} errors so far)", self.errors),
+                Some(e) => tracing::warn!(
+                    "recorder: {what} failed: {e} ({} errors so far)",
+                    self.errors
+                ),
                 None => tracing::warn!("recorder: {what} failed ({} errors so far)", self.errors),
             }
         }
@@ -235,7 +263,10 @@ impl Recorder {
 
 /// The crash (if any) visible in `s` relative to what was seen before.
 fn crash_in(seen: &Seen, s: &Sample) -> Option<Cause> {
-    let dup = |c: Cause| seen.last_label.is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS);
+    let dup = |c: Cause| {
+        seen.last_label
+            .is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS)
+    };
     if let (Some(prev), Some(cur)) = (seen.oom_kills, s.oom_kills_total) {
         if cur > prev && !dup(Cause::OomKill) {
             return Some(Cause::OomKill);
@@ -280,7 +311,10 @@ mod tests {
         r.record(&[s(1.0, "a/p/c", 0, 0, None), s(1.0, "a/q/c", 0, 0, None)]);
         r.record(&[s(2.0, "a/p/c", 1, 0, None), s(2.0, "a/q/c", 0, 0, None)]);
         // The kubelet reports the same OOM kill a sweep later: not a second crash.
-        r.record(&[s(3.0, "a/p/c", 1, 1, Some("OOMKilled")), s(3.0, "a/q/c", 0, 1, Some("Error"))]);
+        r.record(&[
+            s(3.0, "a/p/c", 1, 1, Some("OOMKilled")),
+            s(3.0, "a/q/c", 0, 1, Some("Error")),
+        ]);
         r.label(4.0, "a/q/c", Cause::Evicted);
         assert_eq!(r.errors(), 0);
         assert_eq!(r.labels_written(), 3);
@@ -313,7 +347,10 @@ mod tests {
         for i in 0..2000 {
             r.record(&[s(i as f64, "a/p/c", 0, 0, None)]);
         }
-        let total: u64 = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        let total: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
         assert!(total <= budget, "{total} bytes on disk");
         assert!(trace::list_dir(dir.path()).unwrap().len() >= 3);
         assert_eq!(r.errors(), 0);

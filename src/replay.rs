@@ -58,17 +58,21 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<serde_json::Value>(&line).map_err(|e| e.to_string()).and_then(|v| {
-            if v.get("event").is_some() {
-                if with_labels {
-                    serde_json::from_value::<Label>(v).map(|l| Err(Some(l))).map_err(|e| e.to_string())
+        let parsed = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                if v.get("event").is_some() {
+                    if with_labels {
+                        serde_json::from_value::<Label>(v)
+                            .map(|l| Err(Some(l)))
+                            .map_err(|e| e.to_string())
+                    } else {
+                        Ok(Err(None))
+                    }
                 } else {
-                    Ok(Err(None))
+                    parse_sample(v).map(Ok)
                 }
-            } else {
-                parse_sample(v).map(Ok)
-            }
-        });
+            });
         match parsed {
             Ok(Ok(s)) => out.samples.push(s),
             Ok(Err(Some(l))) => out.labels.push(l),
@@ -131,7 +135,8 @@ pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
         Some(p) => Arc::new(Model::load(p)?),
         None => Model::embedded(),
     };
-    let trace = load(&args.trace, false).with_context(|| format!("reading {}", args.trace.display()))?;
+    let trace =
+        load(&args.trace, false).with_context(|| format!("reading {}", args.trace.display()))?;
     if trace.bad_lines > 0 {
         tracing::warn!(
             "{}: skipped {} unparsable line(s); first: {}",

@@ -52,21 +52,31 @@ fn class_of(c: Cause) -> usize {
 fn rows_of(trace: &LoadedTrace, horizon: f64) -> Rows {
     let mut crashes: HashMap<&str, Vec<(f64, Cause)>> = HashMap::new();
     for l in &trace.labels {
-        crashes.entry(l.id.as_str()).or_default().push((l.ts, l.cause));
+        crashes
+            .entry(l.id.as_str())
+            .or_default()
+            .push((l.ts, l.cause));
     }
     for v in crashes.values_mut() {
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     let mut hist: HashMap<&str, (History, f64)> = HashMap::new();
-    let mut out = Rows { x: Vec::new(), y: Vec::new() };
+    let mut out = Rows {
+        x: Vec::new(),
+        y: Vec::new(),
+    };
     for s in &trace.samples {
-        let (h, last_row) = hist.entry(s.id.as_str()).or_insert_with(|| (History::new(), f64::NEG_INFINITY));
+        let (h, last_row) = hist
+            .entry(s.id.as_str())
+            .or_insert_with(|| (History::new(), f64::NEG_INFINITY));
         if !h.push(s) || s.ts - *last_row < ROW_SECONDS {
             continue;
         }
         *last_row = s.ts;
         let f = features::extract(h, s);
-        let next = crashes.get(s.id.as_str()).and_then(|v| v.iter().find(|(t, _)| *t > s.ts));
+        let next = crashes
+            .get(s.id.as_str())
+            .and_then(|v| v.iter().find(|(t, _)| *t > s.ts));
         let y = match next {
             Some((t, c)) if *t - s.ts <= horizon => class_of(*c),
             _ => 0,
@@ -143,7 +153,10 @@ impl Score {
             }
             for (open, _) in e {
                 self.episodes += 1;
-                if !crash_ts.iter().any(|t| *t >= *open && *t <= open + FALSE_ALARM_WINDOW) {
+                if !crash_ts
+                    .iter()
+                    .any(|t| *t >= *open && *t <= open + FALSE_ALARM_WINDOW)
+                {
                     self.false_alarms += 1;
                 }
             }
@@ -152,7 +165,9 @@ impl Score {
                 // The episode alive at the crash (closed by it, at most a sweep later).
                 let alive = e
                     .iter()
-                    .filter(|(o, c)| *o <= *t && *t - *o <= FALSE_ALARM_WINDOW && c.is_none_or(|c| c >= *t - 1.0))
+                    .filter(|(o, c)| {
+                        *o <= *t && *t - *o <= FALSE_ALARM_WINDOW && c.is_none_or(|c| c >= *t - 1.0)
+                    })
                     .map(|(o, _)| *t - *o)
                     .fold(None::<f64>, |m, l| Some(m.map_or(l, |m| m.max(l))));
                 match alive {
@@ -168,9 +183,16 @@ impl Score {
     }
 
     fn finish(mut self) -> Score {
-        self.recall = if self.crashes > 0 { self.hits as f64 / self.crashes as f64 } else { 0.0 };
-        self.precision =
-            if self.episodes > 0 { (self.episodes - self.false_alarms) as f64 / self.episodes as f64 } else { 1.0 };
+        self.recall = if self.crashes > 0 {
+            self.hits as f64 / self.crashes as f64
+        } else {
+            0.0
+        };
+        self.precision = if self.episodes > 0 {
+            (self.episodes - self.false_alarms) as f64 / self.episodes as f64
+        } else {
+            1.0
+        };
         self.f1 = if self.recall + self.precision > 0.0 {
             2.0 * self.recall * self.precision / (self.recall + self.precision)
         } else {
@@ -216,7 +238,10 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
 
 /// Deterministic file split: FNV-1a of the file name, one in five to validation.
 fn is_validation(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
         h ^= b as u64;
@@ -228,7 +253,13 @@ fn is_validation(path: &Path) -> bool {
 /// Flatten a linfa tree into preorder nodes (leaf counts filled in later).
 fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usize {
     let me = out.len();
-    out.push(Node { feature: -1, threshold: 0.0, left: 0, right: 0, counts: vec![0.0; CLASSES] });
+    out.push(Node {
+        feature: -1,
+        threshold: 0.0,
+        left: 0,
+        right: 0,
+        counts: vec![0.0; CLASSES],
+    });
     let children = node.children();
     let (l, r) = match (children.first(), children.get(1)) {
         (Some(Some(l)), Some(Some(r))) if !node.is_leaf() => (l, r),
@@ -237,7 +268,13 @@ fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usi
     let (f, v, _) = node.split();
     let li = flatten(l, out);
     let ri = flatten(r, out);
-    out[me] = Node { feature: f as i32, threshold: f32_at_or_above(v), left: li as u32, right: ri as u32, counts: Vec::new() };
+    out[me] = Node {
+        feature: f as i32,
+        threshold: f32_at_or_above(v),
+        left: li as u32,
+        right: ri as u32,
+        counts: Vec::new(),
+    };
     me
 }
 
@@ -265,7 +302,11 @@ fn fill_counts(nodes: &mut [Node], x: &[[f32; N]], y: &[usize]) {
         let mut i = 0usize;
         while nodes[i].feature >= 0 {
             let n = &nodes[i];
-            i = if row[n.feature as usize] < n.threshold { n.left } else { n.right } as usize;
+            i = if row[n.feature as usize] < n.threshold {
+                n.left
+            } else {
+                n.right
+            } as usize;
         }
         if let Some(c) = nodes[i].counts.get_mut(cls) {
             *c += 1.0;
@@ -282,7 +323,10 @@ fn fit_tree(x: &[[f32; N]], y: &[usize], max_depth: usize) -> anyhow::Result<Tre
     let n = y.len() as f32;
     // Each present class gets the same total weight.
     let present = per_class.iter().filter(|c| **c > 0).count().max(1) as f32;
-    let w: Vec<f32> = y.iter().map(|&c| n / (present * per_class[c] as f32)).collect();
+    let w: Vec<f32> = y
+        .iter()
+        .map(|&c| n / (present * per_class[c] as f32))
+        .collect();
     let mut records = Array2::<f64>::zeros((x.len(), N));
     for (i, row) in x.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
@@ -313,7 +357,10 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.trees >= 1, "--trees must be at least 1");
     let traces = load_dir(&args.traces)?;
     let (val, fit): (Vec<_>, Vec<_>) = traces.into_iter().partition(|(p, _)| is_validation(p));
-    anyhow::ensure!(!fit.is_empty(), "every trace fell into the validation split; add traces");
+    anyhow::ensure!(
+        !fit.is_empty(),
+        "every trace fell into the validation split; add traces"
+    );
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut per_trace = Vec::with_capacity(fit.len());
@@ -327,8 +374,17 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     for &c in &y {
         class_rows[c] += 1;
     }
-    anyhow::ensure!(class_rows[0] < y.len(), "no crash labels in {}: nothing to learn", args.traces.display());
-    tracing::info!("{} training rows from {} traces; per class {:?}", y.len(), fit.len(), class_rows);
+    anyhow::ensure!(
+        class_rows[0] < y.len(),
+        "no crash labels in {}: nothing to learn",
+        args.traces.display()
+    );
+    tracing::info!(
+        "{} training rows from {} traces; per class {:?}",
+        y.len(),
+        fit.len(),
+        class_rows
+    );
 
     let mut trees = Vec::with_capacity(args.trees);
     if args.trees == 1 {
@@ -348,7 +404,10 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
             }
             let mut t = fit_tree(&bx, &by, args.max_depth)?;
             // Leaf frequencies from all training rows, not just the bootstrap.
-            t.nodes.iter_mut().filter(|n| n.feature < 0).for_each(|n| n.counts = vec![0.0; CLASSES]);
+            t.nodes
+                .iter_mut()
+                .filter(|n| n.feature < 0)
+                .for_each(|n| n.counts = vec![0.0; CLASSES]);
             fill_counts(&mut t.nodes, &x, &y);
             trees.push(t);
         }
@@ -387,14 +446,28 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         sweep.push(serde_json::json!({"threshold": thr, "f1": s.f1, "precision": s.precision, "recall": s.recall}));
     }
     let threshold = args.threshold.unwrap_or(best.1);
-    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be within 0..1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&threshold),
+        "--threshold must be within 0..1"
+    );
     file.threshold = threshold;
-    let validation = score(&Arc::new(Model::from_file(file.clone())?), threshold, &val_traces);
+    let validation = score(
+        &Arc::new(Model::from_file(file.clone())?),
+        threshold,
+        &val_traces,
+    );
 
-    let leaves: usize = file.trees.iter().map(|t| t.nodes.iter().filter(|n| n.feature < 0).count()).sum();
+    let leaves: usize = file
+        .trees
+        .iter()
+        .map(|t| t.nodes.iter().filter(|n| n.feature < 0).count())
+        .sum();
     let version_hash = {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in serde_json::to_string(&file.trees).unwrap_or_default().bytes() {
+        for b in serde_json::to_string(&file.trees)
+            .unwrap_or_default()
+            .bytes()
+        {
             h ^= b as u64;
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
@@ -427,7 +500,10 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
 
     if let Some(dir) = &args.holdout {
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        anyhow::ensure!(canon(dir) != canon(&args.traces), "--holdout must not be the training directory");
+        anyhow::ensure!(
+            canon(dir) != canon(&args.traces),
+            "--holdout must not be the training directory"
+        );
         let held: Vec<LoadedTrace> = load_dir(dir)?.into_iter().map(|(_, t)| t).collect();
         let final_model = Arc::new(Model::from_file(file.clone())?);
         let s = score(&final_model, threshold, &held);
@@ -446,7 +522,8 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         );
     }
     let model = Model::from_file(file)?;
-    std::fs::write(&args.out, model.to_json()? + "\n").with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, model.to_json()? + "\n")
+        .with_context(|| format!("writing {}", args.out.display()))?;
     println!(
         "wrote {} ({}, threshold {:.2}, {} rows, validation f1 {:.3}) in {:.1} s",
         args.out.display(),
@@ -461,5 +538,11 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
 
 fn class_names_map(rows: &[usize; CLASSES]) -> serde_json::Value {
     let names = model::class_names();
-    serde_json::Value::Object(names.into_iter().zip(rows.iter()).map(|(n, c)| (n, serde_json::json!(c))).collect())
+    serde_json::Value::Object(
+        names
+            .into_iter()
+            .zip(rows.iter())
+            .map(|(n, c)| (n, serde_json::json!(c)))
+            .collect(),
+    )
 }
