@@ -236,25 +236,27 @@ impl Metrics {
             self.crash_risk
                 .with_label_values(&labels)
                 .set(row.crash_risk);
-            let mut now = Published::default();
-            now.time_to_oom = set_or_remove(
-                &self.time_to_oom,
-                &labels,
-                row.time_to_oom_seconds,
-                prev.time_to_oom,
-            );
-            now.working_set = set_or_remove(
-                &self.working_set,
-                &labels,
-                row.working_set_bytes.map(|v| v as f64),
-                prev.working_set,
-            );
-            now.limit = set_or_remove(
-                &self.limit,
-                &labels,
-                row.limit_bytes.map(|v| v as f64),
-                prev.limit,
-            );
+            let now = Published {
+                time_to_oom: set_or_remove(
+                    &self.time_to_oom,
+                    &labels,
+                    row.time_to_oom_seconds,
+                    prev.time_to_oom,
+                ),
+                working_set: set_or_remove(
+                    &self.working_set,
+                    &labels,
+                    row.working_set_bytes.map(|v| v as f64),
+                    prev.working_set,
+                ),
+                limit: set_or_remove(
+                    &self.limit,
+                    &labels,
+                    row.limit_bytes.map(|v| v as f64),
+                    prev.limit,
+                ),
+                alarmed_cause: row.alarmed_cause.clone(),
+            };
             if prev.alarmed_cause != row.alarmed_cause {
                 if let Some(old) = &prev.alarmed_cause {
                     let _ = self
@@ -267,7 +269,6 @@ impl Metrics {
                     .with_label_values(&[labels[0], labels[1], labels[2], cause])
                     .set(1.0);
             }
-            now.alarmed_cause = row.alarmed_cause.clone();
             // Two containers with the same labels (e.g. a restart seen twice in one sweep)
             // share series; the last row wins, and it is removed once.
             next.insert(key, now);
