@@ -52,6 +52,15 @@ impl FakeServer {
     }
 
     fn start_on(addr: SocketAddr, handler: Handler) -> FakeServer {
+        Self::start_tls(addr, handler, None)
+    }
+
+    /// With `tls`, the server speaks HTTPS with that certificate (like a kubelet on :10250).
+    fn start_tls(
+        addr: SocketAddr,
+        handler: Handler,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> FakeServer {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -72,14 +81,24 @@ impl FakeServer {
                             let Ok((stream, _)) = acc else { continue };
                             let handler = handler.clone();
                             let seen = seen2.clone();
+                            let tls = tls.clone();
                             tokio::spawn(async move {
                                 let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
                                     let handler = handler.clone();
                                     let seen = seen.clone();
                                     async move { Ok::<_, Infallible>(answer(req, &handler, &seen).await) }
                                 });
-                                let io = hyper_util::rt::TokioIo::new(stream);
-                                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                                let http = hyper::server::conn::http1::Builder::new();
+                                match tls {
+                                    Some(acceptor) => {
+                                        // A client that rejects our certificate ends the handshake.
+                                        let Ok(tls_stream) = acceptor.accept(stream).await else { return };
+                                        let _ = http.serve_connection(hyper_util::rt::TokioIo::new(tls_stream), svc).await;
+                                    }
+                                    None => {
+                                        let _ = http.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                                    }
+                                }
                             });
                         }
                     }
@@ -170,6 +189,25 @@ async fn answer(
                 .unwrap()
         }
     }
+}
+
+fn tls_acceptor(cert: &str, key: &str) -> tokio_rustls::TlsAcceptor {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join(cert))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join(key)).unwrap();
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let cfg = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
 }
 
 // --- fixtures -----------------------------------------------------------------------------
@@ -742,4 +780,63 @@ async fn a_new_container_id_triggers_one_refresh_not_a_stampede() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // One refresh for the new ID (the answer did not name it, and it is no longer new).
     assert_eq!(pods_calls(&kubelet), 2);
+}
+
+#[test]
+fn https_kubelet_verified_with_the_service_account_ca() {
+    // Serving cert signed by the cluster CA (serverTLSBootstrap): verifies with ca.crt.
+    let acceptor = tls_acceptor("kubelet.crt", "kubelet.key");
+    let kubelet = FakeServer::start_tls(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(kubelet_ok(11)),
+        Some(acceptor),
+    );
+    let sa = sa_dir();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls/ca.crt"),
+        sa.path.join("ca.crt"),
+    )
+    .unwrap();
+    let url = format!("https://{}", kubelet.addr);
+    let mut snap = snapshot();
+    enrich_blocking(&config(&url, None, PodSource::Kubelet, &sa), &mut snap).unwrap();
+    assert_named(&snap, 11);
+    assert_eq!(
+        kubelet.seen()[0].auth.as_deref(),
+        Some("Bearer test-token-123")
+    );
+}
+
+#[test]
+fn https_kubelet_with_self_signed_cert_needs_insecure_tls() {
+    // The kubelet's default self-signed serving cert: no CA vouches for it.
+    let acceptor = tls_acceptor("selfsigned.crt", "selfsigned.key");
+    let kubelet = FakeServer::start_tls(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(kubelet_ok(12)),
+        Some(acceptor),
+    );
+    let sa = sa_dir();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls/ca.crt"),
+        sa.path.join("ca.crt"),
+    )
+    .unwrap();
+    let url = format!("https://{}", kubelet.addr);
+    let mut snap = snapshot();
+    let err = enrich_blocking(&config(&url, None, PodSource::Kubelet, &sa), &mut snap)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("kube: kubelet: unreachable: ") && err.contains("certificate"),
+        "{err}"
+    );
+    assert!(
+        kubelet.seen().is_empty(),
+        "no request may pass an unverified handshake"
+    );
+    let mut cfg = config(&url, None, PodSource::Kubelet, &sa);
+    cfg.kubelet_insecure_tls = true;
+    enrich_blocking(&cfg, &mut snap).unwrap();
+    assert_named(&snap, 12);
 }
