@@ -15,6 +15,8 @@ pub mod events;
 pub mod kubelet;
 pub mod pods;
 
+pub use pods::observed_crash;
+
 use crate::cli::PodSource;
 use crate::predict::Prediction;
 use crate::sample::{ContainerMeta, Snapshot};
@@ -23,6 +25,7 @@ use pods::PodIndex;
 use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
@@ -276,6 +279,8 @@ struct Shared {
     /// Last successful refresh by the active source.
     last_ok: Mutex<Option<Instant>>,
     active: Mutex<Active>,
+    /// The API watch is synced and its stream is not failing.
+    api_up: AtomicBool,
     wake: Notify,
     metrics: KubeMetrics,
     logs: LogLimiter,
@@ -307,8 +312,12 @@ impl Shared {
         }
     }
 
-    /// The source answered recently enough that an unknown ID is worth waiting for.
+    /// The active source works: the kubelet answered recently, or the API watch is synced
+    /// and streaming (it only reports changes, so its age says nothing).
     fn healthy(&self) -> bool {
+        if self.active() == Active::Api {
+            return self.api_up.load(Ordering::Relaxed);
+        }
         let limit = self.cfg.refresh_interval * 3;
         self.last_ok
             .lock()
@@ -397,6 +406,7 @@ impl Kube {
             first_seen: Mutex::new(HashMap::new()),
             last_ok: Mutex::new(None),
             active: Mutex::new(initial),
+            api_up: AtomicBool::new(false),
             wake: Notify::new(),
             metrics,
             logs: LogLimiter {
@@ -493,6 +503,17 @@ impl Kube {
         }
     }
 
+    /// What the current index says about a container ID, e.g. for a container whose cgroup
+    /// just vanished (an evicted pod's statuses still name it, with reason `Evicted`).
+    pub fn lookup(&self, container_id: &str) -> Option<pods::ContainerInfo> {
+        let sh = self.shared.as_ref()?;
+        let idx = sh.index.read().ok()?.clone()?;
+        match idx.lookup(container_id, None) {
+            pods::Lookup::Known(info) => Some(info.clone()),
+            _ => None,
+        }
+    }
+
     /// Which source currently feeds names (`kubelet`, `api`), or `None` before the first
     /// successful refresh or when disabled.
     pub fn source(&self) -> Option<&'static str> {
@@ -555,6 +576,7 @@ async fn refresher(
                             if let Some(t) = api_task.take() {
                                 t.abort();
                             }
+                            sh.api_up.store(false, Ordering::Relaxed);
                             sh.set_active(Active::Kubelet);
                         }
                         sh.install(PodIndex::from_pods(&pods, Instant::now(), "kubelet"));
@@ -666,11 +688,15 @@ fn start_api(
         };
         match u {
             api::Update::Index(idx) => {
+                sh.api_up.store(true, Ordering::Relaxed);
                 if sh.active() == Active::Api {
                     sh.install(idx);
                 }
             }
-            api::Update::Error(e) => sh.error("api", &format!("API pods watch: {e}")),
+            api::Update::Error(e) => {
+                sh.api_up.store(false, Ordering::Relaxed);
+                sh.error("api", &format!("API pods watch: {e}"));
+            }
         }
         true
     })))
