@@ -161,6 +161,24 @@ fn hadolint_is_clean() {
     run_ok("hadolint", &["Dockerfile"]);
 }
 
+#[test]
+fn shell_scripts_pass_shellcheck() {
+    if !runs("shellcheck", &["--version"]) {
+        return unavailable(
+            "shell_scripts_pass_shellcheck",
+            "shellcheck (Debian package shellcheck) is not installed",
+        );
+    }
+    run_ok(
+        "shellcheck",
+        &[
+            ".ci/run",
+            "scripts/start-check",
+            "scripts/gen-prometheusrule",
+        ],
+    );
+}
+
 /// Every rendered object and every example pod validates against the Kubernetes schemas
 /// (strict: unknown fields are errors) of the version our client crates target (1.33) and
 /// of the newest one kubernetes-validate knows. The prometheus-operator CRDs have no
