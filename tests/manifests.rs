@@ -27,6 +27,7 @@ const METRICS: &[&str] = &[
     "crashwatch_collect_errors_total",
     "crashwatch_predictions_total",
     "crashwatch_build_info",
+    "crashwatch_last_sweep_timestamp_seconds",
 ];
 
 fn root() -> PathBuf {
@@ -542,6 +543,7 @@ fn monitoring_component_is_consistent() {
         "CrashwatchAgentDown",
         "CrashwatchAgentAbsent",
         "CrashwatchCollectErrorsRising",
+        "CrashwatchSweepStalled",
     ] {
         assert!(alerts.contains(required), "missing alert {required}");
     }
@@ -601,7 +603,7 @@ fn promtool_checks_and_unit_tests_the_rules() {
             "daemonset/monitoring/rules/crashwatch.rules.yaml",
         ],
     );
-    assert!(out.contains("SUCCESS: 10 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 11 rules found"), "{out}");
     let out = run_ok(
         "promtool",
         &[
