@@ -286,8 +286,11 @@ async fn failing_files_are_counted_errors_and_the_container_keeps_its_other_fiel
     } else {
         // EACCES only bites when not root.
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(bad.join("pids.current"), std::fs::Permissions::from_mode(0))
-            .unwrap();
+        std::fs::set_permissions(
+            bad.join("pids.current"),
+            std::fs::Permissions::from_mode(0o000),
+        )
+        .unwrap();
         io_errors += 1;
         eprintln!("note: not root: EACCES exercised instead of ENXIO");
     }

@@ -613,14 +613,20 @@ async fn agent_kubelet_403_falls_back_to_api_watch_and_says_so_in_a_metric() {
         gather(&reg, "crashwatch_kube_errors_total", ("source", "kubelet"))
             .is_some_and(|v| v >= 1.0)
     );
-    assert_eq!(kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)), Some(("cart-7d4b9".to_string(), 4)));
+    assert_eq!(
+        kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)),
+        Some(("cart-7d4b9".to_string(), 4))
+    );
     // A quiet watch (no pod changes for several refresh intervals) is still a healthy
     // source: no flapping back to the refusing kubelet, the gauge stays on `api`.
     let kubelet_pods = |k: &FakeServer| k.seen().iter().filter(|s| s.uri == "/pods").count();
     let before = kubelet_pods(&kubelet);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(kubelet_pods(&kubelet), before);
-    assert_eq!(gather(&reg, "crashwatch_pod_source", ("source", "api")), Some(1.0));
+    assert_eq!(
+        gather(&reg, "crashwatch_pod_source", ("source", "api")),
+        Some(1.0)
+    );
     let seen = api.seen();
     assert!(
         seen.iter().any(|s| s.uri.contains("watch=true")
