@@ -154,9 +154,7 @@ impl Kubelet {
     /// `GET /pods`: every pod the kubelet runs.
     pub async fn pods(&self) -> Result<Vec<Pod>, FetchError> {
         let body = self.get("/pods").await?;
-        let list: k8s_openapi::List<Pod> = serde_json::from_slice(&body)
-            .map_err(|e| FetchError::Garbage(format!("/pods: {e}")))?;
-        Ok(list.items)
+        parse_pods(&body)
     }
 
     /// `GET /stats/summary?only_cpu_and_memory=true`: node `memory.availableBytes`, the
@@ -258,6 +256,14 @@ struct SummaryNode {
 #[serde(rename_all = "camelCase")]
 struct SummaryMemory {
     available_bytes: Option<u64>,
+}
+
+/// The pods of a kubelet `/pods` body (a PodList); garbage is a [`FetchError::Garbage`]
+/// naming `/pods`. Public so the property tests and fuzz targets drive the same decoder.
+pub fn parse_pods(body: &[u8]) -> Result<Vec<Pod>, FetchError> {
+    let list: k8s_openapi::List<Pod> =
+        serde_json::from_slice(body).map_err(|e| FetchError::Garbage(format!("/pods: {e}")))?;
+    Ok(list.items)
 }
 
 /// Node `memory.availableBytes` from a `/stats/summary` body (`None` when the kubelet
