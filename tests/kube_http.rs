@@ -613,14 +613,20 @@ async fn agent_kubelet_403_falls_back_to_api_watch_and_says_so_in_a_metric() {
         gather(&reg, "crashwatch_kube_errors_total", ("source", "kubelet"))
             .is_some_and(|v| v >= 1.0)
     );
-    assert_eq!(kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)), Some(("cart-7d4b9".to_string(), 4)));
+    assert_eq!(
+        kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)),
+        Some(("cart-7d4b9".to_string(), 4))
+    );
     // A quiet watch (no pod changes for several refresh intervals) is still a healthy
     // source: no flapping back to the refusing kubelet, the gauge stays on `api`.
     let kubelet_pods = |k: &FakeServer| k.seen().iter().filter(|s| s.uri == "/pods").count();
     let before = kubelet_pods(&kubelet);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(kubelet_pods(&kubelet), before);
-    assert_eq!(gather(&reg, "crashwatch_pod_source", ("source", "api")), Some(1.0));
+    assert_eq!(
+        gather(&reg, "crashwatch_pod_source", ("source", "api")),
+        Some(1.0)
+    );
     let seen = api.seen();
     assert!(
         seen.iter().any(|s| s.uri.contains("watch=true")
@@ -847,4 +853,25 @@ fn https_kubelet_with_self_signed_cert_needs_insecure_tls() {
     cfg.kubelet_insecure_tls = true;
     enrich_blocking(&cfg, &mut snap).unwrap();
     assert_named(&snap, 12);
+}
+
+#[test]
+fn collect_once_both_down_keeps_uid_labels_and_says_why() {
+    let (kubelet_url, _) = dead_url();
+    let (api_url, _) = dead_url();
+    let sa = sa_dir();
+    let mut snap = snapshot();
+    let err = enrich_blocking(
+        &config(&kubelet_url, Some(&api_url), PodSource::Auto, &sa),
+        &mut snap,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("kube: kubelet: unreachable: "), "{err}");
+    assert!(err.contains("; then API list pods: "), "{err}");
+    assert_eq!(
+        ids(&snap),
+        ids(&snapshot()),
+        "UID labels untouched, nothing dropped"
+    );
 }
