@@ -595,8 +595,11 @@ async fn agent_kubelet_403_falls_back_to_api_watch_and_says_so_in_a_metric() {
         &reg,
     )
     .await;
+    // Names (API watch) and node memory (kubelet summary) arrive independently.
     let snap = eventually(&kube, |s| {
-        s.containers.len() == 4 && s.containers[0].meta.pod == "cart-7d4b9"
+        s.containers.len() == 4
+            && s.containers[0].meta.pod == "cart-7d4b9"
+            && s.containers[0].sample.node_memory_available_bytes == Some(7)
     })
     .await;
     assert_named(&snap, 7);
@@ -680,7 +683,9 @@ async fn both_down_keeps_uid_labels_and_names_come_back_when_the_kubelet_recover
     // The kubelet comes back on its address: names return without a restart.
     let _kubelet = FakeServer::start_on(kubelet_addr, Arc::new(kubelet_ok(99)));
     let snap = eventually(&kube, |s| {
-        s.containers.len() == 4 && s.containers[0].meta.pod == "cart-7d4b9"
+        s.containers.len() == 4
+            && s.containers[0].meta.pod == "cart-7d4b9"
+            && s.containers[0].sample.node_memory_available_bytes == Some(99)
     })
     .await;
     assert_named(&snap, 99);
@@ -874,4 +879,145 @@ fn collect_once_both_down_keeps_uid_labels_and_says_why() {
         ids(&snapshot()),
         "UID labels untouched, nothing dropped"
     );
+}
+
+/// `crashwatch collect --once --format json` on each fixture node tree, with a fake kubelet
+/// serving that node's PodList and summary (fixtures/kubelet/<tree>/): every container is
+/// named, pause cgroups are gone, restarts and OOMKilled come through.
+#[test]
+fn collect_binary_names_every_fixture_tree() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    // (tree, kubelet memory.available, expected ids, (OOM-killed container, its restarts))
+    type Expect<'a> = (&'a str, u64, [&'a str; 4], (&'a str, u64));
+    let trees: [Expect; 4] = [
+        (
+            "v2-systemd-containerd",
+            6_442_450_944,
+            [
+                "shop/web-7c9d8f6b5-x2k4q/web",
+                "shop/api-5d8c7b9f4-m7n2p/api",
+                "shop/api-5d8c7b9f4-m7n2p/log-shipper",
+                "batch/worker-28461930-tq8zl/worker",
+            ],
+            ("shop/web-7c9d8f6b5-x2k4q/web", 2),
+        ),
+        (
+            "v2-cgroupfs-k3s",
+            3_221_225_472,
+            [
+                "cache/redis-0/redis",
+                "web/nginx-6b7f5d9c8-4hjkl/nginx",
+                "web/nginx-6b7f5d9c8-4hjkl/metrics",
+                "default/debug-shell/debug",
+            ],
+            ("cache/redis-0/redis", 1),
+        ),
+        (
+            "v1-cgroupfs-docker",
+            2_147_483_648,
+            [
+                "db/mysql-0/mysql",
+                "web/frontend-7d6c5b4a3-zx9wv/frontend",
+                "web/frontend-7d6c5b4a3-zx9wv/unlimited-sidecar",
+                "batch/cron-28461935-abcde/cron",
+            ],
+            ("db/mysql-0/mysql", 4),
+        ),
+        (
+            "v1-systemd-crio",
+            8_589_934_592,
+            [
+                "db/postgres-0/postgres",
+                "payments/java-app-84f7c6d5b-q1w2e/java-app",
+                "payments/java-app-84f7c6d5b-q1w2e/istio-proxy",
+                "default/busybox/busybox",
+            ],
+            ("db/postgres-0/postgres", 1),
+        ),
+    ];
+    for (tree, available, want_ids, (oom_id, oom_restarts)) in trees {
+        let tree_dir = root.join(tree);
+        if !tree_dir.join("sys/fs/cgroup").is_dir() {
+            eprintln!("skipping {tree}: fixture tree not present (collector fixtures not merged)");
+            continue;
+        }
+        let pods =
+            std::fs::read_to_string(root.join("kubelet").join(tree).join("pods.json")).unwrap();
+        let stats =
+            std::fs::read_to_string(root.join("kubelet").join(tree).join("stats_summary.json"))
+                .unwrap();
+        let kubelet = FakeServer::start(move |s: &Seen| match s.uri.as_str() {
+            "/pods" => Reply::Json(200, pods.clone()),
+            "/stats/summary?only_cpu_and_memory=true" => Reply::Json(200, stats.clone()),
+            _ => Reply::Json(404, "{}".into()),
+        });
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+            .args([
+                "collect",
+                "--once",
+                "--format",
+                "json",
+                "--pod-source",
+                "kubelet",
+                "--kubelet-url",
+                &kubelet.url(),
+            ])
+            .arg("--cgroup-root")
+            .arg(tree_dir.join("sys/fs/cgroup"))
+            .arg("--proc-root")
+            .arg(tree_dir.join("proc"))
+            .env_remove("NODE_IP")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tree}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snap: Snapshot = serde_json::from_slice(&out.stdout).unwrap();
+        let mut got = ids(&snap);
+        let mut want: Vec<String> = want_ids.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{tree}: named, pause cgroups dropped");
+        for c in &snap.containers {
+            assert_eq!(c.sample.id, c.meta.id(), "{tree}");
+            assert_eq!(
+                c.sample.node_memory_available_bytes,
+                Some(available),
+                "{tree} {}",
+                c.sample.id
+            );
+            // Containers that restarted: the OOM-killed one, and the log shipper that
+            // exited with an error once; every other container has (0, None).
+            let (restarts, reason) = if c.sample.id == oom_id {
+                (oom_restarts, Some("OOMKilled"))
+            } else if c.sample.id == "shop/api-5d8c7b9f4-m7n2p/log-shipper" {
+                (1, Some("Error"))
+            } else {
+                (0, None)
+            };
+            assert_eq!(
+                c.sample.restarts_total,
+                Some(restarts),
+                "{tree} {}",
+                c.sample.id
+            );
+            assert_eq!(
+                c.sample.last_termination_reason.as_deref(),
+                reason,
+                "{tree} {}",
+                c.sample.id
+            );
+        }
+        let seen: Vec<String> = kubelet.seen().into_iter().map(|s| s.uri).collect();
+        assert_eq!(
+            seen,
+            vec![
+                "/pods".to_string(),
+                "/stats/summary?only_cpu_and_memory=true".into()
+            ],
+            "{tree}"
+        );
+    }
 }
