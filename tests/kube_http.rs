@@ -1021,3 +1021,122 @@ fn collect_binary_names_every_fixture_tree() {
         );
     }
 }
+
+/// Kills the agent child process when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.0 GET over a std socket (the agent under test is the server).
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// `crashwatch run` on a fixture tree with a fake kubelet: `/predict` and `/metrics` carry
+/// real names, and the pod-source metric says `kubelet`.
+#[test]
+fn run_binary_predict_and_metrics_show_real_names() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let tree = root.join("v2-systemd-containerd");
+    if !tree.join("sys/fs/cgroup").is_dir() {
+        eprintln!("skipping: fixture tree v2-systemd-containerd not present");
+        return;
+    }
+    let pods =
+        std::fs::read_to_string(root.join("kubelet/v2-systemd-containerd/pods.json")).unwrap();
+    let stats =
+        std::fs::read_to_string(root.join("kubelet/v2-systemd-containerd/stats_summary.json"))
+            .unwrap();
+    let kubelet = FakeServer::start(move |s: &Seen| match s.uri.as_str() {
+        "/pods" => Reply::Json(200, pods.clone()),
+        "/stats/summary?only_cpu_and_memory=true" => Reply::Json(200, stats.clone()),
+        _ => Reply::Json(404, "{}".into()),
+    });
+    let (_, listen) = dead_url();
+    let _agent = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+            .args([
+                "run",
+                "--interval",
+                "200ms",
+                "--events",
+                "off",
+                "--pod-source",
+                "kubelet",
+            ])
+            .args([
+                "--kubelet-url",
+                &kubelet.url(),
+                "--listen",
+                &listen.to_string(),
+                "--node-name",
+                "ip-10-0-1-23",
+            ])
+            .arg("--cgroup-root")
+            .arg(tree.join("sys/fs/cgroup"))
+            .arg("--proc-root")
+            .arg(tree.join("proc"))
+            .env_remove("NODE_IP")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut want = vec![
+        "batch/worker-28461930-tq8zl/worker".to_string(),
+        "shop/api-5d8c7b9f4-m7n2p/api".into(),
+        "shop/api-5d8c7b9f4-m7n2p/log-shipper".into(),
+        "shop/web-7c9d8f6b5-x2k4q/web".into(),
+    ];
+    want.sort();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(body) = http_get(listen, "/predict") {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+                got = v["predictions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| p["id"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                got.sort();
+                if got == want {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(got, want, "GET /predict ids");
+    let body = http_get(listen, "/predict?namespace=shop&pod=web-7c9d8f6b5-x2k4q").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["predictions"][0]["container"], "web", "{body}");
+    let metrics = http_get(listen, "/metrics").unwrap();
+    assert!(
+        metrics.contains("crashwatch_pod_source{source=\"kubelet\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("crashwatch_kube_pods 4"), "{metrics}");
+    assert!(
+        metrics.contains("crashwatch_crash_risk{container=\"web\",namespace=\"shop\",pod=\"web-7c9d8f6b5-x2k4q\"}"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("namespace=\"\""),
+        "no UID-labelled series left: {metrics}"
+    );
+}

@@ -15,8 +15,6 @@ pub mod events;
 pub mod kubelet;
 pub mod pods;
 
-pub use pods::observed_crash;
-
 use crate::cli::PodSource;
 use crate::predict::Prediction;
 use crate::sample::{ContainerMeta, Snapshot};
@@ -432,7 +430,17 @@ impl Kube {
         } else {
             api_client
         };
-        tokio::spawn(refresher(Arc::downgrade(&shared), kubelet, api_source));
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(refresher(
+            Arc::downgrade(&shared),
+            kubelet,
+            api_source,
+            first_tx,
+        ));
+        // Give the first kubelet call its chance before the first sweep, so a healthy node
+        // starts with names instead of publishing UID-labelled series for one refresh.
+        // Bounded by the request timeout: a dead kubelet delays startup by at most that.
+        let _ = tokio::time::timeout(cfg.request_timeout + cfg.connect_timeout, first_rx).await;
         Kube {
             shared: Some(shared),
         }
@@ -558,7 +566,9 @@ async fn refresher(
     weak: std::sync::Weak<Shared>,
     kubelet: Option<Kubelet>,
     api_client: Option<kube::Client>,
+    first_cycle: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut first_cycle = Some(first_cycle);
     let mut backoff = Backoff {
         next: Duration::from_secs(1),
         max: Duration::from_secs(30),
@@ -635,6 +645,9 @@ async fn refresher(
                     }
                 }
             }
+        }
+        if let Some(tx) = first_cycle.take() {
+            let _ = tx.send(());
         }
         let delay = if failed {
             backoff.fail()
