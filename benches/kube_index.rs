@@ -9,7 +9,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 fn capture() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/pods_k8s_1_32.json");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/kubelet/pods_k8s_1_32.json");
     std::fs::read_to_string(path).expect("fixture")
 }
 
@@ -47,17 +48,30 @@ fn snapshot(ids: &[(String, String)]) -> Snapshot {
                 container_id: Some(id.clone()),
                 ..Default::default()
             },
-            sample: Sample { id: format!("/{uid}/{}", &id[..12]), ..Default::default() },
+            sample: Sample {
+                id: format!("/{uid}/{}", &id[..12]),
+                ..Default::default()
+            },
         })
         .collect();
-    Snapshot { containers, ..Default::default() }
+    Snapshot {
+        containers,
+        ..Default::default()
+    }
 }
 
 fn bench(c: &mut Criterion) {
     let small = capture();
     let (big, ids) = big_list();
-    println!("inputs: capture {} bytes / 23 pods; synthetic {} bytes / 250 pods", small.len(), big.len());
-    for (name, text) in [("decode+index 23 pods (1.32 capture)", &small), ("decode+index 250 pods", &big)] {
+    println!(
+        "inputs: capture {} bytes / 23 pods; synthetic {} bytes / 250 pods",
+        small.len(),
+        big.len()
+    );
+    for (name, text) in [
+        ("decode+index 23 pods (1.32 capture)", &small),
+        ("decode+index 250 pods", &big),
+    ] {
         c.bench_function(name, |b| {
             b.iter(|| {
                 let list: k8s_openapi::List<k8s_openapi::api::core::v1::Pod> =
@@ -66,7 +80,8 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
-    let list: k8s_openapi::List<k8s_openapi::api::core::v1::Pod> = serde_json::from_str(&big).expect("decode");
+    let list: k8s_openapi::List<k8s_openapi::api::core::v1::Pod> =
+        serde_json::from_str(&big).expect("decode");
     let index = PodIndex::from_pods(&list.items, Instant::now(), "kubelet");
     let snap = snapshot(&ids);
     c.bench_function("apply index to a 250-container sweep", |b| {
