@@ -6,6 +6,7 @@ use bytes::Bytes;
 use crashwatch::cli::PodSource;
 use crashwatch::kube::{enrich_blocking, Kube, KubeConfig};
 use crashwatch::sample::{ContainerMeta, ContainerSample, Qos, Sample, Snapshot};
+use futures::StreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
@@ -33,6 +34,8 @@ enum Reply {
     Hang,
     /// 200, chunked, `n` bytes of JSON-looking filler, no Content-Length.
     Chunked(usize),
+    /// 200, these lines (a watch stream's events), then the stream stays open.
+    Lines(Vec<String>),
 }
 
 type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
@@ -170,6 +173,17 @@ async fn answer(
             .unwrap(),
         Reply::Hang => {
             let stream = futures::stream::pending::<Result<Frame<Bytes>, Infallible>>();
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(BodyExt::boxed(StreamBody::new(stream)))
+                .unwrap()
+        }
+        Reply::Lines(lines) => {
+            let frames = lines
+                .into_iter()
+                .map(|l| Ok::<_, Infallible>(Frame::data(Bytes::from(l + "\n"))));
+            let stream = futures::stream::iter(frames).chain(futures::stream::pending());
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -1138,5 +1152,68 @@ fn run_binary_predict_and_metrics_show_real_names() {
     assert!(
         !metrics.contains("namespace=\"\""),
         "no UID-labelled series left: {metrics}"
+    );
+}
+
+/// `--pod-source api`: the initial list is empty, the pods arrive as watch events (ADDED),
+/// exactly as the API server streams them; names appear from the watch alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_watch_events_name_pods_that_arrive_after_the_list() {
+    let api = FakeServer::start(|s: &Seen| {
+        if s.uri.starts_with("/api/v1/pods") && s.uri.contains("watch=true") {
+            let list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
+            let lines = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let mut p = p.clone();
+                    p["metadata"]["resourceVersion"] = format!("{}", 11 + i).into();
+                    serde_json::json!({"type": "ADDED", "object": p}).to_string()
+                })
+                .collect();
+            Reply::Lines(lines)
+        } else if s.uri.starts_with("/api/v1/pods") {
+            Reply::Json(
+                200,
+                r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"10"},"items":[]}"#.into(),
+            )
+        } else {
+            Reply::Json(404, "{}".into())
+        }
+    });
+    let (kubelet_url, _) = dead_url();
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let mut cfg = config(&kubelet_url, Some(&api.url()), PodSource::Api, &sa);
+    cfg.events = false;
+    let kube = Kube::start(cfg, &reg).await;
+    let snap = eventually(&kube, |s| s.containers.len() == 4).await;
+    assert_eq!(
+        ids(&snap),
+        vec![
+            "shop/cart-7d4b9/cart".to_string(),
+            "shop/search-0/search".into(),
+            "batch/etl-x2/etl".into(),
+            format!("/{UID_STRANGER}/dc4a90669665"),
+        ]
+    );
+    assert_eq!(
+        snap.containers[0].sample.last_termination_reason.as_deref(),
+        Some("OOMKilled")
+    );
+    assert_eq!(kube.source(), Some("api"));
+    let pods_gauge = reg
+        .gather()
+        .iter()
+        .find(|f| f.name() == "crashwatch_kube_pods")
+        .map(|f| f.get_metric()[0].get_gauge().get_value());
+    assert_eq!(pods_gauge, Some(3.0));
+    let seen = api.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.uri.contains("watch=true") && s.uri.contains("resourceVersion=10")),
+        "{seen:?}"
     );
 }
