@@ -497,7 +497,8 @@ impl Kube {
             }
         }
         drop(first_seen);
-        if want_refresh {
+        // The API watch pushes changes by itself; only the kubelet needs a poke.
+        if want_refresh && sh.active() == Active::Kubelet {
             sh.wake.notify_one();
         }
         let fresh = sh.cfg.refresh_interval * 3;
