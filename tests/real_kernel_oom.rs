@@ -83,8 +83,10 @@ impl Cgroup {
         std::fs::read_to_string(self.dir.join(file))
             .ok()
             .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix(key).map(|v| v.trim().parse().unwrap_or(0)))
+                s.lines().find_map(|l| {
+                    let (k, v) = l.split_once(' ')?;
+                    (k == key).then(|| v.trim().parse().unwrap_or(0))
+                })
             })
             .unwrap_or(0)
     }
