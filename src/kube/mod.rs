@@ -339,9 +339,14 @@ impl Shared {
     fn error(&self, source: &'static str, what: &str) {
         self.metrics.errors.with_label_values(&[source]).inc();
         if self.logs.allow(source) {
+            let meanwhile = if source == "kubelet_summary" {
+                "node memory.available comes from /proc/meminfo meanwhile"
+            } else {
+                "containers it cannot name keep UID labels meanwhile"
+            };
             tracing::warn!(
                 source,
-                "kubernetes metadata: {what} (containers keep UID labels until it recovers)"
+                "kubernetes metadata: {what} ({meanwhile}; next log for this source in >= 60 s)"
             );
         }
     }
