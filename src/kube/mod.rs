@@ -11,6 +11,7 @@
 //! Must not: call the network from `enrich` or `post_alarm`, hold a lock across an await,
 //! ask for `nodes/proxy`, or keep whole Pod objects.
 pub mod api;
+pub mod client;
 pub mod events;
 pub mod kubelet;
 pub mod pods;
