@@ -171,6 +171,22 @@ pub struct TrainArgs {
     /// Model file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Held-out traces (other seeds) to score the fitted model on; the figures go into the
+    /// model file's `eval` section. Never pass the training traces here.
+    #[arg(long)]
+    pub holdout: Option<PathBuf>,
+    /// Label horizon: a sample is positive when a crash follows within this many seconds.
+    #[arg(long, default_value_t = 300.0)]
+    pub horizon: f64,
+    /// Trees in the bag (1 = a single decision tree).
+    #[arg(long, default_value_t = 1)]
+    pub trees: usize,
+    /// Maximum tree depth.
+    #[arg(long, default_value_t = 10)]
+    pub max_depth: usize,
+    /// Alarm threshold to store instead of the one tuned on the validation split.
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 /// Output format of `eval`.

@@ -1,0 +1,775 @@
+//! `crashwatch simulate`: labelled scenario traces for training and evaluation.
+//!
+//! Each scenario instance is one simulated pod (sometimes with a sidecar or a neighbour) on
+//! one simulated node, written as `<kind>-<seed>-<n>.jsonl` in the interface trace format,
+//! plus `manifest.json` (seed, kinds, counts, generator version) so `train` and `eval` can
+//! tell whether two sets share seeds. Instance `n` of kind `k` under seed `s` depends only on
+//! `(s, k, n)`: generating a subset of kinds, or more instances, reproduces the same files.
+//!
+//! The scenario code ([`scenarios`]) only says what an application asks for; the simulated
+//! kernel and kubelet ([`engine`]) decide reclaim, PSI, throttling, OOM kills, probe kills,
+//! evictions and restarts, and only they write crash labels.
+//!
+//! Must not: write anything but traces and the manifest, or depend on the predictor.
+pub mod engine;
+pub mod scenarios;
+
+use crate::sample::{Cause, Qos};
+use crate::trace::TraceLine;
+use crate::{Error, Result};
+use engine::{Container, Node, Schedule, Spec, GIB, MIB};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use scenarios::{
+    Base, CpuLoad, CrashLoop, ForkGrowth, Growth, Leak, PageCache, Sawtooth, Spike, Wobble,
+};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Version of the generator; bump when the same seed would produce different traces.
+pub const GENERATOR_VERSION: u32 = 1;
+
+/// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Anon leak at a constant rate → OOM kill.
+    LeakLinear,
+    /// Anon leak in chunks → OOM kill.
+    LeakStepwise,
+    /// Anon leak that speeds up → OOM kill.
+    LeakAccelerating,
+    /// Page cache fills the limit and is reclaimed; no crash.
+    PageCache,
+    /// Usage flat at 85–95 % of the limit; no crash.
+    FlatHigh,
+    /// GC sawtooth under the limit; no crash.
+    GcSawtooth,
+    /// GC sawtooth whose floor creeps up → OOM kill.
+    GcCreep,
+    /// Sudden allocation beyond the limit → OOM kill with no warning (an honest miss).
+    AllocSpike,
+    /// Task leak up to pids.max → the app dies (`pid_exhaustion`).
+    ForkGrowth,
+    /// Traffic ramps far above the CPU quota → liveness probe kills (`cpu_starvation`).
+    CpuStarvation,
+    /// CPU quota hit regularly but the app copes; no crash.
+    CpuThrottled,
+    /// A dependency outage makes the app exit at each start (`restart_loop`).
+    CrashLoop,
+    /// Node memory runs out; the kubelet evicts the BestEffort/Burstable pod (`evicted`).
+    Eviction,
+    /// Steady container with no limits; no crash.
+    Healthy,
+}
+
+impl Kind {
+    /// Every kind, in file order.
+    pub const ALL: [Kind; 14] = [
+        Kind::LeakLinear,
+        Kind::LeakStepwise,
+        Kind::LeakAccelerating,
+        Kind::PageCache,
+        Kind::FlatHigh,
+        Kind::GcSawtooth,
+        Kind::GcCreep,
+        Kind::AllocSpike,
+        Kind::ForkGrowth,
+        Kind::CpuStarvation,
+        Kind::CpuThrottled,
+        Kind::CrashLoop,
+        Kind::Eviction,
+        Kind::Healthy,
+    ];
+
+    /// Stable snake_case name (no `-`, so `<kind>-<seed>-<n>` splits unambiguously).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::LeakLinear => "leak_linear",
+            Kind::LeakStepwise => "leak_stepwise",
+            Kind::LeakAccelerating => "leak_accelerating",
+            Kind::PageCache => "page_cache",
+            Kind::FlatHigh => "flat_high",
+            Kind::GcSawtooth => "gc_sawtooth",
+            Kind::GcCreep => "gc_creep",
+            Kind::AllocSpike => "alloc_spike",
+            Kind::ForkGrowth => "fork_growth",
+            Kind::CpuStarvation => "cpu_starvation",
+            Kind::CpuThrottled => "cpu_throttled",
+            Kind::CrashLoop => "crash_loop",
+            Kind::Eviction => "eviction",
+            Kind::Healthy => "healthy",
+        }
+    }
+
+    /// Parse a kind name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The crash cause this kind is built to produce (`None`: must never crash or alarm).
+    pub fn expected_cause(self) -> Option<Cause> {
+        match self {
+            Kind::LeakLinear
+            | Kind::LeakStepwise
+            | Kind::LeakAccelerating
+            | Kind::GcCreep
+            | Kind::AllocSpike => Some(Cause::OomKill),
+            Kind::ForkGrowth => Some(Cause::PidExhaustion),
+            Kind::CpuStarvation => Some(Cause::CpuStarvation),
+            Kind::CrashLoop => Some(Cause::RestartLoop),
+            Kind::Eviction => Some(Cause::Evicted),
+            Kind::PageCache
+            | Kind::FlatHigh
+            | Kind::GcSawtooth
+            | Kind::CpuThrottled
+            | Kind::Healthy => None,
+        }
+    }
+
+    /// True for kinds whose crash gives no warning in the samples (scored, but expected misses).
+    pub fn unpredictable(self) -> bool {
+        matches!(self, Kind::AllocSpike)
+    }
+}
+
+/// Kind of a trace file named `<kind>-<seed>-<n>.jsonl` (`None` for other names).
+pub fn kind_of_file(path: &Path) -> Option<Kind> {
+    let stem = path.file_stem()?.to_str()?;
+    let mut parts = stem.rsplitn(3, '-');
+    let (_n, _seed, kind) = (parts.next()?, parts.next()?, parts.next()?);
+    Kind::parse(kind)
+}
+
+/// `DIR/manifest.json`: what a simulated trace set contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `crashwatch simulate`.
+    pub generator: String,
+    /// [`GENERATOR_VERSION`].
+    pub generator_version: u32,
+    /// Seeds used (one per `simulate` run; kept a list so merged sets can say so).
+    pub seeds: Vec<u64>,
+    /// Kinds generated.
+    pub kinds: Vec<String>,
+    /// Instances per kind.
+    pub count: usize,
+    /// Trace files written.
+    pub files: Vec<String>,
+    /// Crash labels written, per cause.
+    pub crashes: std::collections::BTreeMap<String, usize>,
+}
+
+impl Manifest {
+    /// Read `dir/manifest.json` if present (`Ok(None)` when the directory has none).
+    pub fn read(dir: &Path) -> Result<Option<Manifest>> {
+        let p = dir.join("manifest.json");
+        match std::fs::read_to_string(&p) {
+            Ok(s) => serde_json::from_str(&s)
+                .map(Some)
+                .map_err(|e| Error::parse(&p, e.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&p, e)),
+        }
+    }
+}
+
+/// A generated scenario instance.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Its kind.
+    pub kind: Kind,
+    /// File name, `<kind>-<seed>-<n>.jsonl`.
+    pub file_name: String,
+    /// Trace lines sorted by `ts`.
+    pub lines: Vec<TraceLine>,
+}
+
+/// SplitMix64 finaliser: mixes (seed, kind, n) into independent RNG seeds.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The RNG of instance `n` of `kind` under `seed` (stable across subsets and versions of `--count`).
+fn instance_rng(seed: u64, kind: Kind, n: usize) -> ChaCha8Rng {
+    let k = kind
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+    ChaCha8Rng::seed_from_u64(mix(mix(seed) ^ k) ^ mix(n as u64 + 1))
+}
+
+const NAMESPACES: [&str; 7] = [
+    "default", "prod", "payments", "search", "batch", "web", "data",
+];
+const WORKLOADS: [&str; 12] = [
+    "api",
+    "worker",
+    "ingest",
+    "cache",
+    "checkout",
+    "indexer",
+    "billing",
+    "gateway",
+    "scheduler",
+    "reporter",
+    "auth",
+    "feed",
+];
+
+fn pod_id(rng: &mut ChaCha8Rng, workload: Option<&str>) -> (String, String) {
+    let ns = NAMESPACES[rng.random_range(0..NAMESPACES.len())];
+    let w = workload.unwrap_or(WORKLOADS[rng.random_range(0..WORKLOADS.len())]);
+    const ALNUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut suffix = |len: usize| -> String {
+        (0..len)
+            .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+            .collect()
+    };
+    let pod = format!("{w}-{}-{}", suffix(10), suffix(5));
+    (format!("{ns}/{pod}"), w.to_string())
+}
+
+/// A Kubernetes-looking memory limit between 64 MiB and 8 GiB (log-uniform, whole MiB).
+fn mem_limit(rng: &mut ChaCha8Rng) -> f64 {
+    let mib = 64.0 * 2f64.powf(rng.random_range(0.0..7.0));
+    (mib / 16.0).round() * 16.0 * MIB
+}
+
+fn cpu_limit(rng: &mut ChaCha8Rng) -> Option<f64> {
+    const Q: [f64; 7] = [0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 4.0];
+    (rng.random::<f64>() < 0.6).then(|| Q[rng.random_range(0..Q.len())])
+}
+
+fn pids_limit(rng: &mut ChaCha8Rng) -> Option<u64> {
+    const P: [u64; 3] = [1024, 4096, 32768];
+    (rng.random::<f64>() < 0.3).then(|| P[rng.random_range(0..P.len())])
+}
+
+fn schedule(rng: &mut ChaCha8Rng) -> Schedule {
+    // The agent samples every second; recorded traces come at scrape intervals.
+    const I: [f64; 5] = [1.0, 2.0, 5.0, 10.0, 15.0];
+    let interval = I[rng.random_range(0..I.len())];
+    let jitter = if rng.random::<f64>() < 0.5 {
+        0.0
+    } else {
+        interval * rng.random_range(0.0..0.03)
+    };
+    let drop = if rng.random::<f64>() < 0.5 {
+        0.0
+    } else {
+        rng.random_range(0.0..0.02)
+    };
+    Schedule {
+        interval,
+        jitter,
+        drop,
+    }
+}
+
+/// Everything random about an instance's pod except its behaviour.
+struct Pod {
+    id_prefix: String,
+    container: String,
+    limit: f64,
+    qos: Qos,
+    cpu: Option<f64>,
+    pids: Option<u64>,
+    restarts: u64,
+}
+
+fn random_pod(rng: &mut ChaCha8Rng) -> Pod {
+    let (id_prefix, w) = pod_id(rng, None);
+    let container = if rng.random::<f64>() < 0.5 {
+        w
+    } else {
+        ["app", "main", "server"][rng.random_range(0..3)].into()
+    };
+    let limit = mem_limit(rng);
+    let cpu = cpu_limit(rng);
+    let qos = if cpu.is_some() && rng.random::<f64>() < 0.5 {
+        Qos::Guaranteed
+    } else {
+        Qos::Burstable
+    };
+    let restarts = if rng.random::<f64>() < 0.15 {
+        rng.random_range(1..4)
+    } else {
+        0
+    };
+    Pod {
+        id_prefix,
+        container,
+        limit,
+        qos,
+        cpu,
+        pids: pids_limit(rng),
+        restarts,
+    }
+}
+
+impl Pod {
+    fn spec(&self, rng: &mut ChaCha8Rng) -> Spec {
+        Spec {
+            id: format!("{}/{}", self.id_prefix, self.container),
+            qos: self.qos,
+            mem_limit: Some(self.limit),
+            cpu_limit: self.cpu,
+            pids_limit: self.pids,
+            initial_restarts: self.restarts,
+            pid_death_after: rng.random_range(5.0..90.0),
+            evictable: self.qos != Qos::Guaranteed,
+        }
+    }
+}
+
+/// Seconds until a memory leak reaches the limit: minutes, as real leaks that page someone.
+fn time_to_limit(rng: &mut ChaCha8Rng) -> f64 {
+    rng.random_range(180.0..2400.0)
+}
+
+/// A steady sidecar (proxy, log shipper) in the same pod or on the same node.
+fn sidecar(prefix: &str, t0: f64, rng: &mut ChaCha8Rng) -> Container {
+    let limit = (64.0 + 64.0 * rng.random_range(0..4) as f64) * MIB;
+    let name = ["istio-proxy", "log-shipper", "metrics-exporter"][rng.random_range(0..3)];
+    let spec = Spec {
+        id: format!("{prefix}/{name}"),
+        qos: Qos::Burstable,
+        mem_limit: Some(limit),
+        cpu_limit: Some(0.2),
+        pids_limit: None,
+        initial_restarts: 0,
+        pid_death_after: 30.0,
+        evictable: true,
+    };
+    let mut base = Base::random(limit, None, rng);
+    base.cpu = rng.random_range(0.01..0.08);
+    base.cpu_noise = Wobble::new(base.cpu * 0.2, 5.0);
+    let b = Leak {
+        base,
+        anon0: limit * rng.random_range(0.2..0.6),
+        delay: 0.0,
+        restart_delay: (0.0, 1.0),
+        growth: Growth::Linear { rate: 0.0 },
+        noise: Wobble::new(
+            limit * rng.random_range(0.002..0.01),
+            rng.random_range(5.0..60.0),
+        ),
+        first_start: None,
+        t0,
+    };
+    Container::new(spec, Box::new(b), t0, rng)
+}
+
+/// Generate instance `n` of `kind` under `seed`.
+pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
+    let mut rng = instance_rng(seed, kind, n);
+    let rng = &mut rng;
+    // Unix-epoch start somewhere in 2025–2026, as a recorder would write.
+    let t0 = (1_735_689_600.0 + rng.random_range(0.0..5.0e7_f64)).round();
+    let node_total = [4.0, 8.0, 16.0, 32.0, 64.0][rng.random_range(0..5)] * GIB;
+    let mut node = Node::new(node_total, node_total * rng.random_range(0.3..0.7), rng);
+    let sched = schedule(rng);
+    let v1 = rng.random::<f64>() < 0.3;
+    let pod = random_pod(rng);
+    let l = pod.limit;
+    let noise = |rng: &mut ChaCha8Rng| {
+        Wobble::new(
+            l * rng.random_range(0.001..0.01),
+            rng.random_range(3.0..60.0),
+        )
+    };
+    let mut duration = rng.random_range(900.0..2700.0);
+    let mut containers: Vec<Container> = Vec::new();
+
+    match kind {
+        Kind::LeakLinear | Kind::LeakStepwise | Kind::LeakAccelerating => {
+            let base = Base::random(l, pod.cpu, rng);
+            let anon0 = l * rng.random_range(0.15..0.5);
+            let first = rng.random_range(60.0..900.0);
+            let headroom = l - anon0 - base.active_file * 0.3;
+            let t = time_to_limit(rng);
+            let growth = match kind {
+                Kind::LeakLinear => Growth::Linear { rate: headroom / t },
+                Kind::LeakStepwise => {
+                    let period = rng.random_range(20.0..300.0_f64).min(t / 4.0);
+                    Growth::Steps {
+                        size: headroom / (t / period),
+                        period,
+                    }
+                }
+                _ => Growth::Accelerating {
+                    span: headroom,
+                    t,
+                    p: rng.random_range(1.5..3.0),
+                },
+            };
+            duration = (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
+            let b = Leak {
+                base,
+                anon0,
+                delay: 0.0,
+                restart_delay: (30.0, 600.0),
+                growth,
+                noise: noise(rng),
+                first_start: Some(first),
+                t0,
+            };
+            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::GcSawtooth | Kind::GcCreep => {
+            let base = Base::random(l, pod.cpu, rng);
+            let floor = l * rng.random_range(0.2..0.5);
+            let peak = l * rng.random_range(0.6..0.88);
+            let amp = (peak - floor).max(l * 0.05);
+            let cycle = rng.random_range(8.0..120.0);
+            let first = rng.random_range(0.0..600.0);
+            let creep = if kind == Kind::GcCreep {
+                let t = time_to_limit(rng);
+                duration =
+                    (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
+                (l - peak) / t
+            } else {
+                0.0
+            };
+            let b = Sawtooth {
+                base,
+                floor,
+                amp,
+                alloc_rate: amp / cycle,
+                creep,
+                creep_delay: 0.0,
+                garbage: amp * rng.random_range(0.0..1.0),
+                noise: noise(rng),
+                first_start: Some(first),
+                t0,
+            };
+            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::AllocSpike => {
+            let base = Base::random(l, pod.cpu, rng);
+            let anon0 = l * rng.random_range(0.2..0.6);
+            let b = Spike {
+                base,
+                anon0,
+                first_at: rng.random_range(120.0..duration * 0.8),
+                size: l * rng.random_range(1.0..1.6),
+                noise: noise(rng),
+                t0,
+                next_at: None,
+            };
+            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::PageCache => {
+            let mut base = Base::random(l, pod.cpu, rng);
+            // Hot pages of a file-heavy app (an index, a database's hot set): a sizeable
+            // active list, but most of what was written is cold.
+            base.active_file = l * rng.random_range(0.02..0.3);
+            let anon0 = l * rng.random_range(0.08..0.35);
+            let write_rate = (l * rng.random_range(0.002..0.05)).max(0.5 * MIB);
+            let on = rng.random_range(60.0..1200.0);
+            let b = PageCache {
+                base,
+                anon0,
+                noise: noise(rng),
+                write_rate,
+                duty: (on, on * rng.random_range(0.0..1.0)),
+                t0,
+            };
+            let mut c = Container::new(pod.spec(rng), Box::new(b), t0, rng);
+            // Usually the cache has long filled the limit when the trace starts.
+            c.prefill_file(l * rng.random_range(0.0..1.2));
+            containers.push(c);
+        }
+        Kind::FlatHigh => {
+            let mut base = Base::random(l, pod.cpu, rng);
+            base.active_file = l * rng.random_range(0.005..0.02);
+            base.cold_file = 0.0;
+            let level = rng.random_range(0.85..0.95);
+            let sd = l * rng.random_range(0.001..0.006);
+            // Keep the flat level plus noise clear of the limit: this kind must not crash.
+            let anon0 = l * level - base.active_file - 6.0 * MIB - l * 0.006 - 4.0 * sd;
+            let b = Leak {
+                base,
+                anon0: anon0.max(l * 0.5),
+                delay: 0.0,
+                restart_delay: (0.0, 1.0),
+                growth: Growth::Linear { rate: 0.0 },
+                noise: Wobble::new(sd, rng.random_range(3.0..60.0)),
+                first_start: None,
+                t0,
+            };
+            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::ForkGrowth => {
+            let mut p = pod;
+            let limit = [256u64, 512, 1024, 4096][rng.random_range(0..4)];
+            p.pids = Some(limit);
+            let base = Base::random(l, p.cpu, rng);
+            let per_task = rng.random_range(16.0..256.0) * 1024.0;
+            // Enough memory for every task the pids limit allows: this crash is pids, not OOM.
+            p.limit = p.limit.max((l * 0.4 + per_task * limit as f64) * 2.0);
+            let l = p.limit;
+            let t = time_to_limit(rng);
+            let rate = (limit as f64 - base.pids) / t;
+            let burst = (rng.random::<f64>() < 0.4)
+                .then(|| (rate * rng.random_range(20.0..120.0)).max(2.0).round());
+            let first = rng.random_range(60.0..900.0);
+            duration = (first + t) * rng.random_range(1.05..2.0) + rng.random_range(60.0..600.0);
+            let b = ForkGrowth {
+                base,
+                anon0: l * rng.random_range(0.1..0.35),
+                per_task,
+                rate,
+                burst,
+                delay: 0.0,
+                leaked: 0.0,
+                noise: Wobble::new(l * 0.003, 20.0),
+                first_start: Some(first),
+                t0,
+            };
+            containers.push(Container::new(p.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::CpuStarvation | Kind::CpuThrottled => {
+            let mut p = pod;
+            let quota = [0.1, 0.25, 0.5, 1.0, 2.0][rng.random_range(0..5)];
+            p.cpu = Some(quota);
+            let base = Base::random(l, p.cpu, rng);
+            let start_ratio = rng.random_range(0.3..0.8);
+            let (peak_ratio, hold) = if kind == Kind::CpuStarvation {
+                (rng.random_range(2.0..5.0), rng.random_range(600.0..1800.0))
+            } else {
+                // Busy but coping: throttled in part of the periods, probes still answered.
+                (rng.random_range(0.8..1.2), rng.random_range(300.0..1800.0))
+            };
+            let ramp_at = rng.random_range(60.0..900.0);
+            let ramp_len = rng.random_range(300.0..1200.0);
+            duration = ramp_at
+                + ramp_len
+                + hold * rng.random_range(0.5..1.2)
+                + rng.random_range(60.0..600.0);
+            let b = CpuLoad {
+                base,
+                anon0: l * rng.random_range(0.2..0.6),
+                noise: noise(rng),
+                quota,
+                start_ratio,
+                peak_ratio,
+                ramp_at,
+                ramp_len,
+                hold,
+                load_noise: Wobble::new(rng.random_range(0.02..0.08), rng.random_range(3.0..30.0)),
+                t0,
+            };
+            containers.push(Container::new(p.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::CrashLoop => {
+            let base = Base::random(l, pod.cpu, rng);
+            let outage_at = rng.random_range(60.0..900.0);
+            let run_time = rng.random_range(2.0..60.0);
+            let b = CrashLoop {
+                base,
+                anon0: l * rng.random_range(0.1..0.5),
+                noise: noise(rng),
+                outage_at,
+                outage_len: rng.random_range(600.0..3000.0),
+                run_time,
+                this_run: run_time,
+                t0,
+                noticed_at: None,
+            };
+            duration = outage_at + rng.random_range(900.0..2400.0);
+            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
+        }
+        Kind::Eviction => {
+            // A pod without a memory limit grows until the node runs out; the kubelet evicts
+            // it (BestEffort first, then Burstable above its requests). A Guaranteed
+            // neighbour sees the same node pressure and must survive.
+            let mut p = pod;
+            p.qos = if rng.random::<f64>() < 0.7 {
+                Qos::Besteffort
+            } else {
+                Qos::Burstable
+            };
+            p.cpu = None;
+            let mut spec = p.spec(rng);
+            spec.mem_limit = None;
+            spec.evictable = true;
+            let scale = node_total * 0.05;
+            let base = Base::random(scale, None, rng);
+            let anon0 = scale * rng.random_range(0.2..1.0);
+            let avail0 = node.free_other - anon0 - base.active_file - base.cold_file;
+            let t = time_to_limit(rng);
+            let share = rng.random_range(0.5..1.0);
+            let first = rng.random_range(60.0..900.0);
+            let need = (avail0 - node.evict_threshold).max(64.0 * MIB);
+            node.drain = need * (1.0 - share) / (first + t);
+            let b = Leak {
+                base,
+                anon0,
+                delay: 0.0,
+                restart_delay: (0.0, 1.0),
+                growth: Growth::Linear {
+                    rate: need * share / t,
+                },
+                noise: Wobble::new(scale * 0.01, 20.0),
+                first_start: Some(first),
+                t0,
+            };
+            duration = first + t + rng.random_range(120.0..900.0);
+            containers.push(Container::new(spec, Box::new(b), t0, rng));
+            let (prefix, _) = pod_id(rng, None);
+            let mut n = sidecar(&prefix, t0, rng);
+            n.spec.qos = Qos::Guaranteed;
+            n.spec.evictable = false;
+            containers.push(n);
+        }
+        Kind::Healthy => {
+            let mut p = pod;
+            p.cpu = None;
+            p.qos = if rng.random::<f64>() < 0.5 {
+                Qos::Besteffort
+            } else {
+                Qos::Burstable
+            };
+            let mut spec = p.spec(rng);
+            spec.mem_limit = None;
+            spec.evictable = true;
+            let b = Leak {
+                base: Base::random(l, None, rng),
+                anon0: l * rng.random_range(0.2..0.8),
+                delay: 0.0,
+                restart_delay: (0.0, 1.0),
+                growth: Growth::Linear { rate: 0.0 },
+                noise: noise(rng),
+                first_start: None,
+                t0,
+            };
+            containers.push(Container::new(spec, Box::new(b), t0, rng));
+        }
+    }
+    // A quarter of the pods carry a sidecar: a steady neighbour the predictor must leave alone.
+    if kind != Kind::Eviction && rng.random::<f64>() < 0.25 {
+        let prefix = containers[0]
+            .spec
+            .id
+            .rsplit_once('/')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default();
+        containers.push(sidecar(&prefix, t0, rng));
+    }
+    for c in containers.iter_mut().filter(|c| c.file() == 0.0) {
+        // Some cold page cache (logs, start-up reads) is on the inactive list of any
+        // long-running container; the kubelet's working set excludes it.
+        let scale = c.spec.mem_limit.unwrap_or(l);
+        let most = if kind == Kind::FlatHigh { 0.006 } else { 0.08 };
+        c.prefill_file(scale * rng.random_range(0.001..most));
+    }
+    if kind != Kind::Eviction {
+        // Size the node so that the pod fits: only the eviction kind runs the node dry.
+        let need: f64 = containers
+            .iter()
+            .map(|c| c.spec.mem_limit.unwrap_or(l))
+            .sum::<f64>()
+            + GIB;
+        if node.free_other < need {
+            node.free_other = need * rng.random_range(1.0..1.5);
+            node.total = node.total.max((node.free_other / 0.6 / GIB).ceil() * GIB);
+        }
+    }
+    let lines = engine::run(
+        &mut node,
+        &mut containers,
+        t0,
+        duration.round(),
+        sched,
+        v1,
+        rng,
+    );
+    Instance {
+        kind,
+        file_name: format!("{}-{seed}-{n}.jsonl", kind.as_str()),
+        lines,
+    }
+}
+
+/// Write `count` instances of each of `kinds` under `seed` into `out`, plus the manifest.
+pub fn write_set(out: &Path, seed: u64, kinds: &[Kind], count: usize) -> Result<Manifest> {
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let mut files = Vec::new();
+    let mut crashes = std::collections::BTreeMap::new();
+    for &kind in kinds {
+        for n in 0..count {
+            let inst = generate(kind, seed, n);
+            for l in &inst.lines {
+                if let TraceLine::Label(l) = l {
+                    *crashes.entry(l.cause.as_str().to_string()).or_insert(0) += 1;
+                }
+            }
+            crate::trace::write(&out.join(&inst.file_name), &inst.lines)?;
+            files.push(inst.file_name);
+        }
+    }
+    let manifest = Manifest {
+        generator: "crashwatch simulate".into(),
+        generator_version: GENERATOR_VERSION,
+        seeds: vec![seed],
+        kinds: kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        count,
+        files,
+        crashes,
+    };
+    let p = out.join("manifest.json");
+    let body = serde_json::to_string_pretty(&manifest).map_err(|e| Error::Json(e.to_string()))?;
+    std::fs::write(&p, body + "\n").map_err(|e| Error::io(&p, e))?;
+    Ok(manifest)
+}
+
+/// Parse `--scenarios` (names, or `all`).
+pub fn parse_kinds(list: Option<&[String]>) -> Result<Vec<Kind>> {
+    let Some(list) = list else {
+        return Ok(Kind::ALL.to_vec());
+    };
+    let mut out = Vec::new();
+    for name in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if name == "all" {
+            return Ok(Kind::ALL.to_vec());
+        }
+        let k = Kind::parse(name).ok_or_else(|| {
+            let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            Error::parse(
+                "--scenarios",
+                format!("unknown scenario {name:?}; known: {}", known.join(",")),
+            )
+        })?;
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
+/// `crashwatch simulate`.
+pub fn command(args: crate::cli::SimulateArgs) -> anyhow::Result<()> {
+    let kinds = parse_kinds(args.scenarios.as_deref())?;
+    let m = write_set(&args.out, args.seed, &kinds, args.count)?;
+    let crashes: Vec<String> = m.crashes.iter().map(|(c, n)| format!("{c}={n}")).collect();
+    println!(
+        "wrote {} traces ({} kinds × {}) to {} (seed {}; crashes: {})",
+        m.files.len(),
+        kinds.len(),
+        args.count,
+        args.out.display(),
+        args.seed,
+        if crashes.is_empty() {
+            "none".to_string()
+        } else {
+            crashes.join(", ")
+        }
+    );
+    Ok(())
+}
