@@ -177,6 +177,9 @@ impl Collector {
     ) {
         let mut pod_cache: Option<(String, Option<u64>)> = None;
         for t in targets {
+            if host_mode && !self.host_limited(layout, &t.rel) {
+                continue;
+            }
             let mut s = Sample {
                 ts: snap.ts,
                 qos: t.qos,
@@ -208,6 +211,22 @@ impl Collector {
             let meta = meta_for(t);
             s.id = meta.id();
             snap.containers.push(ContainerSample { meta, sample: s });
+        }
+    }
+
+    /// Host mode: does this cgroup have its own memory limit? Checked before the full read so
+    /// each unlimited cgroup costs one file; unreadable means "not tracked", silently.
+    fn host_limited(&mut self, layout: &Layout, rel: &str) -> bool {
+        let dir = layout.memory.join(rel);
+        match layout.mode {
+            Mode::V2 => matches!(
+                self.reader.read::<v2::MemoryMax>(&dir),
+                Ok(v2::MemoryMax { bytes: Some(_) })
+            ),
+            Mode::V1 | Mode::Hybrid => matches!(
+                self.reader.read::<v1::MemoryLimitInBytes>(&dir),
+                Ok(v1::MemoryLimitInBytes { bytes: Some(_) })
+            ),
         }
     }
 
