@@ -1,22 +1,34 @@
 #!/bin/sh
-# Real-cgroupfs cost: N v1 cgroups with a memory limit (memory, cpu, cpuacct, pids hierarchies
-# + unified), then time `collect` in host mode over them. Cleans up after itself.
+# Real-cgroupfs cost of one sweep (cgroup v1/hybrid hosts, root only): creates N cgroups with a
+# memory limit in the memory, cpu, cpuacct, pids (and unified, if present) hierarchies, times
+# `crashwatch collect` in host mode over them three times, and removes them again (also on error).
+#   sh benches/real_cgroupfs_cost.sh            # N=1000, BIN=target/release/crashwatch
 N=${N:-1000}
 BIN=${BIN:-target/release/crashwatch}
-set -e
-for c in memory cpu cpuacct pids unified; do mkdir -p /sys/fs/cgroup/$c/cwbench; done
+CG=/sys/fs/cgroup
+if [ "$(id -u)" != 0 ] || [ ! -d $CG/memory ]; then echo "needs root and a cgroup v1 memory hierarchy"; exit 0; fi
+CTRLS="memory cpu cpuacct pids"
+[ -f $CG/unified/cgroup.controllers ] && CTRLS="$CTRLS unified"
+OUT=$(mktemp -d)
+cleanup() {
+  for c in $CTRLS; do
+    [ -d $CG/$c/cwbench ] || continue
+    find $CG/$c/cwbench -mindepth 1 -maxdepth 1 -type d -exec rmdir {} \;
+    rmdir $CG/$c/cwbench
+  done
+  rm -rf "$OUT"
+}
+trap cleanup EXIT INT TERM
+for c in $CTRLS; do mkdir -p $CG/$c/cwbench; done
 i=0
 while [ $i -lt $N ]; do
-  for c in memory cpu cpuacct pids unified; do mkdir /sys/fs/cgroup/$c/cwbench/c$i; done
-  echo 268435456 > /sys/fs/cgroup/memory/cwbench/c$i/memory.limit_in_bytes
+  for c in $CTRLS; do mkdir $CG/$c/cwbench/c$i; done
+  echo 268435456 > $CG/memory/cwbench/c$i/memory.limit_in_bytes
   i=$((i+1))
 done
-$BIN collect --once --format json --kubelet-url off > /tmp/cwgen/real.json 2>/tmp/cwgen/real.err || true
-for r in 1 2 3; do /usr/bin/time -f "run $r: %e s wall, %U s user, %S s sys" $BIN collect --once --format json --kubelet-url off >/dev/null 2>>/tmp/cwgen/real.err || true; done
-grep -E "collected|run" /tmp/cwgen/real.err
-i=0
-while [ $i -lt $N ]; do
-  for c in memory cpu cpuacct pids unified; do rmdir /sys/fs/cgroup/$c/cwbench/c$i; done
-  i=$((i+1))
+"$BIN" collect --once --format json --kubelet-url off >/dev/null 2>&1 # warm the dentry cache
+for r in 1 2 3; do
+  /usr/bin/time -f "run $r: %e s wall, %U s user, %S s sys" "$BIN" collect --once --format json --kubelet-url off \
+    >/dev/null 2>>"$OUT/err"
 done
-for c in memory cpu cpuacct pids unified; do rmdir /sys/fs/cgroup/$c/cwbench; done
+grep -E "collected|run" "$OUT/err"
