@@ -107,6 +107,24 @@ fn sweep_1000(c: &mut Criterion) {
             black_box(n)
         })
     });
+    // The demo and soak tests rewrite every container each tick: one full rewrite of the tree.
+    let specs: Vec<(ContainerSpec, Sample)> = (0..1000u32)
+        .map(|i| {
+            let spec = ContainerSpec::generated(i / 3, i % 3, Qos::Burstable);
+            let s = Sample {
+                memory_usage_bytes: Some((100 << 20) + i as u64),
+                ..Default::default()
+            };
+            (spec, s)
+        })
+        .collect();
+    g.bench_function("tree_writer_rewrite_all", |b| {
+        b.iter(|| {
+            for (spec, s) in &specs {
+                black_box(w.write_container(spec, s).is_ok());
+            }
+        })
+    });
     g.finish();
 }
 
