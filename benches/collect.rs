@@ -2,6 +2,8 @@
 //! tree, and a raw `std::fs::read` of exactly the files that sweep reads (the floor: the
 //! ratio sweep / raw read is the collector's own overhead).
 //!
+//! The tree lives on tmpfs (`tree::scratch_dir`), memory-backed like cgroupfs.
+//!
 //! Run: `cargo bench --bench collect -- --quick` (figures go to docs/collector.md).
 use crashwatch::cgroup::{v1, v2, KernelFile};
 use crashwatch::collect::{CollectConfig, Collector};
@@ -58,7 +60,7 @@ const CONTAINER_FILES: [&str; 11] = [
 ];
 
 fn sweep_1000(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = crashwatch::tree::scratch_dir().expect("scratch dir");
     let mut w = TreeWriter::create(dir.path()).expect("tree");
     let mut files: Vec<PathBuf> = Vec::new();
     for i in 0..1000u32 {
