@@ -374,6 +374,7 @@ impl Container {
             memory_swap_bytes: (!v1).then_some(0),
             oom_events_total: (!v1).then_some(self.oom_events),
             oom_kills_total: Some(self.oom_kills),
+            pod_oom_kills_total: (!v1).then_some(self.oom_kills),
             memory_high_events_total: (!v1).then_some(0),
             pod_oom_kills_total: (!v1).then_some(self.oom_kills),
             memory_max_events_total: Some(self.max_events),
