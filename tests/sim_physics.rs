@@ -220,7 +220,7 @@ fn flat_high_stays_between_80_and_97_percent_and_never_crashes() {
 
 /// The sample of `id` just before and just after `ts`.
 fn around<'a>(s: &'a Split, id: &str, ts: f64) -> (Option<&'a Sample>, Option<&'a Sample>) {
-    let before = s.samples.iter().filter(|x| x.id == id && x.ts < ts).last();
+    let before = s.samples.iter().rev().find(|x| x.id == id && x.ts < ts);
     let after = s.samples.iter().find(|x| x.id == id && x.ts > ts);
     (before, after)
 }
