@@ -12,18 +12,12 @@ pub struct Model {
 impl Model {
     /// The model compiled into the binary.
     pub fn embedded() -> Arc<Model> {
-        Arc::new(Model {
-            version: "unimplemented".into(),
-            threshold: 0.5,
-        })
+        Arc::new(Model { version: "unimplemented".into(), threshold: 0.5 })
     }
 
     /// Load a model file.
     pub fn load(path: &std::path::Path) -> crate::Result<Model> {
-        Err(crate::Error::Model(format!(
-            "{}: loading is not implemented yet",
-            path.display()
-        )))
+        Err(crate::Error::Model(format!("{}: loading is not implemented yet", path.display())))
     }
 
     /// Version string of the model.
