@@ -171,6 +171,22 @@ pub struct TrainArgs {
     /// Model file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// Held-out traces (other seeds) to score the fitted model on; the figures go into the
+    /// model file's `eval` section. Never pass the training traces here.
+    #[arg(long)]
+    pub holdout: Option<PathBuf>,
+    /// Label horizon: a sample is positive when a crash follows within this many seconds.
+    #[arg(long, default_value_t = 300.0)]
+    pub horizon: f64,
+    /// Trees in the bag (1 = a single decision tree).
+    #[arg(long, default_value_t = 1)]
+    pub trees: usize,
+    /// Maximum tree depth.
+    #[arg(long, default_value_t = 10)]
+    pub max_depth: usize,
+    /// Alarm threshold to store instead of the one tuned on the validation split.
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 /// Output format of `eval`.
@@ -224,7 +240,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
     if !v.is_finite() || v <= 0.0 {
         return Err(format!("duration must be positive, got {s:?}"));
     }

@@ -1,1 +1,634 @@
-//! Feature extraction from a container history. (Issue 4.)
+//! Features: turns a container's [`History`] plus its newest [`Sample`] into the fixed-order
+//! vector the model reads, and into the physical time-to-limit estimates that the risk
+//! combines with the model. Only the past is used (the history holds nothing newer than the
+//! sample), so training and live prediction see the same numbers.
+//!
+//! Design choices that matter for traces we did not generate ourselves:
+//! - all windows are in seconds of `ts`, never in sample counts;
+//! - memory slopes are expressed as a fraction of the limit per minute, so a 256 MiB and a
+//!   16 GiB container look alike;
+//! - the growth that leads to an OOM kill is the *envelope* (peak) of the working set:
+//!   slope = (max over the recent half window − max over the older half) / half window.
+//!   Noise and a GC sawtooth whose peaks stay put give ≈ 0; a leak or a creeping GC floor
+//!   gives its true rate. Least squares over the bucket means is kept for the short window;
+//! - page cache is reclaimable: when anon is reported, the growth used for the time to limit
+//!   is the smaller of the working-set and anon growth, so a growing cache never looks like a
+//!   leak. When anon (or file, PSI, ...) is missing we fall back to the working set / usage
+//!   and mark the feature as unknown (−1) rather than inventing a value;
+//! - counters that go backwards (container restart) give no rate (0), never a negative one.
+//!
+//! This module must not decide anything (no thresholds, no alarms): that is `predict`.
+use crate::history::{Bucket, History};
+use crate::sample::{Qos, Sample};
+use serde::{Deserialize, Serialize};
+
+/// Number of features.
+pub const N: usize = 26;
+
+/// "Not going to happen within the horizon we care about", seconds: the cap of every
+/// time-to-X feature (also used when nothing grows).
+pub const TTL_CAP: f64 = 3600.0;
+
+/// Value of a ratio/share feature whose inputs were not reported.
+pub const UNKNOWN: f32 = -1.0;
+
+/// Kubelet's default hard eviction threshold (`memory.available<100Mi`).
+pub const NODE_EVICTION_BYTES: f64 = 100.0 * 1024.0 * 1024.0;
+
+/// Name, unit and meaning of one feature (written into the model file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureDoc {
+    /// Feature name (stable: the model file lists them in order).
+    pub name: String,
+    /// Unit.
+    pub unit: String,
+    /// What it measures.
+    pub meaning: String,
+}
+
+/// (name, unit, meaning) of each feature, in vector order.
+pub const SPEC: [(&str, &str, &str); N] = [
+    ("ws_limit_ratio", "ratio", "working set (else usage) / memory limit; -1 without a limit"),
+    ("anon_limit_ratio", "ratio", "anonymous memory / memory limit; -1 when anon or limit unknown"),
+    ("file_share", "ratio", "page cache / (anon + page cache); -1 when unknown"),
+    ("ws_slope_short", "limit/min", "least-squares slope of the working set over the last 60 s"),
+    ("ws_env_slope_5m", "limit/min", "envelope slope of the working set over 5 min (peak of recent half minus peak of older half)"),
+    ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
+    ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
+    ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth); 3600 when not growing"),
+    ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
+    ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
+    ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
+    ("oom_events_5m", "count", "memory.events oom increase over 5 min (the cgroup hit its limit and reclaim failed)"),
+    ("max_events_1m", "count", "memory.events max (v1 failcnt) increase over 60 s"),
+    ("high_events_1m", "count", "memory.events high increase over 60 s"),
+    ("psi_mem_some", "percent", "memory.pressure some avg10; -1 when unknown"),
+    ("psi_mem_full", "percent", "memory.pressure full avg10; -1 when unknown"),
+    ("cpu_throttle_ratio_1m", "ratio", "throttled / total CFS periods over 60 s; -1 when unknown"),
+    ("cpu_psi_some", "percent", "cpu.pressure some avg10; -1 when unknown"),
+    ("cpu_use_limit_ratio_1m", "ratio", "CPU cores used over 60 s / CPU limit; -1 without a limit"),
+    ("pids_ratio", "ratio", "pids.current / pids.max; -1 without a limit"),
+    ("ttl_pids_s", "s", "time until pids.current reaches pids.max at the 5 min envelope growth; 3600 when not growing"),
+    ("restarts_10m", "count", "container restarts over 10 min"),
+    ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
+    ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
+    ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's 100 MiB eviction threshold at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
+];
+
+/// Index of each feature, by name, for code that reads the vector.
+pub mod idx {
+    /// ws_limit_ratio.
+    pub const WS_LIMIT_RATIO: usize = 0;
+    /// ws_env_slope_5m.
+    pub const WS_ENV_SLOPE_5M: usize = 4;
+    /// ttl_mem_s.
+    pub const TTL_MEM: usize = 8;
+    /// pids_ratio.
+    pub const PIDS_RATIO: usize = 20;
+    /// ttl_pids_s.
+    pub const TTL_PIDS: usize = 21;
+    /// restarts_10m.
+    pub const RESTARTS_10M: usize = 22;
+    /// ttl_node_s.
+    pub const TTL_NODE: usize = 25;
+}
+
+/// The documented feature list (for the model file).
+pub fn docs() -> Vec<FeatureDoc> {
+    SPEC.iter()
+        .map(|(n, u, m)| FeatureDoc {
+            name: (*n).into(),
+            unit: (*u).into(),
+            meaning: (*m).into(),
+        })
+        .collect()
+}
+
+/// Feature names in vector order.
+pub fn names() -> Vec<String> {
+    SPEC.iter().map(|(n, _, _)| (*n).to_string()).collect()
+}
+
+/// Features of one container at one instant, plus the physical estimates behind them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// The model's input vector, in [`SPEC`] order.
+    pub x: [f32; N],
+    /// Seconds until the working set reaches the limit, when it grows toward it and the
+    /// estimate is trustworthy (enough history, consistent growth).
+    pub ttl_mem: Option<f64>,
+    /// Seconds until pids.max, when pids grow toward it.
+    pub ttl_pids: Option<f64>,
+    /// Seconds until node eviction pressure, for pods the kubelet would evict first.
+    pub ttl_node: Option<f64>,
+}
+
+/// Least-squares fit result.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    /// Slope, units of y per second.
+    pub slope: f64,
+    /// Coefficient of determination (0 when y is constant).
+    pub r2: f64,
+    /// Points used.
+    pub n: usize,
+}
+
+/// Ordinary least squares of y on t (t shifted for numeric stability). `None` with fewer
+/// than 3 points or no spread in time.
+pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
+    let mut n = 0usize;
+    let (mut t0, mut st, mut sy, mut stt, mut sty, mut syy) = (f64::NAN, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (t, y) in pts {
+        if !y.is_finite() {
+            continue;
+        }
+        if n == 0 {
+            t0 = t;
+        }
+        let t = t - t0;
+        n += 1;
+        st += t;
+        sy += y;
+        stt += t * t;
+        sty += t * y;
+        syy += y * y;
+    }
+    if n < 3 {
+        return None;
+    }
+    let nf = n as f64;
+    let vt = stt - st * st / nf;
+    let vy = syy - sy * sy / nf;
+    let cty = sty - st * sy / nf;
+    if vt <= 1e-9 {
+        return None;
+    }
+    let slope = cty / vt;
+    let r2 = if vy > 0.0 {
+        (cty * cty / (vt * vy)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Some(Fit { slope, r2, n })
+}
+
+/// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
+/// max of the older half) / half the covered span. Needs at least `min_span` seconds of data
+/// and a value in each half; units of y per second.
+pub fn envelope_slope(
+    h: &History,
+    now: f64,
+    window: f64,
+    min_span: f64,
+    get: impl Fn(&Bucket) -> f32,
+) -> Option<f64> {
+    let oldest = h
+        .iter_back()
+        .take_while(|b| b.t_last > now - window)
+        .last()?;
+    let span = (now - oldest.t_first).min(window);
+    if span < min_span {
+        return None;
+    }
+    let mid = now - span / 2.0;
+    let (mut recent, mut older) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    for b in h.iter_back().take_while(|b| b.t_last > now - window) {
+        let v = get(b) as f64;
+        if !v.is_finite() {
+            return None;
+        }
+        if b.t_mid() >= mid {
+            recent = recent.max(v);
+        } else {
+            older = older.max(v);
+        }
+    }
+    if recent.is_finite() && older.is_finite() {
+        Some((recent - older) / (span / 2.0))
+    } else {
+        None
+    }
+}
+
+/// Increase of a counter since `window` seconds before `now`; 0 when it went backwards
+/// (restart) or is unknown.
+fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> f32) -> f32 {
+    let start = match h.at_or_before(now - window) {
+        Some(b) => get(b),
+        // Less history than the window: count from the oldest bucket we have.
+        None => match h.back(h.len().saturating_sub(1)) {
+            Some(b) => get(b),
+            None => return 0.0,
+        },
+    };
+    let d = cur - start;
+    if d.is_finite() && d > 0.0 {
+        d
+    } else {
+        0.0
+    }
+}
+
+/// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
+fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
+    let rate = rate?;
+    if rate.is_nan() || rate <= 0.0 || !limit.is_finite() {
+        return None;
+    }
+    Some(((limit - value).max(0.0) / rate).min(TTL_CAP))
+}
+
+fn ttl_feature(t: Option<f64>) -> f32 {
+    t.map_or(TTL_CAP as f32, |v| v as f32)
+}
+
+fn opt_f(v: Option<f64>) -> f32 {
+    v.map_or(UNKNOWN, |x| x as f32)
+}
+
+fn reason_code(r: Option<&str>) -> f32 {
+    match r {
+        None | Some("") => 0.0,
+        Some("OOMKilled") => 1.0,
+        Some("Error") => 2.0,
+        Some("Evicted") => 3.0,
+        Some(_) => 4.0,
+    }
+}
+
+/// Window of the short least-squares slopes, seconds.
+pub const SHORT_WINDOW: f64 = 60.0;
+/// Window of the envelope slopes, seconds.
+pub const LONG_WINDOW: f64 = 300.0;
+/// Least history before an envelope slope is computed, seconds.
+pub const MIN_ENVELOPE_SPAN: f64 = 30.0;
+
+/// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
+/// beyond `s.ts`).
+pub fn extract(h: &History, s: &Sample) -> Features {
+    let now = s.ts;
+    let ws = s.working_set().map(|v| v as f64);
+    let limit = s.memory_limit_bytes.map(|v| v as f64).filter(|v| *v > 0.0);
+    let anon = s.memory_anon_bytes.map(|v| v as f64);
+    let file = s.memory_file_bytes.map(|v| v as f64);
+    // Slopes are normalised by the limit; without one, by the node's memory; else raw MiB.
+    let scale = limit
+        .or(s.node_memory_total_bytes.map(|v| v as f64))
+        .unwrap_or(1024.0 * 1024.0);
+    let per_min = |bytes_per_s: f64| (bytes_per_s * 60.0 / scale) as f32;
+
+    let mut x = [0f32; N];
+    x[0] = match (ws, limit) {
+        (Some(w), Some(l)) => (w / l) as f32,
+        _ => UNKNOWN,
+    };
+    x[1] = match (anon, limit) {
+        (Some(a), Some(l)) => (a / l) as f32,
+        _ => UNKNOWN,
+    };
+    x[2] = match (anon, file) {
+        (Some(a), Some(f)) if a + f > 0.0 => (f / (a + f)) as f32,
+        _ => UNKNOWN,
+    };
+
+    let recent = |b: &&Bucket| b.t_last > now - SHORT_WINDOW;
+    let ws_fit = least_squares(
+        h.iter_back()
+            .filter(recent)
+            .map(|b| (b.t_mid(), b.ws_mean() as f64)),
+    );
+    let anon_known = anon.is_some();
+    let anon_fit = if anon_known {
+        least_squares(
+            h.iter_back()
+                .filter(recent)
+                .map(|b| (b.t_mid(), b.anon_mean() as f64)),
+        )
+    } else {
+        None
+    };
+    let ws_env5 = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    let anon_env5 = if anon_known {
+        envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.anon_max)
+    } else {
+        None
+    };
+
+    let ws_short = ws_fit.map(|f| f.slope);
+    let anon_short = if anon_known {
+        anon_fit.map(|f| f.slope)
+    } else {
+        ws_short
+    };
+    let anon_env = if anon_known { anon_env5 } else { ws_env5 };
+    x[3] = ws_short.map_or(0.0, per_min);
+    x[4] = ws_env5.map_or(0.0, per_min);
+    x[5] = ws_env10.map_or(0.0, per_min);
+    x[6] = anon_short.map_or(0.0, per_min);
+    x[7] = anon_env.map_or(0.0, per_min);
+
+    // Growth that can end in an OOM kill: page cache is reclaimed at the limit, so only growth
+    // that anon confirms counts (when anon is reported).
+    let min_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => None,
+    };
+    let g_long = min_opt(ws_env5, anon_env);
+    let g_short = min_opt(ws_short, anon_short);
+    let ttl_long = match (ws, limit) {
+        (Some(w), Some(l)) => time_to(w, l, g_long),
+        _ => None,
+    };
+    let ttl_short = match (ws, limit) {
+        (Some(w), Some(l)) => time_to(w, l, g_short),
+        _ => None,
+    };
+    x[8] = ttl_feature(ttl_long);
+    x[9] = ttl_feature(ttl_short);
+    let r2 = ws_fit.map_or(0.0, |f| f.r2);
+    x[10] = r2 as f32;
+    // Trust the physical estimate once the growth is established: a long enough history, or
+    // a short one that is clearly linear (a fast leak on a real kernel is).
+    let span = h.span();
+    let ttl_mem =
+        ttl_long.filter(|_| span >= 120.0 || (r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
+
+    let c = crate::history::Counters::of(s);
+    x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
+    x[12] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
+    x[13] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
+    x[14] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
+    x[15] = opt_f(s.memory_pressure_some_avg10);
+    x[16] = opt_f(s.memory_pressure_full_avg10);
+
+    let d_periods = delta(h, now, 60.0, c.periods, |b| b.last.periods);
+    let d_thr = delta(h, now, 60.0, c.throttled_periods, |b| {
+        b.last.throttled_periods
+    });
+    x[17] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
+        UNKNOWN
+    } else if d_periods > 0.0 {
+        (d_thr / d_periods).min(1.0)
+    } else {
+        0.0
+    };
+    x[18] = opt_f(s.cpu_pressure_some_avg10);
+    x[19] = match (
+        s.cpu_limit_cores.filter(|l| *l > 0.0),
+        s.cpu_usage_seconds_total,
+    ) {
+        (Some(lim), Some(cur)) => {
+            let start = h
+                .at_or_before(now - 60.0)
+                .or_else(|| h.back(h.len().saturating_sub(1)));
+            match start {
+                Some(b)
+                    if b.last.cpu_seconds.is_finite()
+                        && now > b.t_last
+                        && cur >= b.last.cpu_seconds =>
+                {
+                    ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
+                }
+                _ => 0.0,
+            }
+        }
+        (None, _) => UNKNOWN,
+        _ => 0.0,
+    };
+
+    let pids_limit = s.pids_limit.map(|v| v as f64).filter(|v| *v > 0.0);
+    x[20] = match (s.pids_current, pids_limit) {
+        (Some(p), Some(l)) => (p as f64 / l) as f32,
+        _ => UNKNOWN,
+    };
+    let pids_growth = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.last.pids);
+    let ttl_pids = match (s.pids_current, pids_limit) {
+        (Some(p), Some(l)) => time_to(p as f64, l, pids_growth),
+        _ => None,
+    };
+    x[21] = ttl_feature(ttl_pids);
+    x[22] = delta(h, now, 600.0, c.restarts, |b| b.last.restarts);
+    x[23] = reason_code(s.last_termination_reason.as_deref());
+
+    let total = s
+        .node_memory_total_bytes
+        .map(|v| v as f64)
+        .filter(|v| *v > 0.0);
+    let avail = s.node_memory_available_bytes.map(|v| v as f64);
+    x[24] = match (avail, total) {
+        (Some(a), Some(t)) => (a / t) as f32,
+        _ => UNKNOWN,
+    };
+    // The kubelet evicts BestEffort first, then Burstable pods above their requests; a
+    // Guaranteed pod is not an eviction candidate under memory pressure.
+    let evictable = !matches!(s.qos, Some(Qos::Guaranteed));
+    let ttl_node = match avail {
+        Some(a) if evictable => {
+            // Falling available memory is a negative slope of the envelope of −available.
+            let fall = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
+                -b.last.node_available
+            });
+            time_to(-a, -NODE_EVICTION_BYTES, fall)
+        }
+        _ => None,
+    };
+    x[25] = ttl_feature(ttl_node);
+
+    Features {
+        x,
+        ttl_mem,
+        ttl_pids,
+        ttl_node,
+    }
+}
+
+/// Features of a lone sample with no history (`POST /predict`): levels only, no trends.
+pub fn extract_once(s: &Sample) -> Features {
+    let mut h = History::new();
+    h.push(s);
+    extract(&h, s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn base(ts: f64) -> Sample {
+        Sample {
+            ts,
+            id: "ns/p/c".into(),
+            memory_limit_bytes: Some(512 * MIB),
+            ..Default::default()
+        }
+    }
+
+    fn run(samples: impl Iterator<Item = Sample>) -> Features {
+        let mut h = History::new();
+        let mut last = None;
+        for s in samples {
+            h.push(&s);
+            last = Some(extract(&h, &s));
+        }
+        last.unwrap_or_else(|| extract(&h, &base(0.0)))
+    }
+
+    /// Deterministic noise in [-1, 1] (no RNG: exact assertions stay exact).
+    fn wobble(i: u64) -> f64 {
+        ((i * 2_654_435_761) % 1000) as f64 / 500.0 - 1.0
+    }
+
+    #[test]
+    fn linear_leak_gives_positive_slope_and_finite_time_to_limit() {
+        // 1 MiB/s from 100 MiB, sampled every 2 s with ±2 MiB noise; at t=200 s: 300 MiB.
+        let f = run((0..=100).map(|i| {
+            let t = i as f64 * 2.0;
+            let mut s = base(t);
+            let anon = (100.0 + t + 2.0 * wobble(i)) * MIB as f64;
+            s.memory_anon_bytes = Some(anon as u64);
+            s.memory_file_bytes = Some(20 * MIB);
+            s.memory_working_set_bytes = Some(anon as u64 + 20 * MIB);
+            s
+        }));
+        // 1 MiB/s = 60/512 limit per minute.
+        let expect = 60.0 / 512.0;
+        assert!(
+            (f.x[3] as f64 - expect).abs() < 0.02,
+            "short slope {}",
+            f.x[3]
+        );
+        assert!(
+            (f.x[4] as f64 - expect).abs() < 0.02,
+            "envelope slope {}",
+            f.x[4]
+        );
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        // 512 - 320 = 192 MiB left at 1 MiB/s.
+        assert!((ttl - 192.0).abs() < 25.0, "ttl {ttl}");
+        assert!(f.x[2] < 0.1, "file share {}", f.x[2]);
+    }
+
+    #[test]
+    fn page_cache_growth_is_not_a_leak() {
+        // Cache grows 2 MiB/s (active file counts in the working set), anon flat at 50 MiB.
+        let f = run((0..=150).map(|i| {
+            let t = i as f64;
+            let mut s = base(t);
+            let file = (10.0 + 2.0 * t) as u64 * MIB;
+            s.memory_anon_bytes = Some(50 * MIB);
+            s.memory_file_bytes = Some(file);
+            s.memory_usage_bytes = Some(50 * MIB + file);
+            s.memory_working_set_bytes = Some(50 * MIB + file / 2);
+            s
+        }));
+        assert!(f.x[4] > 0.0, "working set does grow");
+        assert_eq!(f.ttl_mem, None);
+        assert_eq!(f.x[8], TTL_CAP as f32);
+        assert_eq!(f.x[7], 0.0);
+        assert!(f.x[2] > 0.7);
+    }
+
+    #[test]
+    fn gc_sawtooth_with_steady_peaks_is_not_a_leak() {
+        // 60 s cycle from 200 to 400 MiB, 10 min, 1 s samples, no anon reported.
+        let f = run((0..600).map(|i| {
+            let t = i as f64;
+            let mut s = base(t);
+            let phase = (i % 60) as f64 / 60.0;
+            s.memory_working_set_bytes = Some(((200.0 + 200.0 * phase) * MIB as f64) as u64);
+            s
+        }));
+        assert_eq!(f.ttl_mem, None, "{:?}", f.x);
+        assert!(f.x[4].abs() < 0.01, "envelope slope {}", f.x[4]);
+    }
+
+    #[test]
+    fn gc_sawtooth_with_creeping_floor_is_a_leak() {
+        // Same cycle, but everything rises 0.5 MiB/s.
+        let f = run((0..600).map(|i| {
+            let t = i as f64;
+            let mut s = base(t);
+            let phase = (i % 60) as f64 / 60.0;
+            s.memory_working_set_bytes =
+                Some(((50.0 + 0.5 * t + 100.0 * phase) * MIB as f64) as u64);
+            s
+        }));
+        let expect = 30.0 / 512.0;
+        assert!((f.x[4] as f64 - expect).abs() < 0.02, "{}", f.x[4]);
+        assert!(
+            f.ttl_mem.is_some_and(|t| t > 30.0 && t < 600.0),
+            "{:?}",
+            f.ttl_mem
+        );
+    }
+
+    #[test]
+    fn counter_reset_gives_no_negative_rate() {
+        let f = run((0..120).map(|i| {
+            let mut s = base(i as f64);
+            // Restart at 60 s: counters start again from 0.
+            let c = if i < 60 { 1000 + i * 10 } else { (i - 60) * 10 };
+            s.cpu_periods_total = Some(c);
+            s.cpu_throttled_periods_total = Some(c / 2);
+            s.memory_max_events_total = Some(if i < 60 { 500 } else { 1 });
+            s.restarts_total = Some(if i < 60 { 3 } else { 0 });
+            s
+        }));
+        assert_eq!(f.x[13], 0.0);
+        assert_eq!(f.x[22], 0.0);
+        assert!(f.x[17] >= 0.0);
+    }
+
+    #[test]
+    fn missing_fields_fall_back_to_unknown() {
+        let s = Sample {
+            ts: 5.0,
+            id: "x".into(),
+            memory_usage_bytes: Some(900),
+            ..Default::default()
+        };
+        let f = extract_once(&s);
+        assert_eq!(f.x[0], UNKNOWN);
+        assert_eq!(f.x[2], UNKNOWN);
+        assert_eq!(f.x[15], UNKNOWN);
+        assert_eq!(f.x[17], UNKNOWN);
+        assert_eq!(f.x[8], TTL_CAP as f32);
+        assert_eq!(f.ttl_mem, None);
+        // Usage stands in for the working set when the latter is missing.
+        let mut s2 = s.clone();
+        s2.memory_limit_bytes = Some(1000);
+        assert_eq!(extract_once(&s2).x[0], 0.9);
+    }
+
+    #[test]
+    fn pids_growth_gives_time_to_pids_max() {
+        // +2 pids/s toward 1000, 15 s samples.
+        let f = run((0..=20).map(|i| {
+            let t = i as f64 * 15.0;
+            let mut s = base(t);
+            s.pids_current = Some(100 + 30 * i);
+            s.pids_limit = Some(1000);
+            s
+        }));
+        // At t=300: 700 pids, 300 left at 2/s.
+        let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
+        assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
+        assert!((f.x[20] - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn least_squares_exact_line() {
+        let fit = least_squares((0..10).map(|i| (i as f64, 3.0 * i as f64 + 1.0))).unwrap_or(Fit {
+            slope: 0.0,
+            r2: 0.0,
+            n: 0,
+        });
+        assert!((fit.slope - 3.0).abs() < 1e-9);
+        assert!((fit.r2 - 1.0).abs() < 1e-9);
+        assert_eq!(least_squares([(0.0, 1.0), (1.0, 2.0)].into_iter()), None);
+    }
+}

@@ -1,1 +1,315 @@
-//! Bounded per-container sample history. (Issue 4.)
+//! Bounded per-container history: a fixed ring of time buckets (10 s each, 64 of them, so
+//! about 10 minutes) that summarise the samples falling into them. Updating is O(1) and
+//! allocation-free after the first sample; memory does not grow with uptime.
+//!
+//! Everything is keyed on sample time (`ts`), never on sample counts: the agent samples every
+//! second, foreign traces every 5–15 s with jitter and gaps, and a window of "60 s" must mean
+//! the same thing in both. A bucket is closed once it spans [`BUCKET_SECONDS`]; with sparse
+//! samples a bucket simply holds one sample.
+//!
+//! This module must not interpret the data (no slopes, no thresholds): that is `features`.
+use crate::sample::Sample;
+
+/// Nominal span of one bucket, seconds.
+pub const BUCKET_SECONDS: f64 = 10.0;
+/// Number of buckets kept (64 × 10 s ≈ 10.7 min).
+pub const CAPACITY: usize = 64;
+
+/// Summary of the samples that fell into one time bucket. Memory values are bytes as `f32`
+/// (24-bit mantissa: ample for slopes, and half the size of `f64` per container); `NaN`
+/// means "not reported by any sample in the bucket".
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    /// Time of the first sample in the bucket.
+    pub t_first: f64,
+    /// Time of the last sample in the bucket.
+    pub t_last: f64,
+    /// Number of samples.
+    pub n: u32,
+    /// Sum of working-set values (for the mean).
+    pub ws_sum: f32,
+    /// Largest working set seen in the bucket.
+    pub ws_max: f32,
+    /// Sum of anon values; NaN once any sample lacked anon.
+    pub anon_sum: f32,
+    /// Largest anon seen; NaN once any sample lacked anon.
+    pub anon_max: f32,
+    /// Counters and gauges as of the bucket's last sample (NaN = unknown).
+    pub last: Counters,
+}
+
+/// Counters and slowly changing gauges carried at the end of each bucket, so a window's delta
+/// is `now − bucket.last` of the bucket at the window start.
+#[derive(Debug, Clone, Copy)]
+pub struct Counters {
+    /// memory.events oom.
+    pub oom_events: f32,
+    /// memory.events oom_kill.
+    pub oom_kills: f32,
+    /// memory.events max.
+    pub max_events: f32,
+    /// memory.events high.
+    pub high_events: f32,
+    /// cpu.stat nr_throttled.
+    pub throttled_periods: f32,
+    /// cpu.stat nr_periods.
+    pub periods: f32,
+    /// CPU seconds used (f64: it grows for months and its deltas are small).
+    pub cpu_seconds: f64,
+    /// Restart count.
+    pub restarts: f32,
+    /// pids.current.
+    pub pids: f32,
+    /// Node MemAvailable, bytes.
+    pub node_available: f32,
+}
+
+fn opt_u(v: Option<u64>) -> f32 {
+    v.map_or(f32::NAN, |x| x as f32)
+}
+
+impl Counters {
+    /// Counters of one sample (NaN where the sample has no value).
+    pub fn of(s: &Sample) -> Counters {
+        Counters {
+            oom_events: opt_u(s.oom_events_total),
+            oom_kills: opt_u(s.oom_kills_total),
+            max_events: opt_u(s.memory_max_events_total),
+            high_events: opt_u(s.memory_high_events_total),
+            throttled_periods: opt_u(s.cpu_throttled_periods_total),
+            periods: opt_u(s.cpu_periods_total),
+            cpu_seconds: s.cpu_usage_seconds_total.unwrap_or(f64::NAN),
+            restarts: opt_u(s.restarts_total),
+            pids: opt_u(s.pids_current),
+            node_available: opt_u(s.node_memory_available_bytes),
+        }
+    }
+}
+
+impl Bucket {
+    fn start(s: &Sample) -> Bucket {
+        let ws = opt_u(s.working_set());
+        let anon = opt_u(s.memory_anon_bytes);
+        Bucket {
+            t_first: s.ts,
+            t_last: s.ts,
+            n: 1,
+            ws_sum: ws,
+            ws_max: ws,
+            anon_sum: anon,
+            anon_max: anon,
+            last: Counters::of(s),
+        }
+    }
+
+    fn add(&mut self, s: &Sample) {
+        let ws = opt_u(s.working_set());
+        let anon = opt_u(s.memory_anon_bytes);
+        self.t_last = s.ts;
+        self.n += 1;
+        self.ws_sum += ws;
+        self.ws_max = max_nan(self.ws_max, ws);
+        self.anon_sum += anon;
+        self.anon_max = max_nan(self.anon_max, anon);
+        self.last = Counters::of(s);
+    }
+
+    /// Mid time of the bucket.
+    pub fn t_mid(&self) -> f64 {
+        0.5 * (self.t_first + self.t_last)
+    }
+
+    /// Mean working set over the bucket (NaN if unknown).
+    pub fn ws_mean(&self) -> f32 {
+        self.ws_sum / self.n as f32
+    }
+
+    /// Mean anon over the bucket (NaN if any sample lacked it).
+    pub fn anon_mean(&self) -> f32 {
+        self.anon_sum / self.n as f32
+    }
+}
+
+/// `max` where NaN is contagious (a bucket with one unknown value is unknown).
+fn max_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// The ring of buckets of one container.
+#[derive(Debug, Clone)]
+pub struct History {
+    buf: Box<[Bucket; CAPACITY]>,
+    /// Index of the newest bucket.
+    head: usize,
+    /// Number of valid buckets.
+    len: usize,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl History {
+    /// An empty history.
+    pub fn new() -> History {
+        let empty = Bucket {
+            t_first: 0.0,
+            t_last: 0.0,
+            n: 1,
+            ws_sum: f32::NAN,
+            ws_max: f32::NAN,
+            anon_sum: f32::NAN,
+            anon_max: f32::NAN,
+            last: Counters::of(&Sample::default()),
+        };
+        History {
+            buf: Box::new([empty; CAPACITY]),
+            head: 0,
+            len: 0,
+        }
+    }
+
+    /// Add a sample. Samples older than or equal to the newest one are ignored (returns
+    /// false): a repeated or out-of-order line must not corrupt rates.
+    pub fn push(&mut self, s: &Sample) -> bool {
+        if !s.ts.is_finite() {
+            return false;
+        }
+        if self.len > 0 {
+            let newest = &mut self.buf[self.head];
+            if s.ts <= newest.t_last {
+                return false;
+            }
+            if s.ts - newest.t_first < BUCKET_SECONDS {
+                newest.add(s);
+                return true;
+            }
+            self.head = (self.head + 1) % CAPACITY;
+        }
+        self.buf[self.head] = Bucket::start(s);
+        self.len = (self.len + 1).min(CAPACITY);
+        true
+    }
+
+    /// Number of buckets held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no sample was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forget everything (e.g. a container ID was reused).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.head = 0;
+    }
+
+    /// Bucket `i` counted back from the newest (0 = newest).
+    pub fn back(&self, i: usize) -> Option<&Bucket> {
+        if i >= self.len {
+            return None;
+        }
+        Some(&self.buf[(self.head + CAPACITY - i) % CAPACITY])
+    }
+
+    /// Buckets from newest to oldest.
+    pub fn iter_back(&self) -> impl Iterator<Item = &Bucket> + '_ {
+        (0..self.len).map(move |i| &self.buf[(self.head + CAPACITY - i) % CAPACITY])
+    }
+
+    /// Time of the newest sample.
+    pub fn newest_ts(&self) -> Option<f64> {
+        self.back(0).map(|b| b.t_last)
+    }
+
+    /// Seconds covered, from the oldest bucket's first sample to the newest sample.
+    pub fn span(&self) -> f64 {
+        match (self.back(0), self.back(self.len.saturating_sub(1))) {
+            (Some(n), Some(o)) if self.len > 0 => n.t_last - o.t_first,
+            _ => 0.0,
+        }
+    }
+
+    /// The newest bucket whose last sample is at or before `t` (the counter state at `t`).
+    pub fn at_or_before(&self, t: f64) -> Option<&Bucket> {
+        self.iter_back().find(|b| b.t_last <= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(ts: f64, ws: u64) -> Sample {
+        Sample {
+            ts,
+            id: "a/b/c".into(),
+            memory_working_set_bytes: Some(ws),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn buckets_follow_time_not_counts() {
+        let mut h = History::new();
+        // 1 s samples: 10 per bucket.
+        for i in 0..30 {
+            h.push(&s(i as f64, 100 + i));
+        }
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.back(0).map(|b| b.n), Some(10));
+        assert_eq!(h.back(2).map(|b| b.ws_max), Some(109.0));
+        // 15 s samples: one per bucket.
+        let mut h = History::new();
+        for i in 0..5 {
+            h.push(&s(i as f64 * 15.0, 1));
+        }
+        assert_eq!(h.len(), 5);
+        assert_eq!(h.span(), 60.0);
+    }
+
+    #[test]
+    fn bounded_whatever_the_uptime() {
+        let mut h = History::new();
+        for i in 0..100_000 {
+            h.push(&s(i as f64, i));
+        }
+        assert_eq!(h.len(), CAPACITY);
+        assert_eq!(h.newest_ts(), Some(99_999.0));
+        // 64 buckets of 10 samples: the oldest starts 639 s back.
+        assert_eq!(h.span(), 639.0);
+    }
+
+    #[test]
+    fn out_of_order_and_repeated_samples_are_ignored() {
+        let mut h = History::new();
+        assert!(h.push(&s(10.0, 1)));
+        assert!(!h.push(&s(10.0, 2)));
+        assert!(!h.push(&s(5.0, 3)));
+        assert!(!h.push(&s(f64::NAN, 3)));
+        assert_eq!(h.back(0).map(|b| (b.n, b.ws_max)), Some((1, 1.0)));
+    }
+
+    #[test]
+    fn missing_anon_poisons_only_its_bucket() {
+        let mut h = History::new();
+        let mut a = s(0.0, 10);
+        a.memory_anon_bytes = Some(8);
+        h.push(&a);
+        h.push(&s(1.0, 11));
+        assert!(h.back(0).is_some_and(|b| b.anon_max.is_nan()));
+        let mut c = s(20.0, 12);
+        c.memory_anon_bytes = Some(9);
+        h.push(&c);
+        assert_eq!(h.back(0).map(|b| b.anon_max), Some(9.0));
+    }
+}

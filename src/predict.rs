@@ -1,9 +1,26 @@
 //! Per-container prediction: history → features → model → calibrated risk, cause, time to
-//! OOM, and alarm episodes with hysteresis. The same path serves `run`, `demo`, `replay`
-//! and `POST /predict`. (Issue 4.)
+//! OOM, and alarm episodes with hysteresis. The same path serves `run`, `demo`, `replay`,
+//! `train` (threshold tuning) and `POST /predict`.
+//!
+//! Risk = max(learned probability of a crash within the training horizon, physical risk of
+//! the time-to-limit estimate). The physical term `1 / (1 + (ttl / scale)²)` (0.5 at
+//! `scale`, 0.97 at 20 s for scale 120 s) makes sure that a container seconds away from its
+//! limit is never reported as low risk, whatever the trees learned from our simulator; the
+//! trees add what physics cannot see (restart loops, throttling, eviction pressure) and
+//! gate nothing away from physics.
+//!
+//! Alarm episodes: one opens when risk ≥ threshold, and closes when risk stays below
+//! `threshold − clear_margin` for `clear_after_s` seconds of sample time, or when a crash is
+//! observed. Each episode is reported once (`Alarmed`, then `Cleared` or `Crashed`).
+//!
+//! This module must not do I/O or logging of alarms: callers (agent, replay) report
+//! transitions their own way.
+use crate::features::{self, Features};
+use crate::history::History;
 use crate::model::Model;
 use crate::sample::{Cause, Sample};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The prediction for one container at one instant.
@@ -39,36 +56,259 @@ pub enum Transition {
     },
 }
 
+/// Below this risk no cause is named.
+const CAUSE_FLOOR: f64 = 0.05;
+
+/// A second crash signal of the same kind within this many seconds is the same crash (the
+/// kernel counter and the kubelet's restart/OOMKilled report arrive at different sweeps).
+const SAME_CRASH_SECONDS: f64 = 60.0;
+
+/// Risk, cause and time to OOM of one feature vector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Assessment {
+    /// Calibrated risk 0..1.
+    pub risk: f64,
+    /// Most likely cause, when risk ≥ 0.05.
+    pub cause: Option<Cause>,
+    /// Seconds until the memory limit, while growing toward it.
+    pub time_to_oom: Option<f64>,
+    /// The learned crash probability alone.
+    pub learned: f64,
+}
+
+/// Physical risk of a time-to-limit estimate.
+pub fn ttl_risk(ttl: f64, scale: f64) -> f64 {
+    if ttl.is_nan() || ttl < 0.0 || scale <= 0.0 {
+        return 0.0;
+    }
+    1.0 / (1.0 + (ttl / scale).powi(2))
+}
+
+/// Combine the model's class probabilities with the physical estimates.
+pub fn assess(model: &Model, f: &Features) -> Assessment {
+    let p = model.probabilities(&f.x);
+    let learned = (1.0 - p[0] as f64).clamp(0.0, 1.0);
+    let mut cause_i = 1;
+    for c in 2..p.len() {
+        if p[c] > p[cause_i] {
+            cause_i = c;
+        }
+    }
+    let mut risk = learned;
+    let mut cause = Cause::ALL[cause_i - 1];
+    let scale = model.risk_params().ttl_scale_s;
+    // Physical floors: memory limit → OOM kill, pids.max → fork failures. Node pressure is
+    // left to the trees: the kubelet evicts one pod at a time, so a floor for every
+    // BestEffort pod on the node would be a flood of false alarms.
+    for (ttl, c) in [
+        (f.ttl_mem, Cause::OomKill),
+        (f.ttl_pids, Cause::PidExhaustion),
+    ] {
+        if let Some(t) = ttl {
+            let r = ttl_risk(t, scale);
+            if r > risk {
+                risk = r;
+                cause = c;
+            }
+        }
+    }
+    Assessment {
+        risk,
+        cause: (risk >= CAUSE_FLOOR).then_some(cause),
+        time_to_oom: f.ttl_mem,
+        learned,
+    }
+}
+
+/// Alarm state of one container.
+#[derive(Debug, Clone, Default)]
+struct Alarm {
+    /// Set while an episode is open: when it opened.
+    opened_at: Option<f64>,
+    /// Cause at opening.
+    cause: Option<Cause>,
+    /// Since when risk has been below the clear level.
+    below_since: Option<f64>,
+}
+
+/// Everything kept per container.
+#[derive(Debug, Clone, Default)]
+struct State {
+    hist: History,
+    alarm: Alarm,
+    last_oom_kills: Option<u64>,
+    last_restarts: Option<u64>,
+    last_crash: Option<(f64, Cause)>,
+}
+
 /// Holds per-container histories and alarm state.
 pub struct Predictor {
     model: Arc<Model>,
+    threshold: f64,
+    states: HashMap<String, State>,
 }
 
 impl Predictor {
     /// A predictor using `model`; `threshold` overrides the model's alarm threshold.
-    pub fn new(model: Arc<Model>, _threshold: Option<f64>) -> Self {
-        Predictor { model }
+    pub fn new(model: Arc<Model>, threshold: Option<f64>) -> Self {
+        let threshold = threshold
+            .filter(|t| t.is_finite())
+            .unwrap_or_else(|| model.threshold())
+            .clamp(0.0, 1.0);
+        Predictor {
+            model,
+            threshold,
+            states: HashMap::new(),
+        }
+    }
+
+    /// The alarm threshold in use.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
+    /// The model in use.
+    pub fn model(&self) -> &Arc<Model> {
+        &self.model
+    }
+
+    /// Number of containers tracked.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// True when no container is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
     }
 
     /// Feed one sample; returns the prediction and any alarm transitions it caused.
     pub fn observe(&mut self, sample: &Sample) -> (Prediction, Vec<Transition>) {
-        (predict_once(&self.model, sample), Vec::new())
+        let st = match self.states.get_mut(sample.id.as_str()) {
+            Some(st) => st,
+            None => self.states.entry(sample.id.clone()).or_default(),
+        };
+        let mut transitions = Vec::new();
+
+        if let Some(cause) = detect_crash(st, sample) {
+            transitions.push(Transition::Crashed {
+                cause,
+                alarmed_at: st.alarm.opened_at,
+            });
+            st.alarm = Alarm::default();
+            st.last_crash = Some((sample.ts, cause));
+        }
+        st.last_oom_kills = sample.oom_kills_total.or(st.last_oom_kills);
+        st.last_restarts = sample.restarts_total.or(st.last_restarts);
+
+        st.hist.push(sample);
+        let f = features::extract(&st.hist, sample);
+        let a = assess(&self.model, &f);
+
+        let rp = self.model.risk_params();
+        let alarm = &mut st.alarm;
+        if alarm.opened_at.is_none() {
+            if a.risk >= self.threshold {
+                alarm.opened_at = Some(sample.ts);
+                alarm.cause = a.cause;
+                alarm.below_since = None;
+                transitions.push(Transition::Alarmed);
+            }
+        } else if a.risk < self.threshold - rp.clear_margin {
+            let since = *alarm.below_since.get_or_insert(sample.ts);
+            if sample.ts - since >= rp.clear_after_s {
+                *alarm = Alarm::default();
+                transitions.push(Transition::Cleared);
+            }
+        } else {
+            alarm.below_since = None;
+        }
+
+        let open = st.alarm.opened_at.is_some();
+        let prediction = Prediction {
+            id: sample.id.clone(),
+            ts: sample.ts,
+            crash_risk: a.risk,
+            crash_predicted: open,
+            // While alarmed, name the cause the alarm was raised for (stable for logs/Events).
+            cause: if open {
+                st.alarm.cause.or(a.cause)
+            } else {
+                a.cause
+            },
+            time_to_oom_seconds: a.time_to_oom,
+        };
+        (prediction, transitions)
     }
 
     /// Drop the state of containers for which `keep` returns false (vanished containers).
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
-        let _ = keep;
+        self.states.retain(|id, _| keep(id));
     }
 }
 
+/// A crash visible in this sample compared with the previous one of the same container.
+fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
+    let recent = |c: Cause| {
+        st.last_crash
+            .is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS)
+    };
+    if let (Some(prev), Some(cur)) = (st.last_oom_kills, s.oom_kills_total) {
+        // A smaller value is a new cgroup (restarted container), not a crash by itself.
+        if cur > prev && !recent(Cause::OomKill) {
+            return Some(Cause::OomKill);
+        }
+    }
+    if let (Some(prev), Some(cur)) = (st.last_restarts, s.restarts_total) {
+        if cur > prev {
+            let cause = match s.last_termination_reason.as_deref() {
+                Some("OOMKilled") => Cause::OomKill,
+                Some("Evicted") => Cause::Evicted,
+                // A restart for another reason: the cause we were warning about, if any
+                // (starvation and fork failures end in probe kills / errors), else a loop.
+                _ => match st.alarm.cause {
+                    Some(
+                        c @ (Cause::CpuStarvation | Cause::PidExhaustion | Cause::RestartLoop),
+                    ) => c,
+                    _ => Cause::RestartLoop,
+                },
+            };
+            if !recent(cause) {
+                return Some(cause);
+            }
+        }
+    }
+    None
+}
+
 /// Score a single sample with no history (`POST /predict`).
-pub fn predict_once(_model: &Model, sample: &Sample) -> Prediction {
+pub fn predict_once(model: &Model, sample: &Sample) -> Prediction {
+    let f = features::extract_once(sample);
+    let a = assess(model, &f);
     Prediction {
         id: sample.id.clone(),
         ts: sample.ts,
-        crash_risk: 0.0,
-        crash_predicted: false,
-        cause: None,
-        time_to_oom_seconds: None,
+        crash_risk: a.risk,
+        crash_predicted: a.risk >= model.threshold(),
+        cause: a.cause,
+        time_to_oom_seconds: a.time_to_oom,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_risk_is_monotone_and_high_near_the_limit() {
+        let mut prev = 1.0;
+        for t in [0.0, 5.0, 20.0, 60.0, 120.0, 300.0, 3600.0] {
+            let r = ttl_risk(t, 120.0);
+            assert!(r <= prev, "not monotone at {t}");
+            prev = r;
+        }
+        assert!(ttl_risk(20.0, 120.0) > 0.95);
+        assert_eq!(ttl_risk(120.0, 120.0), 0.5);
+        assert_eq!(ttl_risk(f64::NAN, 120.0), 0.0);
     }
 }

@@ -1,6 +1,154 @@
-//! `crashwatch replay`. (Not implemented yet.)
+//! `crashwatch replay`: feed a trace through exactly the agent's path ([`Predictor::observe`]:
+//! history → features → model → risk → alarm episodes) and print one JSON line per container
+//! at the end: `{"id", "first_alarm_ts", "max_risk", "cause"}`.
+//!
+//! Traces may come from generators we have never seen, so reading is tolerant: a line that is
+//! not a valid sample is counted and skipped (never fatal), samples are put in time order,
+//! and an object without `id` gets one from `namespace/pod/container` when those are present.
+//! Label lines (`"event"` key) are skipped unread: a predictor must never see them.
+use crate::model::Model;
+use crate::predict::{Predictor, Transition};
+use crate::sample::{Cause, Sample};
+use crate::trace::Label;
+use crate::{Error, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A trace split into samples (time-ordered) and labels, plus what was skipped.
+#[derive(Debug, Default, Clone)]
+pub struct LoadedTrace {
+    /// Samples sorted by `ts` (stable: equal times keep file order).
+    pub samples: Vec<Sample>,
+    /// Crash labels. Only `train`/scoring code may look at these.
+    pub labels: Vec<Label>,
+    /// Lines that could not be parsed.
+    pub bad_lines: usize,
+    /// First parse error, for the warning.
+    pub first_error: Option<String>,
+}
+
+/// Parse one sample object, filling `id` from metadata when absent.
+fn parse_sample(v: serde_json::Value) -> std::result::Result<Sample, String> {
+    let mut s: Sample = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+    if s.id.is_empty() {
+        let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+        let (ns, pod, c) = (get("namespace"), get("pod"), get("container"));
+        if !pod.is_empty() || !c.is_empty() {
+            s.id = format!("{ns}/{pod}/{c}");
+        } else {
+            return Err("sample without id".into());
+        }
+    }
+    if !s.ts.is_finite() {
+        return Err("sample without a finite ts".into());
+    }
+    Ok(s)
+}
+
+/// Read a trace tolerantly. `with_labels = false` never parses label lines beyond seeing the
+/// `event` key (what `replay` uses).
+pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut out = LoadedTrace::default();
+    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|e| Error::io(path, e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<serde_json::Value>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|v| {
+                if v.get("event").is_some() {
+                    if with_labels {
+                        serde_json::from_value::<Label>(v)
+                            .map(|l| Err(Some(l)))
+                            .map_err(|e| e.to_string())
+                    } else {
+                        Ok(Err(None))
+                    }
+                } else {
+                    parse_sample(v).map(Ok)
+                }
+            });
+        match parsed {
+            Ok(Ok(s)) => out.samples.push(s),
+            Ok(Err(Some(l))) => out.labels.push(l),
+            Ok(Err(None)) => {}
+            Err(msg) => {
+                out.bad_lines += 1;
+                if out.first_error.is_none() {
+                    out.first_error = Some(format!("line {}: {msg}", n + 1));
+                }
+            }
+        }
+    }
+    out.samples.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    Ok(out)
+}
+
+/// One container's replay result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplayResult {
+    /// Container id.
+    pub id: String,
+    /// Time of the first alarm, `null` if none.
+    pub first_alarm_ts: Option<f64>,
+    /// Highest risk seen.
+    pub max_risk: f64,
+    /// Cause of the first alarm; without an alarm, the cause at the highest risk.
+    pub cause: Option<Cause>,
+}
+
+/// Replay samples (time-ordered) through a fresh predictor; results sorted by id.
+pub fn replay(model: Arc<Model>, threshold: Option<f64>, samples: &[Sample]) -> Vec<ReplayResult> {
+    let mut p = Predictor::new(model, threshold);
+    let mut out: BTreeMap<String, ReplayResult> = BTreeMap::new();
+    for s in samples {
+        let (pred, transitions) = p.observe(s);
+        let r = out.entry(pred.id.clone()).or_insert_with(|| ReplayResult {
+            id: pred.id.clone(),
+            first_alarm_ts: None,
+            max_risk: 0.0,
+            cause: None,
+        });
+        if transitions.contains(&Transition::Alarmed) && r.first_alarm_ts.is_none() {
+            r.first_alarm_ts = Some(pred.ts);
+            r.cause = pred.cause;
+        }
+        if pred.crash_risk > r.max_risk {
+            r.max_risk = pred.crash_risk;
+            if r.first_alarm_ts.is_none() {
+                r.cause = pred.cause;
+            }
+        }
+    }
+    out.into_values().collect()
+}
 
 /// `crashwatch replay`.
-pub fn command(_args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
-    anyhow::bail!("replay is not implemented yet")
+pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let model = match &args.model {
+        Some(p) => Arc::new(Model::load(p)?),
+        None => Model::embedded(),
+    };
+    let trace =
+        load(&args.trace, false).with_context(|| format!("reading {}", args.trace.display()))?;
+    if trace.bad_lines > 0 {
+        tracing::warn!(
+            "{}: skipped {} unparsable line(s); first: {}",
+            args.trace.display(),
+            trace.bad_lines,
+            trace.first_error.as_deref().unwrap_or("")
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    for r in replay(model, args.threshold, &trace.samples) {
+        use std::io::Write;
+        writeln!(stdout, "{}", serde_json::to_string(&r)?)?;
+    }
+    Ok(())
 }

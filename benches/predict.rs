@@ -1,0 +1,74 @@
+//! Feature extraction + inference cost per container (target ≤ 2 µs): a steady state of
+//! 1,000 containers with 10 minutes of 1 s history each; one iteration = one sample of one
+//! container through `Predictor::observe` (history update, features, trees, risk, alarm).
+//! Run: `cargo bench --bench predict`.
+use crashwatch::model::Model;
+use crashwatch::predict::{predict_once, Predictor};
+use crashwatch::sample::Sample;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::hint::black_box;
+
+const MIB: u64 = 1024 * 1024;
+
+fn sample(i: usize, t: f64) -> Sample {
+    let leak = (i % 4 == 0) as u64;
+    let anon =
+        50 * MIB + leak * (t as u64) * 100_000 + ((i as u64 * 7919 + t as u64 * 104_729) % MIB);
+    Sample {
+        ts: t,
+        id: format!("ns-{}/pod-{i}/app", i % 20),
+        memory_working_set_bytes: Some(anon + 10 * MIB),
+        memory_usage_bytes: Some(anon + 30 * MIB),
+        memory_limit_bytes: Some(512 * MIB),
+        memory_anon_bytes: Some(anon),
+        memory_file_bytes: Some(30 * MIB),
+        oom_kills_total: Some(0),
+        memory_max_events_total: Some(0),
+        memory_pressure_some_avg10: Some(0.1),
+        memory_pressure_full_avg10: Some(0.0),
+        cpu_usage_seconds_total: Some(t * 0.3),
+        cpu_limit_cores: Some(1.0),
+        cpu_periods_total: Some(t as u64 * 10),
+        cpu_throttled_periods_total: Some(t as u64),
+        pids_current: Some(20),
+        pids_limit: Some(1000),
+        restarts_total: Some(0),
+        node_memory_available_bytes: Some(8 << 30),
+        node_memory_total_bytes: Some(16 << 30),
+        ..Default::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let model = Model::embedded();
+    let n = 1000;
+    let mut p = Predictor::new(model.clone(), None);
+    let mut samples: Vec<Sample> = (0..n).map(|i| sample(i, 0.0)).collect();
+    for t in 0..600 {
+        for (i, s) in samples.iter_mut().enumerate() {
+            *s = sample(i, t as f64);
+            p.observe(s);
+        }
+    }
+    let mut t = 600.0;
+    let mut g = c.benchmark_group("predict");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("observe_1000_containers", |b| {
+        b.iter(|| {
+            t += 1.0;
+            for s in samples.iter_mut() {
+                s.ts = t;
+                black_box(p.observe(black_box(s)));
+            }
+        })
+    });
+    let one = sample(3, 100.0);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("predict_once", |b| {
+        b.iter(|| black_box(predict_once(&model, black_box(&one))))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

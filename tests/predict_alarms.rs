@@ -1,0 +1,316 @@
+//! Predictor behaviour on hand-made traces: alarms before a leak's OOM kill, once per episode,
+//! with hysteresis; no alarm on page cache or flat-high usage; risk monotone in time to limit;
+//! state dropped by `retain`. Uses both the shipped model and small hand-built ones, so the
+//! assertions hold for the physics path whatever the trees learned.
+use crashwatch::features::{self, Features, N, TTL_CAP};
+use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
+use crashwatch::predict::{assess, predict_once, Predictor, Transition};
+use crashwatch::sample::{Cause, Sample};
+use std::sync::Arc;
+
+const MIB: u64 = 1024 * 1024;
+
+/// Deterministic noise in [-1, 1].
+fn wobble(i: u64) -> f64 {
+    ((i.wrapping_mul(2_654_435_761)) % 1000) as f64 / 500.0 - 1.0
+}
+
+fn sample(ts: f64, id: &str) -> Sample {
+    Sample {
+        ts,
+        id: id.into(),
+        memory_limit_bytes: Some(256 * MIB),
+        oom_kills_total: Some(0),
+        restarts_total: Some(0),
+        ..Default::default()
+    }
+}
+
+/// An anon leak of `rate` MiB/s from 40 MiB, sampled every `dt` s (± jitter), with the OOM
+/// kill visible in `oom_kills_total` at the first sample past the limit.
+fn leak(rate: f64, dt: f64) -> (Vec<Sample>, f64) {
+    let crash = (256.0 - 40.0) / rate;
+    let mut out = Vec::new();
+    let mut i = 0u64;
+    loop {
+        let t = i as f64 * dt + 0.2 * dt * wobble(i + 7).abs();
+        let mut s = sample(t, "default/leaky/app");
+        let anon = if t < crash {
+            (40.0 + rate * t + 1.5 * wobble(i)) * MIB as f64
+        } else {
+            30.0 * MIB as f64
+        };
+        s.memory_anon_bytes = Some(anon as u64);
+        s.memory_file_bytes = Some(8 * MIB);
+        s.memory_working_set_bytes = Some(anon as u64 + 8 * MIB);
+        s.memory_usage_bytes = Some(anon as u64 + 8 * MIB);
+        if t >= crash {
+            s.oom_kills_total = Some(1);
+            out.push(s);
+            break;
+        }
+        out.push(s);
+        i += 1;
+    }
+    (out, crash)
+}
+
+fn run(p: &mut Predictor, samples: &[Sample]) -> Vec<(f64, Transition)> {
+    let mut out = Vec::new();
+    for s in samples {
+        let (_, ts) = p.observe(s);
+        out.extend(ts.into_iter().map(|t| (s.ts, t)));
+    }
+    out
+}
+
+fn models() -> Vec<(&'static str, Arc<Model>)> {
+    vec![
+        ("shipped", Model::embedded()),
+        ("physics-only", Arc::new(Model::physics_only())),
+    ]
+}
+
+#[test]
+fn leak_alarms_once_well_before_the_oom_kill_at_any_interval() {
+    for (name, m) in models() {
+        for dt in [1.0, 5.0, 15.0] {
+            let (samples, crash) = leak(1.0, dt);
+            let mut p = Predictor::new(m.clone(), None);
+            let tr = run(&mut p, &samples);
+            let alarms: Vec<f64> = tr
+                .iter()
+                .filter(|(_, t)| *t == Transition::Alarmed)
+                .map(|(ts, _)| *ts)
+                .collect();
+            assert_eq!(alarms.len(), 1, "{name} dt={dt}: {tr:?}");
+            let lead = crash - alarms[0];
+            assert!(lead >= 60.0, "{name} dt={dt}: lead {lead}");
+            match tr.last() {
+                Some((_, Transition::Crashed { cause, alarmed_at })) => {
+                    assert_eq!(*cause, Cause::OomKill);
+                    assert_eq!(*alarmed_at, Some(alarms[0]));
+                }
+                other => panic!("{name} dt={dt}: last transition {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn time_to_oom_tracks_the_real_remaining_time() {
+    let (samples, crash) = leak(2.0, 1.0);
+    let mut p = Predictor::new(Arc::new(Model::physics_only()), None);
+    let mut first = None;
+    for s in &samples {
+        let (pred, _) = p.observe(s);
+        if let (None, Some(t)) = (first, pred.time_to_oom_seconds) {
+            first = Some((s.ts, t));
+        }
+    }
+    let (at, ttl) = first.expect("a time to OOM was published");
+    let real = crash - at;
+    assert!(
+        (ttl - real).abs() <= 0.3 * real,
+        "published {ttl:.0} s at {at}, real {real:.0} s"
+    );
+}
+
+#[test]
+fn page_cache_and_flat_high_never_alarm() {
+    for (name, m) in models() {
+        // Page cache filling the limit and being reclaimed there; anon flat.
+        let mut p = Predictor::new(m.clone(), None);
+        let mut alarms = 0;
+        for i in 0..1200u64 {
+            let t = i as f64;
+            let mut s = sample(t, "default/cache/app");
+            let file = (20.0 + 1.5 * t).min(200.0) * MIB as f64;
+            s.memory_anon_bytes = Some(50 * MIB);
+            s.memory_file_bytes = Some(file as u64);
+            s.memory_usage_bytes = Some(50 * MIB + file as u64);
+            // Written once, the cache is inactive: the working set stays near anon.
+            s.memory_working_set_bytes = Some(50 * MIB + (file * 0.1) as u64);
+            alarms += p
+                .observe(&s)
+                .1
+                .iter()
+                .filter(|t| **t == Transition::Alarmed)
+                .count();
+        }
+        assert_eq!(alarms, 0, "{name}: page cache alarmed");
+        // Flat at 92 % of the limit with ±2 % noise, no anon reported (foreign-trace style).
+        let mut p = Predictor::new(m.clone(), None);
+        for i in 0..1200u64 {
+            let mut s = sample(i as f64, "default/flat/app");
+            let ws = (0.92 + 0.02 * wobble(i)) * 256.0 * MIB as f64;
+            s.memory_working_set_bytes = Some(ws as u64);
+            alarms += p
+                .observe(&s)
+                .1
+                .iter()
+                .filter(|t| **t == Transition::Alarmed)
+                .count();
+        }
+        assert_eq!(alarms, 0, "{name}: flat-high alarmed");
+    }
+}
+
+/// A one-split model: ws_limit_ratio ≥ 0.9 → oom_kill with 96 rows, else none.
+fn step_model() -> Arc<Model> {
+    let mut f: ModelFile = Model::physics_only().file().clone();
+    f.model_version = "step".into();
+    f.prior = vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
+    let leaf = |c: [f64; 6]| Node {
+        feature: -1,
+        threshold: 0.0,
+        left: 0,
+        right: 0,
+        counts: c.to_vec(),
+    };
+    f.trees = vec![TreeFile {
+        nodes: vec![
+            Node {
+                feature: 0,
+                threshold: 0.9,
+                left: 1,
+                right: 2,
+                counts: vec![],
+            },
+            leaf([96.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+            leaf([0.0, 96.0, 0.0, 0.0, 0.0, 0.0]),
+        ],
+    }];
+    assert_eq!(f.classes, class_names());
+    Arc::new(Model::from_file(f).unwrap())
+}
+
+#[test]
+fn hysteresis_gives_one_episode_per_excursion() {
+    let mut p = Predictor::new(step_model(), Some(0.5));
+    let ratio_at = |t: u64| -> f64 {
+        match t {
+            0..=99 => 0.5,
+            // Flapping around the split every 3 s: still one episode.
+            100..=299 => {
+                if ((t - 100) / 3) % 2 == 0 {
+                    0.91
+                } else {
+                    0.89
+                }
+            }
+            // Calm for 90 s: clears once, 60 s after the risk fell.
+            300..=389 => 0.5,
+            _ => 0.95,
+        }
+    };
+    let samples: Vec<Sample> = (0..420u64)
+        .map(|t| {
+            let mut s = sample(t as f64, "ns/p/c");
+            s.memory_working_set_bytes = Some((ratio_at(t) * 256.0 * MIB as f64) as u64);
+            s
+        })
+        .collect();
+    let tr = run(&mut p, &samples);
+    assert_eq!(
+        tr,
+        vec![
+            (100.0, Transition::Alarmed),
+            (360.0, Transition::Cleared),
+            (390.0, Transition::Alarmed)
+        ],
+        "{tr:?}"
+    );
+}
+
+#[test]
+fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
+    for (name, m) in models() {
+        let mut prev = f64::INFINITY;
+        for ttl in [1.0, 10.0, 20.0, 45.0, 90.0, 180.0, 400.0, 1000.0, 3000.0] {
+            let mut x = [0f32; N];
+            x[features::idx::WS_LIMIT_RATIO] = 0.8;
+            x[features::idx::TTL_MEM] = ttl as f32;
+            let f = Features {
+                x,
+                ttl_mem: Some(ttl),
+                ttl_pids: None,
+                ttl_node: None,
+            };
+            let a = assess(&m, &f);
+            assert!(
+                a.risk <= prev + 1e-9,
+                "{name}: risk rose from {prev} to {} at ttl {ttl}",
+                a.risk
+            );
+            prev = a.risk;
+            if ttl <= 20.0 {
+                assert!(
+                    a.risk >= 0.95,
+                    "{name}: {ttl} s from the limit but risk {}",
+                    a.risk
+                );
+                assert_eq!(a.cause, Some(Cause::OomKill));
+            }
+        }
+        let _ = TTL_CAP;
+    }
+}
+
+#[test]
+fn predict_once_accepts_the_predecessor_body() {
+    let m = Model::embedded();
+    let s: Sample =
+        serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
+    let p = predict_once(&m, &s);
+    assert!(p.crash_risk < m.threshold(), "{p:?}");
+    assert!(!p.crash_predicted);
+    assert_eq!(p.time_to_oom_seconds, None);
+}
+
+#[test]
+fn retain_drops_vanished_containers() {
+    let mut p = Predictor::new(Arc::new(Model::physics_only()), None);
+    for id in ["a/b/c", "a/b/d"] {
+        p.observe(&sample(1.0, id));
+    }
+    assert_eq!(p.len(), 2);
+    p.retain(|id| id == "a/b/d");
+    assert_eq!(p.len(), 1);
+    p.retain(|_| false);
+    assert!(p.is_empty());
+}
+
+#[test]
+fn restart_with_oomkilled_reason_is_a_crash_reported_once() {
+    let mut p = Predictor::new(Arc::new(Model::physics_only()), None);
+    let mut a = sample(1.0, "a/b/c");
+    p.observe(&a);
+    a.ts = 2.0;
+    a.oom_kills_total = Some(1);
+    let (_, t1) = p.observe(&a);
+    // The kubelet's report of the same kill arrives later.
+    a.ts = 5.0;
+    a.restarts_total = Some(1);
+    a.last_termination_reason = Some("OOMKilled".into());
+    let (_, t2) = p.observe(&a);
+    assert_eq!(
+        t1,
+        vec![Transition::Crashed {
+            cause: Cause::OomKill,
+            alarmed_at: None
+        }]
+    );
+    assert!(t2.is_empty(), "{t2:?}");
+    // A later restart with reason Error is a restart loop crash.
+    a.ts = 100.0;
+    a.restarts_total = Some(2);
+    a.last_termination_reason = Some("Error".into());
+    assert_eq!(
+        p.observe(&a).1,
+        vec![Transition::Crashed {
+            cause: Cause::RestartLoop,
+            alarmed_at: None
+        }]
+    );
+}

@@ -1,0 +1,104 @@
+//! `crashwatch replay` end to end through the real binary: output shape, one line per
+//! container sorted by id, label lines never read (a bogus cause does not matter), broken
+//! lines skipped, samples out of order put back in time order.
+use std::io::Write;
+use std::process::Command;
+
+const MIB: u64 = 1024 * 1024;
+
+fn write_trace(path: &std::path::Path) {
+    let mut f = std::fs::File::create(path).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..=200u64 {
+        let t = i as f64 * 2.0;
+        // Leaks 1 MiB/s toward 512 MiB: reaches it at 472 s, so never within this trace.
+        let leak = 40 * MIB + i * 2 * MIB;
+        lines.push(format!(
+            r#"{{"ts":{t},"id":"default/leaky/app","memory_working_set_bytes":{leak},"memory_limit_bytes":{},"memory_anon_bytes":{leak}}}"#,
+            512 * MIB
+        ));
+        // No id, only metadata: the id comes from namespace/pod/container.
+        lines.push(format!(
+            r#"{{"ts":{t},"namespace":"default","pod":"steady","container":"app","memory_usage_bytes":{},"memory_limit_bytes":{}}}"#,
+            100 * MIB,
+            512 * MIB
+        ));
+    }
+    // Out of order: the replay sorts by ts.
+    lines.swap(10, 30);
+    lines.push(r#"{"ts":401.0,"id":"default/leaky/app","event":"crash","cause":"meteor"}"#.into());
+    lines.push("{not json".into());
+    lines.push(r#"{"ts":5,"id":"x/y/z","memory_usage_bytes":-3}"#.into());
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+}
+
+#[test]
+fn replay_prints_one_line_per_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    write_trace(&trace);
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for r in &rows {
+        let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        keys.sort();
+        assert_eq!(keys, ["cause", "first_alarm_ts", "id", "max_risk"]);
+        let risk = r["max_risk"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&risk));
+    }
+    assert_eq!(rows[0]["id"], "default/leaky/app");
+    assert_eq!(rows[1]["id"], "default/steady/app");
+    // The leak is 72 s from its limit at the end (512 - 440 MiB at 1 MiB/s): alarmed.
+    assert!(rows[0]["first_alarm_ts"].is_f64(), "{text}");
+    assert_eq!(rows[0]["cause"], "oom_kill");
+    assert!(rows[1]["first_alarm_ts"].is_null(), "{text}");
+    assert!(rows[1]["max_risk"].as_f64().unwrap() < 0.2, "{text}");
+    // The skipped lines are reported on stderr, not fatal.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("skipped 2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn replay_with_a_bad_model_file_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    write_trace(&trace);
+    let model = dir.path().join("old.json");
+    std::fs::write(
+        &model,
+        r#"{"format":"crashwatch-model","format_version":0}"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace"])
+        .arg(&trace)
+        .arg("--model")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("old.json") && err.contains("format version 0 is not supported"),
+        "{err}"
+    );
+}
