@@ -300,6 +300,8 @@ fn training_seed_overlap_is_reported() {
     );
     let v: serde_json::Value = serde_json::json!({"training": {"seeds": [3, 4]}});
     assert_eq!(eval::model_training_seeds(&v), Some(vec![3, 4]));
+    let v = serde_json::json!({"training": {"manifest": {"seeds": [11], "generator_version": 2}}});
+    assert_eq!(eval::model_training_seeds(&v), Some(vec![11]));
     assert_eq!(
         eval::model_training_seeds(&serde_json::json!({"training_seeds": [7]})),
         Some(vec![7])

@@ -541,7 +541,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let base = Base::random(l, p.cpu, rng);
             let start_ratio = rng.random_range(0.3..0.8);
             let (peak_ratio, hold) = if kind == Kind::CpuStarvation {
-                (rng.random_range(2.0..5.0), rng.random_range(600.0..1800.0))
+                (rng.random_range(2.0..5.0), rng.random_range(300.0..1200.0))
             } else {
                 // Busy but coping: throttled in part of the periods, probes still answered.
                 (rng.random_range(0.8..1.2), rng.random_range(300.0..1800.0))
