@@ -416,7 +416,6 @@ impl Container {
             // v1 pod cgroups count only kills at the pod's own limit; v2's count is hierarchical.
             pod_oom_kills_total: Some(if v1 { 0 } else { pod_kills }),
             memory_high_events_total: (!v1).then_some(0),
-            pod_oom_kills_total: (!v1).then_some(self.oom_kills),
             memory_max_events_total: Some(self.max_events),
             memory_pressure_some_avg10: psi(self.psi_mem_some),
             memory_pressure_full_avg10: psi(self.psi_mem_full),
