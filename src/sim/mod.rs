@@ -489,6 +489,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let mut base = Base::random(l, pod.cpu, rng);
             base.active_file = l * rng.random_range(0.005..0.02);
             base.cold_file = 0.0;
+            base.log_rate = 0.0;
             let level = rng.random_range(0.85..0.95);
             let sd = l * rng.random_range(0.001..0.006);
             // Keep the flat level plus noise clear of the limit: this kind must not crash.
