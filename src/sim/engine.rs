@@ -387,9 +387,16 @@ impl Container {
         self.crash(now, Cause::Evicted, rng)
     }
 
+    /// What the agent would read now on a v2 (`v1` false) or v1 node, counting only this
+    /// container's kills at pod level (a pod with one container).
+    pub fn sample(&self, ts: f64, v1: bool, node_total: f64, node_avail: f64) -> Sample {
+        let source = if v1 { Source::CgroupV1 } else { Source::CgroupV2 };
+        self.sample_from(ts, source, node_total, node_avail, self.pod_kills)
+    }
+
     /// What `source` would record now (it decides which fields exist); `pod_kills` is the
     /// pod cgroup's oom_kill count (every container of the pod).
-    pub fn sample(
+    pub fn sample_from(
         &self,
         ts: f64,
         source: Source,
@@ -578,7 +585,7 @@ pub fn run(
             for c in containers.iter().filter(|c| c.visible_at(ts)) {
                 let pk = pods.get(pod_of(&c.spec.id)).copied().unwrap_or(0);
                 out.push(TraceLine::Sample(Box::new(
-                    c.sample(ts, source, node.total, avail, pk),
+                    c.sample_from(ts, source, node.total, avail, pk),
                 )));
             }
         }
