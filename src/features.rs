@@ -88,7 +88,7 @@ pub mod idx {
     pub const PIDS_RATIO: usize = 20;
     /// ttl_pids_s.
     pub const TTL_PIDS: usize = 21;
-        /// restarts_10m.
+    /// restarts_10m.
     pub const RESTARTS_10M: usize = 22;
     /// last_reason.
     pub const LAST_REASON: usize = 23;
@@ -352,19 +352,17 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(w), Some(l)) => time_to(w, l, g_short),
         _ => None,
     };
-        let r2 = ws_fit.map_or(0.0, |f| f.r2);
+    let r2 = ws_fit.map_or(0.0, |f| f.r2);
     // Trust the physical estimate once the growth is established over more than a typical
     // GC cycle (the first ramp of a sawtooth, or a container warming up, is a straight line
     // too), or when a clean, linear climb is already at the limit's doorstep.
     let span = h.span();
     let near = x[0] >= NEAR_LIMIT as f32;
-    let ttl_mem = ttl_long.filter(|_| {
-        span >= TRUST_SPAN || (near && r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4))
-    });
+    let ttl_mem = ttl_long
+        .filter(|_| span >= TRUST_SPAN || (near && r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
-
 
     let c = crate::history::Counters::of(s);
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);

@@ -119,7 +119,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
             }
         }
     }
-        // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
+    // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
     // backoff loop and restarts again within 5 minutes unless its cause went away.
     let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     let loop_risk = match restarts {
@@ -134,10 +134,14 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
             Cause::OomKill
         } else {
             // The trees' favourite among the restart causes (starvation ends in probe kills).
-            [Cause::CpuStarvation, Cause::PidExhaustion, Cause::RestartLoop]
-                .into_iter()
-                .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
-                .unwrap_or(Cause::RestartLoop)
+            [
+                Cause::CpuStarvation,
+                Cause::PidExhaustion,
+                Cause::RestartLoop,
+            ]
+            .into_iter()
+            .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
+            .unwrap_or(Cause::RestartLoop)
         };
     }
     Assessment {
@@ -218,7 +222,7 @@ impl Predictor {
         };
         let mut transitions = Vec::new();
 
-                let crashed = detect_crash(st, sample);
+        let crashed = detect_crash(st, sample);
         if let Some(cause) = crashed {
             st.last_crash = Some((sample.ts, cause));
         }
@@ -229,10 +233,13 @@ impl Predictor {
         let f = features::extract(&st.hist, sample);
         let a = assess(&self.model, &f);
 
-                let rp = self.model.risk_params();
+        let rp = self.model.risk_params();
         let alarm = &mut st.alarm;
         if let Some(cause) = crashed {
-            transitions.push(Transition::Crashed { cause, alarmed_at: alarm.opened_at });
+            transitions.push(Transition::Crashed {
+                cause,
+                alarmed_at: alarm.opened_at,
+            });
             // The episode ends with the crash, unless the container is still at risk (a restart
             // loop, starvation that persists): then the warning simply stays up, so the next
             // crash is not reported as a new surprise.
@@ -285,7 +292,7 @@ impl Predictor {
 
 /// A crash visible in this sample compared with the previous one of the same container.
 fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
-        let recent_oom = st
+    let recent_oom = st
         .last_crash
         .is_some_and(|(t, lc)| lc == Cause::OomKill && s.ts - t < SAME_CRASH_SECONDS);
     if let (Some(prev), Some(cur)) = (st.last_oom_kills, s.oom_kills_total) {
@@ -308,7 +315,7 @@ fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
                     _ => Cause::RestartLoop,
                 },
             };
-                        // The kubelet's OOMKilled report of a kill the kernel counter already showed.
+            // The kubelet's OOMKilled report of a kill the kernel counter already showed.
             if !(cause == Cause::OomKill && recent_oom) {
                 return Some(cause);
             }

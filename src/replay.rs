@@ -104,7 +104,7 @@ pub struct ReplayResult {
 
 /// Replay samples (time-ordered) through a fresh predictor; results sorted by id.
 pub fn replay(model: Arc<Model>, threshold: Option<f64>, samples: &[Sample]) -> Vec<ReplayResult> {
-    replay_with(model, threshold, samples, |_, _| {})
+    replay_with(model, threshold, samples, |_, _, _| {})
 }
 
 /// [`replay`], calling `each` with every prediction and its transitions.
@@ -112,13 +112,13 @@ pub fn replay_with(
     model: Arc<Model>,
     threshold: Option<f64>,
     samples: &[Sample],
-    mut each: impl FnMut(&Prediction, &[Transition]),
+    mut each: impl FnMut(&Sample, &Prediction, &[Transition]),
 ) -> Vec<ReplayResult> {
     let mut p = Predictor::new(model, threshold);
     let mut out: BTreeMap<String, ReplayResult> = BTreeMap::new();
     for s in samples {
         let (pred, transitions) = p.observe(s);
-        each(&pred, &transitions);
+        each(s, &pred, &transitions);
         let r = out.entry(pred.id.clone()).or_insert_with(|| ReplayResult {
             id: pred.id.clone(),
             first_alarm_ts: None,
@@ -159,9 +159,21 @@ pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut write_err = None;
-    let results = replay_with(model, args.threshold, &trace.samples, |p, t| {
+    // Series mode shows the features too, from histories kept beside the predictor's.
+    let mut hists: std::collections::HashMap<String, crate::history::History> = Default::default();
+    let results = replay_with(model, args.threshold, &trace.samples, |s, p, t| {
         if args.series && write_err.is_none() {
             let mut v = serde_json::to_value(p).unwrap_or_default();
+            let h = hists.entry(s.id.clone()).or_default();
+            h.push(s);
+            let f = crate::features::extract(h, s);
+            v["features"] = serde_json::Value::Object(
+                crate::features::SPEC
+                    .iter()
+                    .zip(f.x.iter())
+                    .map(|((n, _, _), x)| (n.to_string(), serde_json::json!(x)))
+                    .collect(),
+            );
             if let Some(t) = t.first() {
                 v["transition"] = format!("{t:?}").into();
             }
