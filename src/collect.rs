@@ -1,8 +1,31 @@
 //! One sweep of the node: discover containers, read their files, build samples. (Issue 3.)
-use crate::sample::Snapshot;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::time::Duration;
+//!
+//! Policy for problems (the parsers only report them): a cgroup that disappears between
+//! listing and reading (`ENOENT` on its directory, or `ENODEV` from a dying cgroup) is
+//! skipped and counted in `SweepStats.vanished`: containers exit all the time and that is
+//! not an error. A malformed or unreadable file is counted in `SweepStats.errors` by kind,
+//! logged (rate-limited, with its path), and the container is still reported with every
+//! field that could be read. A missing optional file (swap or PSI accounting off, a v1
+//! controller without this path) just leaves its fields `None`.
+//!
+//! Cost: the kubepods location is found once and cached (searched again only when it is
+//! missing or vanished); each sweep lists only kubepods' three levels (class/pod/container)
+//! and reads each file once through one reused buffer.
+//!
+//! Must not: panic on kernel input, or fail the sweep as a whole.
+use crate::cgroup::{v1, v2, KernelFile, Reader};
+use crate::discover::{self, Layout, Mode, Target};
+use crate::node;
+use crate::sample::{ContainerMeta, ContainerSample, NodeSample, Sample, Snapshot};
+use crate::Error;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Sweeps between searches for a kubepods hierarchy while none is found (host mode).
+const RESEARCH_EVERY: u64 = 30;
+/// Minimum time between two warnings about the same file.
+const WARN_EVERY: Duration = Duration::from_secs(60);
 
 /// Where to read from.
 #[derive(Debug, Clone)]
@@ -26,25 +49,466 @@ pub struct SweepStats {
     pub duration: Duration,
 }
 
+impl SweepStats {
+    /// Total errors of all kinds.
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// The cgroup went away while we read it.
+struct Vanished;
+
 /// Reads the node; keeps reusable buffers between sweeps.
 pub struct Collector {
     cfg: CollectConfig,
+    reader: Reader,
+    layout: Option<Layout>,
+    kubepods: Vec<String>,
+    sweeps: u64,
+    next_search: u64,
+    targets: Vec<Target>,
+    warned: HashMap<PathBuf, Instant>,
 }
 
 impl Collector {
-    /// A collector for `cfg`.
+    /// A collector for `cfg`. No I/O until the first sweep.
     pub fn new(cfg: CollectConfig) -> Self {
-        Collector { cfg }
+        Collector {
+            cfg,
+            reader: Reader::new(),
+            layout: None,
+            kubepods: Vec::new(),
+            sweeps: 0,
+            next_search: 0,
+            targets: Vec::new(),
+            warned: HashMap::new(),
+        }
+    }
+
+    /// The detected layout (after the first successful sweep).
+    pub fn layout(&self) -> Option<&Layout> {
+        self.layout.as_ref()
     }
 
     /// One sweep. Never fails as a whole: per-container problems are counted in the stats.
     pub fn sweep(&mut self) -> (Snapshot, SweepStats) {
-        let _ = &self.cfg;
-        (Snapshot::default(), SweepStats::default())
+        let start = Instant::now();
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let mut stats = SweepStats::default();
+        let mut snap = Snapshot {
+            ts,
+            node: NodeSample {
+                name: self.cfg.node_name.clone(),
+                ..Default::default()
+            },
+            containers: Vec::new(),
+        };
+        for e in node::read_node(&self.cfg.proc_root, &mut self.reader, &mut snap.node) {
+            self.note_error(&mut stats, e);
+        }
+        self.sweeps += 1;
+        let layout = match self.layout.take() {
+            Some(l) => l,
+            None => match discover::detect(&self.cfg.cgroup_root) {
+                Ok(l) => l,
+                Err(e) => {
+                    self.note_error(&mut stats, e);
+                    stats.duration = start.elapsed();
+                    return (snap, stats);
+                }
+            },
+        };
+        snap.node.cgroup_mode = layout.mode.as_str().to_string();
+        self.sweep_containers(&layout, &mut snap, &mut stats);
+        self.layout = Some(layout);
+        stats.duration = start.elapsed();
+        (snap, stats)
+    }
+
+    /// List and read every container (or every limited cgroup in host mode).
+    fn sweep_containers(&mut self, layout: &Layout, snap: &mut Snapshot, stats: &mut SweepStats) {
+        let stale = self
+            .kubepods
+            .iter()
+            .any(|k| !layout.memory.join(k).is_dir());
+        if stale || (self.kubepods.is_empty() && self.sweeps >= self.next_search) {
+            self.kubepods = discover::find_kubepods(&layout.memory);
+            self.next_search = self.sweeps + RESEARCH_EVERY;
+        }
+        let host_mode = self.kubepods.is_empty();
+        snap.node.host_mode = host_mode;
+        let mut targets = std::mem::take(&mut self.targets);
+        targets.clear();
+        if host_mode {
+            targets.extend(
+                discover::list_all(&layout.memory)
+                    .into_iter()
+                    .map(|rel| Target {
+                        rel,
+                        pod_rel: None,
+                        pod_uid: None,
+                        container_id: None,
+                        qos: None,
+                    }),
+            );
+        } else {
+            for k in &self.kubepods {
+                discover::list_containers(&layout.memory, k, &mut targets);
+            }
+        }
+        targets.sort_by(|a, b| a.rel.cmp(&b.rel));
+        let mut pod_cache: Option<(String, Option<u64>)> = None;
+        for t in &targets {
+            let mut s = Sample {
+                ts: snap.ts,
+                qos: t.qos,
+                ..Default::default()
+            };
+            let read = match layout.mode {
+                Mode::V2 => self.read_v2(layout, &t.rel, &mut s, stats),
+                Mode::V1 | Mode::Hybrid => self.read_v1(layout, &t.rel, &mut s, stats),
+            };
+            if read.is_err() {
+                stats.vanished += 1;
+                continue;
+            }
+            if host_mode && s.memory_limit_bytes.is_none() {
+                continue;
+            }
+            if let Some(pod_rel) = &t.pod_rel {
+                s.pod_oom_kills_total = match &pod_cache {
+                    Some((p, v)) if p == pod_rel => *v,
+                    _ => {
+                        let v = self.read_pod_oom_kills(layout, pod_rel, stats);
+                        pod_cache = Some((pod_rel.clone(), v));
+                        v
+                    }
+                };
+            }
+            s.node_memory_available_bytes = snap.node.memory_available_bytes;
+            s.node_memory_total_bytes = snap.node.memory_total_bytes;
+            let meta = meta_for(t);
+            s.id = meta.id();
+            snap.containers.push(ContainerSample { meta, sample: s });
+        }
+        self.targets = targets;
+    }
+
+    /// Read one file; map problems to policy (see the module doc). `owner` is the cgroup
+    /// whose disappearance means the container is gone (`None`: a missing dir is just absence).
+    fn get<T: KernelFile>(
+        &mut self,
+        dir: &Path,
+        owner: bool,
+        stats: &mut SweepStats,
+    ) -> Result<Option<T>, Vanished> {
+        match self.reader.read::<T>(dir) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_vanished() => {
+                let enodev =
+                    matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(19));
+                if owner && (enodev || !dir.is_dir()) {
+                    Err(Vanished)
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(e) => {
+                self.note_error(stats, e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// cgroup v2: everything under one directory.
+    fn read_v2(
+        &mut self,
+        layout: &Layout,
+        rel: &str,
+        s: &mut Sample,
+        stats: &mut SweepStats,
+    ) -> Result<(), Vanished> {
+        let dir = layout.memory.join(rel);
+        let usage = self
+            .get::<v2::MemoryCurrent>(&dir, true, stats)?
+            .map(|m| m.bytes);
+        s.memory_usage_bytes = usage;
+        s.memory_limit_bytes = self
+            .get::<v2::MemoryMax>(&dir, true, stats)?
+            .and_then(|m| m.bytes);
+        if let Some(st) = self.get::<v2::MemoryStat>(&dir, true, stats)? {
+            s.memory_anon_bytes = st.anon;
+            s.memory_file_bytes = st.file;
+            s.memory_working_set_bytes = working_set(usage, st.inactive_file);
+        }
+        if let Some(ev) = self.get::<v2::MemoryEvents>(&dir, true, stats)? {
+            s.oom_events_total = ev.oom;
+            s.oom_kills_total = ev.oom_kill;
+            s.memory_high_events_total = ev.high;
+            s.memory_max_events_total = ev.max;
+        }
+        s.memory_swap_bytes = self
+            .get::<v2::MemorySwapCurrent>(&dir, true, stats)?
+            .map(|m| m.bytes);
+        if let Some(p) = self.get::<v2::MemoryPressure>(&dir, true, stats)? {
+            s.memory_pressure_some_avg10 = p.0.some.map(|l| l.avg10);
+            s.memory_pressure_full_avg10 = p.0.full.map(|l| l.avg10);
+        }
+        if let Some(c) = self.get::<v2::CpuStat>(&dir, true, stats)? {
+            s.cpu_usage_seconds_total = c.usage_usec.map(|u| u as f64 / 1e6);
+            s.cpu_throttled_seconds_total = c.throttled_usec.map(|u| u as f64 / 1e6);
+            s.cpu_throttled_periods_total = c.nr_throttled;
+            s.cpu_periods_total = c.nr_periods;
+        }
+        s.cpu_limit_cores = self
+            .get::<v2::CpuMax>(&dir, true, stats)?
+            .and_then(|c| c.cores());
+        s.cpu_pressure_some_avg10 = self
+            .get::<v2::CpuPressure>(&dir, true, stats)?
+            .and_then(|p| p.0.some.map(|l| l.avg10));
+        s.pids_current = self
+            .get::<v2::PidsCurrent>(&dir, true, stats)?
+            .map(|p| p.count);
+        s.pids_limit = self
+            .get::<v2::PidsMax>(&dir, true, stats)?
+            .and_then(|p| p.limit);
+        Ok(())
+    }
+
+    /// cgroup v1 (and hybrid): one directory per controller, pressure from `unified/`.
+    fn read_v1(
+        &mut self,
+        layout: &Layout,
+        rel: &str,
+        s: &mut Sample,
+        stats: &mut SweepStats,
+    ) -> Result<(), Vanished> {
+        let mem = layout.memory.join(rel);
+        let usage = self
+            .get::<v1::MemoryUsageInBytes>(&mem, true, stats)?
+            .map(|m| m.bytes);
+        s.memory_usage_bytes = usage;
+        s.memory_limit_bytes = self
+            .get::<v1::MemoryLimitInBytes>(&mem, true, stats)?
+            .and_then(|m| m.bytes);
+        if let Some(st) = self.get::<v1::MemoryStat>(&mem, true, stats)? {
+            s.memory_anon_bytes = st.total_rss;
+            s.memory_file_bytes = st.total_cache;
+            s.memory_swap_bytes = st.total_swap;
+            s.memory_working_set_bytes = working_set(usage, st.total_inactive_file);
+        }
+        // v1 has no OOM episode counter (under_oom is a state), so oom_events_total stays None.
+        s.oom_kills_total = self
+            .get::<v1::MemoryOomControl>(&mem, true, stats)?
+            .and_then(|o| o.oom_kill);
+        s.memory_max_events_total = self
+            .get::<v1::MemoryFailcnt>(&mem, true, stats)?
+            .map(|f| f.count);
+        let cpuacct = layout.cpuacct.join(rel);
+        s.cpu_usage_seconds_total = self
+            .get::<v1::CpuacctUsage>(&cpuacct, false, stats)?
+            .map(|u| u.nanos as f64 / 1e9);
+        let cpu = layout.cpu.join(rel);
+        let quota = self.get::<v1::CpuCfsQuotaUs>(&cpu, false, stats)?;
+        let period = self.get::<v1::CpuCfsPeriodUs>(&cpu, false, stats)?;
+        s.cpu_limit_cores = match (quota.and_then(|q| q.quota_us), period) {
+            (Some(q), Some(p)) => Some(q as f64 / p.period_us as f64),
+            _ => None,
+        };
+        if let Some(c) = self.get::<v1::CpuStat>(&cpu, false, stats)? {
+            s.cpu_throttled_seconds_total = c.throttled_time.map(|ns| ns as f64 / 1e9);
+            s.cpu_throttled_periods_total = c.nr_throttled;
+            s.cpu_periods_total = c.nr_periods;
+        }
+        let pids = layout.pids.join(rel);
+        s.pids_current = self
+            .get::<v2::PidsCurrent>(&pids, false, stats)?
+            .map(|p| p.count);
+        s.pids_limit = self
+            .get::<v2::PidsMax>(&pids, false, stats)?
+            .and_then(|p| p.limit);
+        if let Some(unified) = &layout.unified {
+            let dir = unified.join(rel);
+            if let Some(p) = self.get::<v2::MemoryPressure>(&dir, false, stats)? {
+                s.memory_pressure_some_avg10 = p.0.some.map(|l| l.avg10);
+                s.memory_pressure_full_avg10 = p.0.full.map(|l| l.avg10);
+            }
+            s.cpu_pressure_some_avg10 = self
+                .get::<v2::CpuPressure>(&dir, false, stats)?
+                .and_then(|p| p.0.some.map(|l| l.avg10));
+        }
+        Ok(())
+    }
+
+    /// The pod cgroup's OOM kill counter (v2 memory.events is hierarchical; v1 oom_control
+    /// counts kills at the pod's own limit only).
+    fn read_pod_oom_kills(
+        &mut self,
+        layout: &Layout,
+        pod_rel: &str,
+        stats: &mut SweepStats,
+    ) -> Option<u64> {
+        let dir = layout.memory.join(pod_rel);
+        let r = match layout.mode {
+            Mode::V2 => self
+                .get::<v2::MemoryEvents>(&dir, false, stats)
+                .map(|e| e.and_then(|e| e.oom_kill)),
+            Mode::V1 | Mode::Hybrid => self
+                .get::<v1::MemoryOomControl>(&dir, false, stats)
+                .map(|o| o.and_then(|o| o.oom_kill)),
+        };
+        r.unwrap_or(None)
+    }
+
+    /// Count an error by kind and warn about it, at most once a minute per file.
+    fn note_error(&mut self, stats: &mut SweepStats, e: Error) {
+        let kind = match &e {
+            Error::Parse { .. } => "parse",
+            Error::Io { .. } => "io",
+            _ => "other",
+        };
+        *stats.errors.entry(kind.to_string()).or_insert(0) += 1;
+        let path = match &e {
+            Error::Parse { path, .. } | Error::Io { path, .. } => path.clone(),
+            _ => PathBuf::new(),
+        };
+        let now = Instant::now();
+        if self.warned.len() > 10_000 {
+            self.warned.clear();
+        }
+        let due = self
+            .warned
+            .get(&path)
+            .is_none_or(|last| now.duration_since(*last) >= WARN_EVERY);
+        if due {
+            self.warned.insert(path, now);
+            tracing::warn!(kind, error = %e, "cannot read cgroup file; field left unknown");
+        }
+    }
+}
+
+/// usage − inactive_file floored at 0, as the kubelet computes the working set.
+fn working_set(usage: Option<u64>, inactive_file: Option<u64>) -> Option<u64> {
+    Some(usage?.saturating_sub(inactive_file?))
+}
+
+/// Labels from the path alone (the kube module replaces them with names later).
+fn meta_for(t: &Target) -> ContainerMeta {
+    match &t.container_id {
+        Some(id) => ContainerMeta {
+            namespace: String::new(),
+            pod: t.pod_uid.clone().unwrap_or_default(),
+            pod_uid: t.pod_uid.clone(),
+            container: id.chars().take(12).collect(),
+            container_id: Some(id.clone()),
+            cgroup: t.rel.clone(),
+        },
+        None => ContainerMeta {
+            pod: t.rel.clone(),
+            cgroup: t.rel.clone(),
+            ..Default::default()
+        },
     }
 }
 
 /// `crashwatch collect`.
-pub fn command(_args: crate::cli::CollectArgs) -> anyhow::Result<()> {
-    anyhow::bail!("collect is not implemented yet")
+pub fn command(args: crate::cli::CollectArgs) -> anyhow::Result<()> {
+    let node_name = node::node_name(args.source.node_name.as_deref(), &args.source.proc_root);
+    let mut collector = Collector::new(CollectConfig {
+        cgroup_root: args.source.cgroup_root.clone(),
+        proc_root: args.source.proc_root.clone(),
+        node_name: node_name.clone(),
+    });
+    let (mut snap, stats) = collector.sweep();
+    if collector.layout().is_none() {
+        anyhow::bail!(
+            "no cgroup filesystem found under {}",
+            args.source.cgroup_root.display()
+        );
+    }
+    let kube = crate::kube::KubeConfig::from_source(&args.source, &node_name, false);
+    if let Err(e) = crate::kube::enrich_blocking(&kube, &mut snap) {
+        tracing::warn!(error = %e, "pod metadata unavailable; keeping pod UID / container ID labels");
+    }
+    let out = match args.format {
+        crate::cli::CollectFormat::Json => serde_json::to_string_pretty(&snap)? + "\n",
+        crate::cli::CollectFormat::Table => table(&snap),
+    };
+    print!("{out}");
+    let errors: Vec<String> = stats
+        .errors
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    eprintln!(
+        "collected {} containers in {:.1} ms (mode {}, vanished {}, errors {})",
+        snap.containers.len(),
+        stats.duration.as_secs_f64() * 1e3,
+        snap.node.cgroup_mode,
+        stats.vanished,
+        if errors.is_empty() {
+            "none".to_string()
+        } else {
+            errors.join(",")
+        }
+    );
+    Ok(())
+}
+
+/// A human-readable table of a snapshot.
+pub fn table(snap: &Snapshot) -> String {
+    use std::fmt::Write;
+    let mib = |b: Option<u64>| {
+        b.map(|b| format!("{:.1}", b as f64 / 1048576.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    let n = &snap.node;
+    let mut out = format!(
+        "node {} (cgroup {}{}), memory available {} / {} MiB\n",
+        n.name,
+        n.cgroup_mode,
+        if n.host_mode { ", host mode" } else { "" },
+        mib(n.memory_available_bytes),
+        mib(n.memory_total_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "{:<60} {:<10} {:>10} {:>10} {:>6} {:>5} {:>7} {:>10}",
+        "ID", "QOS", "WS_MIB", "LIMIT_MIB", "USE%", "OOMK", "CPU_LIM", "PIDS"
+    );
+    for c in &snap.containers {
+        let s = &c.sample;
+        let pct = match (s.working_set(), s.memory_limit_bytes) {
+            (Some(w), Some(l)) if l > 0 => format!("{:.0}", w as f64 * 100.0 / l as f64),
+            _ => "-".into(),
+        };
+        let pids = match (s.pids_current, s.pids_limit) {
+            (Some(c), Some(l)) => format!("{c}/{l}"),
+            (Some(c), None) => format!("{c}/max"),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<60} {:<10} {:>10} {:>10} {:>6} {:>5} {:>7} {:>10}",
+            s.id,
+            s.qos.map(|q| q.as_str()).unwrap_or("-"),
+            mib(s.working_set()),
+            s.memory_limit_bytes
+                .map(|l| mib(Some(l)))
+                .unwrap_or_else(|| "max".into()),
+            pct,
+            s.oom_kills_total
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.cpu_limit_cores
+                .map(|v| format!("{v:.2}"))
+                .unwrap_or_else(|| "max".into()),
+            pids
+        );
+    }
+    out
 }

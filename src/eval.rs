@@ -1,6 +1,785 @@
-//! `crashwatch eval`. (Not implemented yet.)
+//! `crashwatch eval`: score crashwatch and the classic `predict_linear` alert on labelled
+//! traces, overall and per scenario kind.
+//!
+//! Every trace is fed, sample by sample in `ts` order, through the agent's own path
+//! ([`crate::predict::Predictor::observe`]); label lines are never shown to a detector, they
+//! are only used to score. The same scoring ([`score`]) backs the agent's online
+//! self-evaluation (`crashwatch_predictions_total{outcome}`), so the definitions live here:
+//!
+//! - **Alarm episode**: a maximal run of samples of one container for which the detector
+//!   says "crash predicted". It opens at the first such sample; it closes at the first sample
+//!   that is not alarmed, or at a crash of that container (a crash ends an episode: an alarm
+//!   still standing after the restart is a new episode, opened at the first alarmed sample
+//!   of the new instance).
+//! - **hit**: a crash of container C at time T for which an episode of C opened within
+//!   [T − 600 s, T − 30 s] and after C's previous crash. Lead time = T − the earliest such
+//!   opening.
+//! - **late**: not a hit, but an episode of C opened within (T − 30 s, T] after the previous
+//!   crash.
+//! - **miss**: neither.
+//! - **true alarm**: an episode followed by a crash of the same container within 600 s of
+//!   its opening; otherwise a **false alarm** — except that an episode whose 600 s window
+//!   runs past the container's last sample in a trace that may hold crashes is **censored**
+//!   (the outcome is unknown; excluded from precision and reported). Traces of kinds built
+//!   never to crash (page cache, flat-high, …) censor nothing.
+//! - recall = hits / crashes; precision = true alarms / (true + false alarms); F1 their
+//!   harmonic mean; lead-time median and p10 (nearest rank) over hits.
+//!
+//! Must not: feed label lines or future samples to a detector, or evaluate on traces whose
+//! seeds the model was trained on without saying so loudly.
+use crate::model::Model;
+use crate::predict::Predictor;
+use crate::sample::{Cause, Sample};
+use crate::sim::{self, Kind, Manifest};
+use crate::trace::{self, TraceLine};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// An alarm must open at least this long before the crash to count as a hit, seconds.
+pub const MIN_LEAD_SECONDS: f64 = 30.0;
+/// An alarm predicts a crash within this horizon, seconds (also the hit window).
+pub const HORIZON_SECONDS: f64 = 600.0;
+/// The baseline's regression window (`[5m]`), seconds.
+pub const BASELINE_WINDOW_SECONDS: f64 = 300.0;
+/// The baseline's look-ahead (`predict_linear(..., 300)`), seconds.
+pub const BASELINE_AHEAD_SECONDS: f64 = 300.0;
+
+/// What a detector says about one sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Alarm {
+    /// Crash predicted now.
+    pub alarmed: bool,
+    /// Predicted cause, if the detector names one.
+    pub cause: Option<Cause>,
+}
+
+/// Anything that turns a stream of samples into alarms: crashwatch, the baseline, a test script.
+pub trait Detector {
+    /// Observe the next sample (samples of all containers of a trace, in `ts` order).
+    fn observe(&mut self, sample: &Sample) -> Alarm;
+}
+
+/// crashwatch itself: the agent's [`Predictor`].
+pub struct Crashwatch {
+    predictor: Predictor,
+}
+
+impl Crashwatch {
+    /// A fresh predictor (no history) on `model`.
+    pub fn new(model: Arc<Model>) -> Self {
+        Crashwatch {
+            predictor: Predictor::new(model, None),
+        }
+    }
+}
+
+impl Detector for Crashwatch {
+    fn observe(&mut self, sample: &Sample) -> Alarm {
+        let (p, _) = self.predictor.observe(sample);
+        Alarm {
+            alarmed: p.crash_predicted,
+            cause: p.cause,
+        }
+    }
+}
+
+/// `predict_linear(container_memory_working_set_bytes[5m], 300) >= limit`: a least-squares
+/// line through the last 5 minutes of working set, evaluated 300 s ahead of now. It only
+/// ever predicts `oom_kill`, and only for containers with a memory limit.
+#[derive(Default)]
+pub struct PredictLinear {
+    windows: HashMap<String, VecDeque<(f64, f64)>>,
+}
+
+impl PredictLinear {
+    /// A baseline with no history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// Least-squares fit of `points` evaluated at `at` (as Prometheus' `predict_linear`, which
+/// fits against time and extrapolates from the evaluation instant). `None` below 2 points.
+pub fn linear_forecast(points: &VecDeque<(f64, f64)>, now: f64, at: f64) -> Option<f64> {
+    let n = points.len();
+    if n < 2 {
+        return None;
+    }
+    let nf = n as f64;
+    let (mut sx, mut sy) = (0.0, 0.0);
+    for &(t, v) in points {
+        sx += t - now;
+        sy += v;
+    }
+    let (mx, my) = (sx / nf, sy / nf);
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for &(t, v) in points {
+        let dx = t - now - mx;
+        sxy += dx * (v - my);
+        sxx += dx * dx;
+    }
+    if sxx <= 0.0 {
+        return Some(my);
+    }
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    Some(intercept + slope * (at - now))
+}
+
+impl Detector for PredictLinear {
+    fn observe(&mut self, s: &Sample) -> Alarm {
+        let w = self.windows.entry(s.id.clone()).or_default();
+        let Some(ws) = s.working_set() else {
+            return Alarm::default();
+        };
+        w.push_back((s.ts, ws as f64));
+        while w
+            .front()
+            .is_some_and(|&(t, _)| t <= s.ts - BASELINE_WINDOW_SECONDS)
+        {
+            w.pop_front();
+        }
+        let Some(limit) = s.memory_limit_bytes else {
+            return Alarm::default();
+        };
+        let alarmed = linear_forecast(w, s.ts, s.ts + BASELINE_AHEAD_SECONDS)
+            .is_some_and(|v| v >= limit as f64);
+        Alarm {
+            alarmed,
+            cause: alarmed.then_some(Cause::OomKill),
+        }
+    }
+}
+
+/// One alarm episode of one container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Episode {
+    /// Container id.
+    pub id: String,
+    /// Opening time (first alarmed sample).
+    pub start: f64,
+    /// Closing time (first calm sample or the crash); `None` if still open at trace end.
+    pub end: Option<f64>,
+    /// Cause named when it opened.
+    pub cause: Option<Cause>,
+}
+
+/// A labelled crash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Crash {
+    /// Container id.
+    pub id: String,
+    /// When.
+    pub ts: f64,
+    /// Why.
+    pub cause: Cause,
+}
+
+/// How a crash was predicted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Alarmed ≥ 30 s (and ≤ 10 min) before.
+    Hit,
+    /// Alarmed, but less than 30 s before.
+    Late,
+    /// Not alarmed.
+    Miss,
+}
+
+/// The verdict on one crash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrashVerdict {
+    /// The crash.
+    pub crash: Crash,
+    /// Hit, late or miss.
+    pub outcome: Outcome,
+    /// Seconds between the episode opening and the crash (hit or late).
+    pub lead: Option<f64>,
+    /// Whether the credited episode named the right cause.
+    pub cause_ok: bool,
+}
+
+/// The verdict on one alarm episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpisodeVerdict {
+    /// A crash of that container followed within 600 s.
+    True,
+    /// No crash within 600 s.
+    False,
+    /// The trace ended before 600 s had passed: unknown.
+    Censored,
+}
+
+/// Counts for one detector over some set of traces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Tally {
+    /// Traces scored.
+    pub traces: usize,
+    /// Labelled crashes.
+    pub crashes: usize,
+    /// Crashes alarmed ≥ 30 s before.
+    pub hits: usize,
+    /// Crashes alarmed < 30 s before.
+    pub late: usize,
+    /// Crashes not alarmed.
+    pub misses: usize,
+    /// Hits whose episode named the labelled cause.
+    pub cause_ok: usize,
+    /// Alarm episodes.
+    pub episodes: usize,
+    /// Episodes followed by a crash within 600 s.
+    pub true_alarms: usize,
+    /// Episodes not followed by a crash within 600 s.
+    pub false_alarms: usize,
+    /// Episodes whose outcome the trace does not show.
+    pub censored: usize,
+    /// Lead times of the hits, seconds.
+    pub leads: Vec<f64>,
+}
+
+impl Tally {
+    /// Add another tally.
+    pub fn add(&mut self, o: &Tally) {
+        self.traces += o.traces;
+        self.crashes += o.crashes;
+        self.hits += o.hits;
+        self.late += o.late;
+        self.misses += o.misses;
+        self.cause_ok += o.cause_ok;
+        self.episodes += o.episodes;
+        self.true_alarms += o.true_alarms;
+        self.false_alarms += o.false_alarms;
+        self.censored += o.censored;
+        self.leads.extend_from_slice(&o.leads);
+    }
+
+    /// hits / crashes (`None` without crashes).
+    pub fn recall(&self) -> Option<f64> {
+        (self.crashes > 0).then(|| self.hits as f64 / self.crashes as f64)
+    }
+
+    /// true alarms / decided alarms (`None` without decided alarms).
+    pub fn precision(&self) -> Option<f64> {
+        let d = self.true_alarms + self.false_alarms;
+        (d > 0).then(|| self.true_alarms as f64 / d as f64)
+    }
+
+    /// Harmonic mean of precision and recall (0 when either is 0 or undefined with crashes).
+    pub fn f1(&self) -> Option<f64> {
+        let r = self.recall()?;
+        let p = self.precision().unwrap_or(0.0);
+        Some(if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        })
+    }
+
+    /// Lead time at quantile `q` (nearest rank) over hits.
+    pub fn lead_quantile(&self, q: f64) -> Option<f64> {
+        if self.leads.is_empty() {
+            return None;
+        }
+        let mut v = self.leads.clone();
+        v.sort_by(f64::total_cmp);
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    }
+
+    /// Summary figures for reports.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            traces: self.traces,
+            crashes: self.crashes,
+            hits: self.hits,
+            late: self.late,
+            misses: self.misses,
+            cause_ok: self.cause_ok,
+            episodes: self.episodes,
+            false_alarms: self.false_alarms,
+            censored: self.censored,
+            recall: self.recall(),
+            precision: self.precision(),
+            f1: self.f1(),
+            lead_median_seconds: self.lead_quantile(0.5),
+            lead_p10_seconds: self.lead_quantile(0.1),
+        }
+    }
+}
+
+/// The figures of a [`Tally`], as printed and in JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Traces.
+    pub traces: usize,
+    /// Crashes.
+    pub crashes: usize,
+    /// Hits.
+    pub hits: usize,
+    /// Late.
+    pub late: usize,
+    /// Misses.
+    pub misses: usize,
+    /// Hits with the right cause.
+    pub cause_ok: usize,
+    /// Alarm episodes.
+    pub episodes: usize,
+    /// False alarms.
+    pub false_alarms: usize,
+    /// Censored episodes.
+    pub censored: usize,
+    /// Recall (≥ 30 s lead).
+    pub recall: Option<f64>,
+    /// Precision.
+    pub precision: Option<f64>,
+    /// F1.
+    pub f1: Option<f64>,
+    /// Median lead of hits, seconds.
+    pub lead_median_seconds: Option<f64>,
+    /// 10th percentile lead of hits, seconds.
+    pub lead_p10_seconds: Option<f64>,
+}
+
+/// Build alarm episodes of one container from its alarm states (in `ts` order) and its
+/// crash times: see the module doc for the rules.
+pub fn episodes_of(id: &str, states: &[(f64, Alarm)], crashes: &[f64]) -> Vec<Episode> {
+    let mut out: Vec<Episode> = Vec::new();
+    let mut open: Option<Episode> = None;
+    let mut ci = 0;
+    for &(ts, a) in states {
+        // Crashes between the previous sample and this one end the open episode.
+        while ci < crashes.len() && crashes[ci] <= ts {
+            if let Some(mut e) = open.take() {
+                e.end = Some(crashes[ci]);
+                out.push(e);
+            }
+            ci += 1;
+        }
+        match (&mut open, a.alarmed) {
+            (None, true) => {
+                open = Some(Episode {
+                    id: id.to_string(),
+                    start: ts,
+                    end: None,
+                    cause: a.cause,
+                })
+            }
+            (Some(_), false) => {
+                if let Some(mut e) = open.take() {
+                    e.end = Some(ts);
+                    out.push(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(mut e) = open.take() {
+        if ci < crashes.len() {
+            e.end = Some(crashes[ci]);
+        }
+        out.push(e);
+    }
+    out
+}
+
+/// Score one container's (or a whole trace's) episodes against its crashes.
+/// `last_seen` is each container's last sample time; `may_crash` false means the trace is
+/// known never to crash (no censoring).
+pub fn score(
+    episodes: &[Episode],
+    crashes: &[Crash],
+    last_seen: &HashMap<String, f64>,
+    may_crash: bool,
+) -> (Vec<CrashVerdict>, Vec<EpisodeVerdict>, Tally) {
+    let mut t = Tally::default();
+    let mut by_id: BTreeMap<&str, Vec<&Crash>> = BTreeMap::new();
+    for c in crashes {
+        by_id.entry(&c.id).or_default().push(c);
+    }
+    for v in by_id.values_mut() {
+        v.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    }
+    let mut verdicts = Vec::new();
+    for (id, cs) in &by_id {
+        let mut prev = f64::NEG_INFINITY;
+        for c in cs {
+            let earliest = episodes
+                .iter()
+                .filter(|e| {
+                    e.id == *id
+                        && e.start > prev
+                        && e.start <= c.ts
+                        && e.start >= c.ts - HORIZON_SECONDS
+                })
+                .min_by(|a, b| a.start.total_cmp(&b.start));
+            let (outcome, lead, cause_ok) = match earliest {
+                Some(e) if c.ts - e.start >= MIN_LEAD_SECONDS => {
+                    (Outcome::Hit, Some(c.ts - e.start), e.cause == Some(c.cause))
+                }
+                Some(e) => (
+                    Outcome::Late,
+                    Some(c.ts - e.start),
+                    e.cause == Some(c.cause),
+                ),
+                None => (Outcome::Miss, None, false),
+            };
+            t.crashes += 1;
+            match outcome {
+                Outcome::Hit => {
+                    t.hits += 1;
+                    t.leads.extend(lead);
+                    t.cause_ok += usize::from(cause_ok);
+                }
+                Outcome::Late => t.late += 1,
+                Outcome::Miss => t.misses += 1,
+            }
+            verdicts.push(CrashVerdict {
+                crash: (*c).clone(),
+                outcome,
+                lead,
+                cause_ok,
+            });
+            prev = c.ts;
+        }
+    }
+    let mut ev = Vec::with_capacity(episodes.len());
+    for e in episodes {
+        let followed = by_id.get(e.id.as_str()).is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.ts >= e.start && c.ts <= e.start + HORIZON_SECONDS)
+        });
+        let seen_until = last_seen.get(&e.id).copied().unwrap_or(e.start);
+        let verdict = if followed {
+            EpisodeVerdict::True
+        } else if may_crash && e.start + HORIZON_SECONDS > seen_until {
+            EpisodeVerdict::Censored
+        } else {
+            EpisodeVerdict::False
+        };
+        t.episodes += 1;
+        match verdict {
+            EpisodeVerdict::True => t.true_alarms += 1,
+            EpisodeVerdict::False => t.false_alarms += 1,
+            EpisodeVerdict::Censored => t.censored += 1,
+        }
+        ev.push(verdict);
+    }
+    (verdicts, ev, t)
+}
+
+/// Everything eval learns from one trace for one detector.
+#[derive(Debug, Clone)]
+pub struct TraceScore {
+    /// Episodes.
+    pub episodes: Vec<Episode>,
+    /// Verdicts per crash.
+    pub crashes: Vec<CrashVerdict>,
+    /// Verdicts per episode (same order as `episodes`).
+    pub episode_verdicts: Vec<EpisodeVerdict>,
+    /// Counts.
+    pub tally: Tally,
+}
+
+/// Run `detector` over one trace (samples only, in `ts` order) and score it.
+pub fn score_trace(
+    lines: &[TraceLine],
+    detector: &mut dyn Detector,
+    may_crash: bool,
+) -> TraceScore {
+    let mut samples: Vec<&Sample> = Vec::new();
+    let mut crashes: Vec<Crash> = Vec::new();
+    for l in lines {
+        match l {
+            TraceLine::Sample(s) => samples.push(s),
+            TraceLine::Label(l) if l.event == "crash" => crashes.push(Crash {
+                id: l.id.clone(),
+                ts: l.ts,
+                cause: l.cause,
+            }),
+            TraceLine::Label(_) => {}
+        }
+    }
+    // Stable: samples with equal ts keep file order.
+    samples.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+    let mut states: BTreeMap<&str, Vec<(f64, Alarm)>> = BTreeMap::new();
+    let mut last_seen: HashMap<String, f64> = HashMap::new();
+    for s in samples {
+        let a = detector.observe(s);
+        states.entry(&s.id).or_default().push((s.ts, a));
+        last_seen.insert(s.id.clone(), s.ts);
+    }
+    let mut episodes = Vec::new();
+    for (id, st) in &states {
+        let mut ct: Vec<f64> = crashes
+            .iter()
+            .filter(|c| c.id == *id)
+            .map(|c| c.ts)
+            .collect();
+        ct.sort_by(f64::total_cmp);
+        episodes.extend(episodes_of(id, st, &ct));
+    }
+    let (cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
+    tally.traces = 1;
+    TraceScore {
+        episodes,
+        crashes: cv,
+        episode_verdicts: ev,
+        tally,
+    }
+}
+
+/// Per-kind and overall tallies of one detector.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Per kind name (`other` for traces not named `<kind>-<seed>-<n>.jsonl`).
+    pub kinds: BTreeMap<String, Tally>,
+}
+
+impl Report {
+    /// All traces.
+    pub fn overall(&self) -> Tally {
+        let mut t = Tally::default();
+        self.kinds.values().for_each(|k| t.add(k));
+        t
+    }
+
+    /// All traces except kinds that give no warning by construction (`alloc_spike`).
+    pub fn predictable(&self) -> Tally {
+        let mut t = Tally::default();
+        self.kinds
+            .iter()
+            .filter(|(k, _)| !Kind::parse(k).is_some_and(Kind::unpredictable))
+            .for_each(|(_, v)| t.add(v));
+        t
+    }
+
+    /// Alarm episodes on the kinds that must never alarm (page cache, flat-high).
+    pub fn quiet_kind_alarms(&self) -> usize {
+        ["page_cache", "flat_high"]
+            .iter()
+            .filter_map(|k| self.kinds.get(*k))
+            .map(|t| t.episodes)
+            .sum()
+    }
+}
+
+/// Training seeds recorded in a model file: `training.manifest.seeds` (what `train` stores:
+/// the training set's `manifest.json`), `training.seeds`, or `training_seeds`.
+pub fn model_training_seeds(model_json: &serde_json::Value) -> Option<Vec<u64>> {
+    let t = model_json.get("training");
+    let v = t
+        .and_then(|t| t.get("manifest"))
+        .and_then(|m| m.get("seeds"))
+        .or_else(|| t.and_then(|t| t.get("seeds")))
+        .or_else(|| model_json.get("training_seeds"))?;
+    v.as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_u64()).collect())
+}
+
+/// Results of a whole `eval` run.
+pub struct EvalRun {
+    /// crashwatch.
+    pub crashwatch: Report,
+    /// The predict_linear baseline.
+    pub baseline: Report,
+    /// Warnings to print loudly (seed overlap, unreadable traces).
+    pub warnings: Vec<String>,
+    /// Seeds of the trace set, from its manifest.
+    pub seeds: Vec<u64>,
+}
+
+/// Evaluate `model` and the baseline on every trace in `dir`.
+pub fn evaluate_dir(
+    dir: &Path,
+    model: Arc<Model>,
+    training_seeds: Option<&[u64]>,
+) -> crate::Result<EvalRun> {
+    let files: Vec<PathBuf> = trace::list_dir(dir)?;
+    let mut warnings = Vec::new();
+    let manifest = match Manifest::read(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            warnings.push(format!("manifest unreadable: {e}"));
+            None
+        }
+    };
+    let seeds = manifest
+        .as_ref()
+        .map(|m| m.seeds.clone())
+        .unwrap_or_default();
+    if let Some(ts) = training_seeds {
+        let overlap: Vec<u64> = seeds.iter().copied().filter(|s| ts.contains(s)).collect();
+        if !overlap.is_empty() {
+            warnings.push(format!(
+                "TRACE SEEDS {overlap:?} WERE USED TO TRAIN THIS MODEL: these figures are measured on training data and mean nothing"
+            ));
+        }
+    }
+    let mut run = EvalRun {
+        crashwatch: Report::default(),
+        baseline: Report::default(),
+        warnings,
+        seeds,
+    };
+    for f in files {
+        let lines = match trace::read(&f) {
+            Ok(l) => l,
+            Err(e) => {
+                run.warnings.push(format!("skipped {e}"));
+                continue;
+            }
+        };
+        let kind = sim::kind_of_file(&f);
+        let name = kind.map_or("other", Kind::as_str).to_string();
+        let may_crash = kind.is_none_or(|k| k.expected_cause().is_some());
+        let cw = score_trace(&lines, &mut Crashwatch::new(model.clone()), may_crash);
+        let bl = score_trace(&lines, &mut PredictLinear::new(), may_crash);
+        run.crashwatch
+            .kinds
+            .entry(name.clone())
+            .or_default()
+            .add(&cw.tally);
+        run.baseline.kinds.entry(name).or_default().add(&bl.tally);
+    }
+    Ok(run)
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.0}s"))
+}
+
+/// The human table of one detector's report.
+pub fn table(title: &str, r: &Report) -> String {
+    let mut s = format!("{title}\n");
+    s += &format!(
+        "{:<18} {:>6} {:>7} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
+        "kind", "traces", "crashes", "hit", "late", "miss", "recall", "alarms", "false", "cens", "precision", "f1", "cause", "lead_med", "lead_p10"
+    );
+    let row = |name: &str, t: &Tally| {
+        let m = t.summary();
+        format!(
+            "{:<18} {:>6} {:>7} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
+            name,
+            m.traces,
+            m.crashes,
+            m.hits,
+            m.late,
+            m.misses,
+            pct(m.recall),
+            m.episodes,
+            m.false_alarms,
+            m.censored,
+            pct(m.precision),
+            pct(m.f1),
+            m.cause_ok,
+            secs(m.lead_median_seconds),
+            secs(m.lead_p10_seconds)
+        )
+    };
+    for (k, t) in &r.kinds {
+        s += &row(k, t);
+    }
+    s += &row("ALL", &r.overall());
+    s += &row("ALL but alloc_spike", &r.predictable());
+    s
+}
+
+/// JSON form of one report.
+fn report_json(r: &Report) -> serde_json::Value {
+    let kinds: BTreeMap<&String, Summary> = r.kinds.iter().map(|(k, t)| (k, t.summary())).collect();
+    serde_json::json!({
+        "overall": r.overall().summary(),
+        "predictable": r.predictable().summary(),
+        "quiet_kind_alarms": r.quiet_kind_alarms(),
+        "kinds": kinds,
+    })
+}
 
 /// `crashwatch eval`.
-pub fn command(_args: crate::cli::EvalArgs) -> anyhow::Result<()> {
-    anyhow::bail!("eval is not implemented yet")
+pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let model = match &args.model {
+        Some(p) => {
+            Arc::new(Model::load(p).with_context(|| format!("loading model {}", p.display()))?)
+        }
+        None => Model::embedded(),
+    };
+    let seeds = serde_json::to_value(model.file())
+        .ok()
+        .as_ref()
+        .and_then(model_training_seeds);
+    let run = evaluate_dir(&args.traces, model.clone(), seeds.as_deref())
+        .with_context(|| format!("evaluating traces in {}", args.traces.display()))?;
+    for w in &run.warnings {
+        tracing::warn!("{w}");
+        eprintln!("WARNING: {w}");
+    }
+    if seeds.is_none() {
+        eprintln!(
+            "note: the model records no training seeds; make sure {} was not used to train it",
+            args.traces.display()
+        );
+    }
+    let cw = run.crashwatch.predictable();
+    let bl = run.baseline.predictable();
+    match args.format {
+        crate::cli::EvalFormat::Json => {
+            let v = serde_json::json!({
+                "traces_dir": args.traces,
+                "trace_seeds": run.seeds,
+                "model_version": model.version(),
+                "model_threshold": model.threshold(),
+                "model_training_seeds": seeds,
+                "min_lead_seconds": MIN_LEAD_SECONDS,
+                "horizon_seconds": HORIZON_SECONDS,
+                "crashwatch": report_json(&run.crashwatch),
+                "baseline_predict_linear": report_json(&run.baseline),
+                "warnings": run.warnings,
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        crate::cli::EvalFormat::Table => {
+            println!(
+                "eval of {} (seeds {:?}), model {} (threshold {}); hit = alarm ≥ {MIN_LEAD_SECONDS:.0} s and ≤ {HORIZON_SECONDS:.0} s before the crash\n",
+                args.traces.display(),
+                run.seeds,
+                model.version(),
+                model.threshold()
+            );
+            println!("{}", table("crashwatch", &run.crashwatch));
+            println!(
+                "{}",
+                table(
+                    "baseline: predict_linear(working_set[5m], 300) >= limit",
+                    &run.baseline
+                )
+            );
+            let f = |t: &Tally| t.f1().unwrap_or(0.0);
+            println!(
+                "summary (all kinds but alloc_spike): crashwatch recall {} precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
+                pct(cw.recall()),
+                pct(cw.precision()),
+                pct(cw.f1()),
+                secs(cw.lead_quantile(0.5)),
+                pct(bl.recall()),
+                pct(bl.precision()),
+                pct(bl.f1()),
+                f(&cw) - f(&bl)
+            );
+            println!(
+                "alarms on page_cache + flat_high traces: crashwatch {}, baseline {}",
+                run.crashwatch.quiet_kind_alarms(),
+                run.baseline.quiet_kind_alarms()
+            );
+        }
+    }
+    Ok(())
 }

@@ -20,12 +20,14 @@ use crate::{Error, Result};
 use engine::{Container, Node, Schedule, Spec, GIB, MIB};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use scenarios::{Base, CpuLoad, CrashLoop, ForkGrowth, Growth, Leak, PageCache, Sawtooth, Spike, Wobble};
+use scenarios::{
+    Base, CpuLoad, CrashLoop, ForkGrowth, Growth, Leak, PageCache, Sawtooth, Spike, Wobble,
+};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the generator; bump when the same seed would produce different traces.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -107,14 +109,20 @@ impl Kind {
     /// The crash cause this kind is built to produce (`None`: must never crash or alarm).
     pub fn expected_cause(self) -> Option<Cause> {
         match self {
-            Kind::LeakLinear | Kind::LeakStepwise | Kind::LeakAccelerating | Kind::GcCreep | Kind::AllocSpike => {
-                Some(Cause::OomKill)
-            }
+            Kind::LeakLinear
+            | Kind::LeakStepwise
+            | Kind::LeakAccelerating
+            | Kind::GcCreep
+            | Kind::AllocSpike => Some(Cause::OomKill),
             Kind::ForkGrowth => Some(Cause::PidExhaustion),
             Kind::CpuStarvation => Some(Cause::CpuStarvation),
             Kind::CrashLoop => Some(Cause::RestartLoop),
             Kind::Eviction => Some(Cause::Evicted),
-            Kind::PageCache | Kind::FlatHigh | Kind::GcSawtooth | Kind::CpuThrottled | Kind::Healthy => None,
+            Kind::PageCache
+            | Kind::FlatHigh
+            | Kind::GcSawtooth
+            | Kind::CpuThrottled
+            | Kind::Healthy => None,
         }
     }
 
@@ -156,7 +164,9 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Option<Manifest>> {
         let p = dir.join("manifest.json");
         match std::fs::read_to_string(&p) {
-            Ok(s) => serde_json::from_str(&s).map(Some).map_err(|e| Error::parse(&p, e.to_string())),
+            Ok(s) => serde_json::from_str(&s)
+                .map(Some)
+                .map_err(|e| Error::parse(&p, e.to_string())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(&p, e)),
         }
@@ -184,13 +194,30 @@ fn mix(mut z: u64) -> u64 {
 
 /// The RNG of instance `n` of `kind` under `seed` (stable across subsets and versions of `--count`).
 fn instance_rng(seed: u64, kind: Kind, n: usize) -> ChaCha8Rng {
-    let k = kind.as_str().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    let k = kind
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
     ChaCha8Rng::seed_from_u64(mix(mix(seed) ^ k) ^ mix(n as u64 + 1))
 }
 
-const NAMESPACES: [&str; 7] = ["default", "prod", "payments", "search", "batch", "web", "data"];
+const NAMESPACES: [&str; 7] = [
+    "default", "prod", "payments", "search", "batch", "web", "data",
+];
 const WORKLOADS: [&str; 12] = [
-    "api", "worker", "ingest", "cache", "checkout", "indexer", "billing", "gateway", "scheduler", "reporter", "auth",
+    "api",
+    "worker",
+    "ingest",
+    "cache",
+    "checkout",
+    "indexer",
+    "billing",
+    "gateway",
+    "scheduler",
+    "reporter",
+    "auth",
     "feed",
 ];
 
@@ -199,7 +226,9 @@ fn pod_id(rng: &mut ChaCha8Rng, workload: Option<&str>) -> (String, String) {
     let w = workload.unwrap_or(WORKLOADS[rng.random_range(0..WORKLOADS.len())]);
     const ALNUM: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
     let mut suffix = |len: usize| -> String {
-        (0..len).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect()
+        (0..len)
+            .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
+            .collect()
     };
     let pod = format!("{w}-{}-{}", suffix(10), suffix(5));
     (format!("{ns}/{pod}"), w.to_string())
@@ -225,9 +254,21 @@ fn schedule(rng: &mut ChaCha8Rng) -> Schedule {
     // The agent samples every second; recorded traces come at scrape intervals.
     const I: [f64; 5] = [1.0, 2.0, 5.0, 10.0, 15.0];
     let interval = I[rng.random_range(0..I.len())];
-    let jitter = if rng.random::<f64>() < 0.5 { 0.0 } else { interval * rng.random_range(0.0..0.03) };
-    let drop = if rng.random::<f64>() < 0.5 { 0.0 } else { rng.random_range(0.0..0.02) };
-    Schedule { interval, jitter, drop }
+    let jitter = if rng.random::<f64>() < 0.5 {
+        0.0
+    } else {
+        interval * rng.random_range(0.0..0.03)
+    };
+    let drop = if rng.random::<f64>() < 0.5 {
+        0.0
+    } else {
+        rng.random_range(0.0..0.02)
+    };
+    Schedule {
+        interval,
+        jitter,
+        drop,
+    }
 }
 
 /// Everything random about an instance's pod except its behaviour.
@@ -243,12 +284,32 @@ struct Pod {
 
 fn random_pod(rng: &mut ChaCha8Rng) -> Pod {
     let (id_prefix, w) = pod_id(rng, None);
-    let container = if rng.random::<f64>() < 0.5 { w } else { ["app", "main", "server"][rng.random_range(0..3)].into() };
+    let container = if rng.random::<f64>() < 0.5 {
+        w
+    } else {
+        ["app", "main", "server"][rng.random_range(0..3)].into()
+    };
     let limit = mem_limit(rng);
     let cpu = cpu_limit(rng);
-    let qos = if cpu.is_some() && rng.random::<f64>() < 0.5 { Qos::Guaranteed } else { Qos::Burstable };
-    let restarts = if rng.random::<f64>() < 0.15 { rng.random_range(1..4) } else { 0 };
-    Pod { id_prefix, container, limit, qos, cpu, pids: pids_limit(rng), restarts }
+    let qos = if cpu.is_some() && rng.random::<f64>() < 0.5 {
+        Qos::Guaranteed
+    } else {
+        Qos::Burstable
+    };
+    let restarts = if rng.random::<f64>() < 0.15 {
+        rng.random_range(1..4)
+    } else {
+        0
+    };
+    Pod {
+        id_prefix,
+        container,
+        limit,
+        qos,
+        cpu,
+        pids: pids_limit(rng),
+        restarts,
+    }
 }
 
 impl Pod {
@@ -294,7 +355,10 @@ fn sidecar(prefix: &str, t0: f64, rng: &mut ChaCha8Rng) -> Container {
         delay: 0.0,
         restart_delay: (0.0, 1.0),
         growth: Growth::Linear { rate: 0.0 },
-        noise: Wobble::new(limit * rng.random_range(0.002..0.01), rng.random_range(5.0..60.0)),
+        noise: Wobble::new(
+            limit * rng.random_range(0.002..0.01),
+            rng.random_range(5.0..60.0),
+        ),
         first_start: None,
         t0,
     };
@@ -313,7 +377,12 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     let v1 = rng.random::<f64>() < 0.3;
     let pod = random_pod(rng);
     let l = pod.limit;
-    let noise = |rng: &mut ChaCha8Rng| Wobble::new(l * rng.random_range(0.001..0.01), rng.random_range(3.0..60.0));
+    let noise = |rng: &mut ChaCha8Rng| {
+        Wobble::new(
+            l * rng.random_range(0.001..0.01),
+            rng.random_range(3.0..60.0),
+        )
+    };
     let mut duration = rng.random_range(900.0..2700.0);
     let mut containers: Vec<Container> = Vec::new();
 
@@ -328,9 +397,16 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
                 Kind::LeakLinear => Growth::Linear { rate: headroom / t },
                 Kind::LeakStepwise => {
                     let period = rng.random_range(20.0..300.0_f64).min(t / 4.0);
-                    Growth::Steps { size: headroom / (t / period), period }
+                    Growth::Steps {
+                        size: headroom / (t / period),
+                        period,
+                    }
                 }
-                _ => Growth::Accelerating { span: headroom, t, p: rng.random_range(1.5..3.0) },
+                _ => Growth::Accelerating {
+                    span: headroom,
+                    t,
+                    p: rng.random_range(1.5..3.0),
+                },
             };
             duration = (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
             let b = Leak {
@@ -354,7 +430,8 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let first = rng.random_range(0.0..600.0);
             let creep = if kind == Kind::GcCreep {
                 let t = time_to_limit(rng);
-                duration = (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
+                duration =
+                    (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
                 (l - peak) / t
             } else {
                 0.0
@@ -380,7 +457,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
                 base,
                 anon0,
                 first_at: rng.random_range(120.0..duration * 0.8),
-                size: l * rng.random_range(0.6..1.5),
+                size: l * rng.random_range(1.0..1.6),
                 noise: noise(rng),
                 t0,
                 next_at: None,
@@ -412,10 +489,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let mut base = Base::random(l, pod.cpu, rng);
             base.active_file = l * rng.random_range(0.005..0.02);
             base.cold_file = 0.0;
+            base.log_rate = 0.0;
             let level = rng.random_range(0.85..0.95);
             let sd = l * rng.random_range(0.001..0.006);
             // Keep the flat level plus noise clear of the limit: this kind must not crash.
-            let anon0 = l * level - base.active_file - 6.0 * MIB - 3.0 * sd;
+            let anon0 = l * level - base.active_file - 6.0 * MIB - l * 0.006 - 4.0 * sd;
             let b = Leak {
                 base,
                 anon0: anon0.max(l * 0.5),
@@ -439,7 +517,8 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let l = p.limit;
             let t = time_to_limit(rng);
             let rate = (limit as f64 - base.pids) / t;
-            let burst = (rng.random::<f64>() < 0.4).then(|| (rate * rng.random_range(20.0..120.0)).max(2.0).round());
+            let burst = (rng.random::<f64>() < 0.4)
+                .then(|| (rate * rng.random_range(20.0..120.0)).max(2.0).round());
             let first = rng.random_range(60.0..900.0);
             duration = (first + t) * rng.random_range(1.05..2.0) + rng.random_range(60.0..600.0);
             let b = ForkGrowth {
@@ -463,14 +542,17 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let base = Base::random(l, p.cpu, rng);
             let start_ratio = rng.random_range(0.3..0.8);
             let (peak_ratio, hold) = if kind == Kind::CpuStarvation {
-                (rng.random_range(2.0..5.0), rng.random_range(600.0..1800.0))
+                (rng.random_range(2.0..5.0), rng.random_range(300.0..1200.0))
             } else {
                 // Busy but coping: throttled in part of the periods, probes still answered.
                 (rng.random_range(0.8..1.2), rng.random_range(300.0..1800.0))
             };
             let ramp_at = rng.random_range(60.0..900.0);
             let ramp_len = rng.random_range(300.0..1200.0);
-            duration = ramp_at + ramp_len + hold * rng.random_range(0.5..1.2) + rng.random_range(60.0..600.0);
+            duration = ramp_at
+                + ramp_len
+                + hold * rng.random_range(0.5..1.2)
+                + rng.random_range(60.0..600.0);
             let b = CpuLoad {
                 base,
                 anon0: l * rng.random_range(0.2..0.6),
@@ -509,7 +591,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             // it (BestEffort first, then Burstable above its requests). A Guaranteed
             // neighbour sees the same node pressure and must survive.
             let mut p = pod;
-            p.qos = if rng.random::<f64>() < 0.7 { Qos::Besteffort } else { Qos::Burstable };
+            p.qos = if rng.random::<f64>() < 0.7 {
+                Qos::Besteffort
+            } else {
+                Qos::Burstable
+            };
             p.cpu = None;
             let mut spec = p.spec(rng);
             spec.mem_limit = None;
@@ -528,7 +614,9 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
                 anon0,
                 delay: 0.0,
                 restart_delay: (0.0, 1.0),
-                growth: Growth::Linear { rate: need * share / t },
+                growth: Growth::Linear {
+                    rate: need * share / t,
+                },
                 noise: Wobble::new(scale * 0.01, 20.0),
                 first_start: Some(first),
                 t0,
@@ -544,7 +632,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
         Kind::Healthy => {
             let mut p = pod;
             p.cpu = None;
-            p.qos = if rng.random::<f64>() < 0.5 { Qos::Besteffort } else { Qos::Burstable };
+            p.qos = if rng.random::<f64>() < 0.5 {
+                Qos::Besteffort
+            } else {
+                Qos::Burstable
+            };
             let mut spec = p.spec(rng);
             spec.mem_limit = None;
             spec.evictable = true;
@@ -563,25 +655,47 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     }
     // A quarter of the pods carry a sidecar: a steady neighbour the predictor must leave alone.
     if kind != Kind::Eviction && rng.random::<f64>() < 0.25 {
-        let prefix = containers[0].spec.id.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+        let prefix = containers[0]
+            .spec
+            .id
+            .rsplit_once('/')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default();
         containers.push(sidecar(&prefix, t0, rng));
     }
     for c in containers.iter_mut().filter(|c| c.file() == 0.0) {
         // Some cold page cache (logs, start-up reads) is on the inactive list of any
         // long-running container; the kubelet's working set excludes it.
         let scale = c.spec.mem_limit.unwrap_or(l);
-        c.prefill_file(scale * rng.random_range(0.005..0.08));
+        let most = if kind == Kind::FlatHigh { 0.006 } else { 0.08 };
+        c.prefill_file(scale * rng.random_range(0.001..most));
     }
     if kind != Kind::Eviction {
         // Size the node so that the pod fits: only the eviction kind runs the node dry.
-        let need: f64 = containers.iter().map(|c| c.spec.mem_limit.unwrap_or(l)).sum::<f64>() + GIB;
+        let need: f64 = containers
+            .iter()
+            .map(|c| c.spec.mem_limit.unwrap_or(l))
+            .sum::<f64>()
+            + GIB;
         if node.free_other < need {
             node.free_other = need * rng.random_range(1.0..1.5);
             node.total = node.total.max((node.free_other / 0.6 / GIB).ceil() * GIB);
         }
     }
-    let lines = engine::run(&mut node, &mut containers, t0, duration.round(), sched, v1, rng);
-    Instance { kind, file_name: format!("{}-{seed}-{n}.jsonl", kind.as_str()), lines }
+    let lines = engine::run(
+        &mut node,
+        &mut containers,
+        t0,
+        duration.round(),
+        sched,
+        v1,
+        rng,
+    );
+    Instance {
+        kind,
+        file_name: format!("{}-{seed}-{n}.jsonl", kind.as_str()),
+        lines,
+    }
 }
 
 /// Write `count` instances of each of `kinds` under `seed` into `out`, plus the manifest.
@@ -618,7 +732,9 @@ pub fn write_set(out: &Path, seed: u64, kinds: &[Kind], count: usize) -> Result<
 
 /// Parse `--scenarios` (names, or `all`).
 pub fn parse_kinds(list: Option<&[String]>) -> Result<Vec<Kind>> {
-    let Some(list) = list else { return Ok(Kind::ALL.to_vec()) };
+    let Some(list) = list else {
+        return Ok(Kind::ALL.to_vec());
+    };
     let mut out = Vec::new();
     for name in list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
         if name == "all" {
@@ -626,7 +742,10 @@ pub fn parse_kinds(list: Option<&[String]>) -> Result<Vec<Kind>> {
         }
         let k = Kind::parse(name).ok_or_else(|| {
             let known: Vec<_> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            Error::parse("--scenarios", format!("unknown scenario {name:?}; known: {}", known.join(",")))
+            Error::parse(
+                "--scenarios",
+                format!("unknown scenario {name:?}; known: {}", known.join(",")),
+            )
         })?;
         if !out.contains(&k) {
             out.push(k);
@@ -647,7 +766,11 @@ pub fn command(args: crate::cli::SimulateArgs) -> anyhow::Result<()> {
         args.count,
         args.out.display(),
         args.seed,
-        if crashes.is_empty() { "none".to_string() } else { crashes.join(", ") }
+        if crashes.is_empty() {
+            "none".to_string()
+        } else {
+            crashes.join(", ")
+        }
     );
     Ok(())
 }

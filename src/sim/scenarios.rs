@@ -20,7 +20,11 @@ impl Wobble {
     /// Noise with stationary standard deviation `sd` and correlation time `tau` seconds.
     pub fn new(sd: f64, tau: f64) -> Self {
         let rho = (-1.0 / tau.max(1.0)).exp();
-        Wobble { x: 0.0, rho, sigma: sd * (1.0 - rho * rho).sqrt() }
+        Wobble {
+            x: 0.0,
+            rho,
+            sigma: sd * (1.0 - rho * rho).sqrt(),
+        }
     }
 
     /// Next value.
@@ -43,19 +47,32 @@ pub struct Base {
     pub active_file: f64,
     /// Page cache written once at start-up and then cold (logs, temp files), bytes.
     pub cold_file: f64,
+    /// Page cache written steadily and never read again (log files), bytes/s: usage creeps
+    /// up while the working set does not, until reclaim at the limit trims it.
+    pub log_rate: f64,
 }
 
 impl Base {
     /// Random everyday load for a container whose memory limit (or scale) is `scale` bytes;
     /// CPU stays well inside `quota` (cores) so that only CPU scenarios starve.
     pub fn random(scale: f64, quota: Option<f64>, rng: &mut ChaCha8Rng) -> Self {
-        let cpu = rng.random_range(0.02..0.6_f64).min(quota.unwrap_or(f64::MAX) * rng.random_range(0.1..0.5));
+        let cpu = rng
+            .random_range(0.02..0.6_f64)
+            .min(quota.unwrap_or(f64::MAX) * rng.random_range(0.1..0.5));
         Base {
             cpu,
-            cpu_noise: Wobble::new(cpu * rng.random_range(0.05..0.3), rng.random_range(2.0..30.0)),
+            cpu_noise: Wobble::new(
+                cpu * rng.random_range(0.05..0.3),
+                rng.random_range(2.0..30.0),
+            ),
             pids: rng.random_range(4.0..60.0_f64).round(),
             active_file: scale * rng.random_range(0.01..0.05),
             cold_file: scale * rng.random_range(0.0..0.08),
+            log_rate: if rng.random::<f64>() < 0.6 {
+                scale * rng.random_range(0.0..2e-5)
+            } else {
+                0.0
+            },
         }
     }
 
@@ -63,7 +80,12 @@ impl Base {
     pub fn demand(&mut self, anon: f64, age: f64, rng: &mut ChaCha8Rng) -> Demand {
         let cpu = (self.cpu + self.cpu_noise.next(rng)).max(0.001);
         // Start-up writes its cold file pages over the first minute.
-        let file_write = if age < 60.0 { self.cold_file / 60.0 } else { 0.0 };
+        let start_up = if age < 60.0 {
+            self.cold_file / 60.0
+        } else {
+            0.0
+        };
+        let file_write = start_up + self.log_rate;
         Demand {
             anon,
             file_write,
@@ -235,7 +257,11 @@ impl Behaviour for Spike {
         };
         let warm = (age / 30.0).min(1.0);
         // The allocation takes a second or two (touching pages is not free).
-        let spike = if x > 0.0 { self.size * (x / 2.0).min(1.0) } else { 0.0 };
+        let spike = if x > 0.0 {
+            self.size * (x / 2.0).min(1.0)
+        } else {
+            0.0
+        };
         let anon = self.anon0 * warm + spike + self.noise.next(rng);
         self.base.demand(anon.max(MIB), age, rng)
     }
