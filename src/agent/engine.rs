@@ -124,6 +124,7 @@ impl Engine {
         let mut live = Vec::with_capacity(snapshot.containers.len());
         for c in &snapshot.containers {
             let (p, transitions) = self.predictor.observe(&c.sample);
+            let p = published(p);
             for tr in transitions {
                 self.on_transition(c, &p, tr, &mut report);
             }
@@ -229,6 +230,16 @@ impl Engine {
             }
         }
     }
+}
+
+/// The prediction as the agent publishes it: a time to OOM at the predictor's cap
+/// ([`crate::features::TTL_CAP`], "not growing toward the limit in any relevant time") is
+/// no estimate, so the `crashwatch_time_to_oom_seconds` series is absent then.
+pub fn published(mut p: Prediction) -> Prediction {
+    p.time_to_oom_seconds = p
+        .time_to_oom_seconds
+        .filter(|t| t.is_finite() && *t < crate::features::TTL_CAP);
+    p
 }
 
 /// `<namespace>/<pod> container=<container>` as the log lines print it.
