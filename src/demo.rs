@@ -672,14 +672,13 @@ fn clock(secs: f64) -> String {
 fn print_table(out: &mut (dyn Write + Send), live: &Live, elapsed: f64) -> std::io::Result<()> {
     writeln!(
         out,
-        "\n[sim {}] {:<44} {:>18} {:>6} {:>11}  {:<15} {}",
+        "\n[sim {}] {:<44} {:>18} {:>6} {:>11}  {:<15} ALARM",
         clock(elapsed),
         "CONTAINER",
         "WORKING SET/LIMIT",
         "RISK",
         "TIME TO OOM",
         "CAUSE",
-        "ALARM"
     )?;
     for p in &live.predictions {
         let mib = |b: Option<u64>| b.map_or("-".to_string(), |b| format!("{:.0}", b as f64 / MIB));
