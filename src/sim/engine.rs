@@ -390,7 +390,11 @@ impl Container {
     /// What the agent would read now on a v2 (`v1` false) or v1 node, counting only this
     /// container's kills at pod level (a pod with one container).
     pub fn sample(&self, ts: f64, v1: bool, node_total: f64, node_avail: f64) -> Sample {
-        let source = if v1 { Source::CgroupV1 } else { Source::CgroupV2 };
+        let source = if v1 {
+            Source::CgroupV1
+        } else {
+            Source::CgroupV2
+        };
         self.sample_from(ts, source, node_total, node_avail, self.pod_kills)
     }
 
