@@ -590,6 +590,25 @@ pub struct EvalRun {
     pub warnings: Vec<String>,
     /// Seeds of the trace set, from its manifest.
     pub seeds: Vec<u64>,
+    /// Per trace file, in name order.
+    pub traces: Vec<TraceRow>,
+}
+
+/// What happened in one trace file, for both detectors (to find the traces to look at).
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRow {
+    /// File name.
+    pub file: String,
+    /// Scenario kind (`other` when the name does not say).
+    pub kind: String,
+    /// crashwatch.
+    pub crashwatch: Summary,
+    /// The baseline.
+    pub baseline: Summary,
+    /// crashwatch's misses and late alarms: `(id, crash ts, cause)`.
+    pub missed: Vec<(String, f64, Cause)>,
+    /// Opening times of crashwatch's false alarms: `(id, ts)`.
+    pub false_alarms: Vec<(String, f64)>,
 }
 
 /// Evaluate `model` and the baseline on every trace in `dir`.
@@ -624,6 +643,7 @@ pub fn evaluate_dir(
         baseline: Report::default(),
         warnings,
         seeds,
+        traces: Vec::new(),
     };
     for f in files {
         let lines = match trace::read(&f) {
@@ -643,7 +663,33 @@ pub fn evaluate_dir(
             .entry(name.clone())
             .or_default()
             .add(&cw.tally);
-        run.baseline.kinds.entry(name).or_default().add(&bl.tally);
+        run.baseline
+            .kinds
+            .entry(name.clone())
+            .or_default()
+            .add(&bl.tally);
+        run.traces.push(TraceRow {
+            file: f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: name,
+            crashwatch: cw.tally.summary(),
+            baseline: bl.tally.summary(),
+            missed: cw
+                .crashes
+                .iter()
+                .filter(|v| v.outcome != Outcome::Hit)
+                .map(|v| (v.crash.id.clone(), v.crash.ts, v.crash.cause))
+                .collect(),
+            false_alarms: cw
+                .episodes
+                .iter()
+                .zip(&cw.episode_verdicts)
+                .filter(|(_, v)| **v == EpisodeVerdict::False)
+                .map(|(e, _)| (e.id.clone(), e.start))
+                .collect(),
+        });
     }
     Ok(run)
 }
@@ -743,6 +789,7 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
                 "crashwatch": report_json(&run.crashwatch),
                 "baseline_predict_linear": report_json(&run.baseline),
                 "warnings": run.warnings,
+                "traces": run.traces,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -779,7 +826,43 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
                 run.crashwatch.quiet_kind_alarms(),
                 run.baseline.quiet_kind_alarms()
             );
+            print!("{}", worst_traces(&run.traces, 15));
         }
     }
     Ok(())
+}
+
+/// The traces where crashwatch missed (or was late for) a crash or raised a false alarm,
+/// most problems first, at most `max` lines: where to look next.
+pub fn worst_traces(rows: &[TraceRow], max: usize) -> String {
+    let mut bad: Vec<&TraceRow> = rows
+        .iter()
+        .filter(|r| !r.missed.is_empty() || !r.false_alarms.is_empty())
+        .collect();
+    if bad.is_empty() {
+        return String::new();
+    }
+    bad.sort_by_key(|r| std::cmp::Reverse(r.missed.len() + r.false_alarms.len()));
+    let mut s = format!(
+        "\ncrashwatch misses and false alarms ({} traces; `--format json` lists all):\n",
+        bad.len()
+    );
+    for r in bad.iter().take(max) {
+        let mut by_cause: BTreeMap<Cause, usize> = BTreeMap::new();
+        for m in &r.missed {
+            *by_cause.entry(m.2).or_default() += 1;
+        }
+        let causes: Vec<String> = by_cause.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        s += &format!(
+            "  {:<34} missed/late {:<24} false alarms {}\n",
+            r.file,
+            if causes.is_empty() {
+                "-".to_string()
+            } else {
+                causes.join(" ")
+            },
+            r.false_alarms.len()
+        );
+    }
+    s
 }

@@ -335,6 +335,21 @@ fn eval_command_prints_json_with_both_detectors() {
         assert!(v[det]["kinds"]["flat_high"].is_object());
     }
     assert_eq!(v["trace_seeds"], serde_json::json!([77]));
+    // One row per trace; its missed list and counts agree with the summary.
+    let rows = v["traces"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let mut crashes_in_rows = 0;
+    for r in rows {
+        let cw = &r["crashwatch"];
+        let not_hit = cw["late"].as_u64().unwrap() + cw["misses"].as_u64().unwrap();
+        assert_eq!(r["missed"].as_array().unwrap().len() as u64, not_hit);
+        assert_eq!(
+            r["false_alarms"].as_array().unwrap().len() as u64,
+            cw["false_alarms"].as_u64().unwrap()
+        );
+        crashes_in_rows += cw["crashes"].as_u64().unwrap();
+    }
+    assert_eq!(crashes_in_rows, crashes as u64);
     let table = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
         .args(["eval", "--traces"])
         .arg(dir.path())
