@@ -361,3 +361,28 @@ fn eval_command_prints_json_with_both_detectors() {
         "{text}"
     );
 }
+
+#[test]
+fn crashes_without_30s_of_visible_life_are_not_warnable() {
+    // Restarted at 420, dead again at 440: nothing could warn 30 s ahead of that.
+    let mut lines = every10("q", 100.0, 390.0);
+    lines.push(crash("q", 400.0, Cause::RestartLoop));
+    lines.extend(every10("q", 420.0, 430.0));
+    lines.push(crash("q", 440.0, Cause::RestartLoop));
+    let r = eval::score_trace(&sorted(lines), &mut Script::new(&[]), true);
+    let w: Vec<bool> = r.crashes.iter().map(|c| c.warnable).collect();
+    assert_eq!(w, vec![true, false]);
+    assert_eq!(
+        (r.tally.crashes, r.tally.warnable, r.tally.misses),
+        (2, 1, 2)
+    );
+    assert_eq!(r.tally.recall_warnable(), Some(0.0));
+    // A crash of a container never sampled before it is not warnable either.
+    let r = eval::score_trace(
+        &[crash("ghost", 50.0, Cause::OomKill)],
+        &mut Script::new(&[]),
+        true,
+    );
+    assert_eq!((r.tally.crashes, r.tally.warnable), (1, 0));
+    assert_eq!(r.tally.recall_warnable(), None);
+}
