@@ -845,8 +845,9 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
             );
             let f = |t: &Tally| t.f1().unwrap_or(0.0);
             println!(
-                "summary (all kinds but alloc_spike): crashwatch recall {} precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
+                "summary (all kinds but alloc_spike): crashwatch recall {} (of warnable {}) precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
                 pct(cw.recall()),
+                pct(cw.recall_warnable()),
                 pct(cw.precision()),
                 pct(cw.f1()),
                 secs(cw.lead_quantile(0.5)),
