@@ -27,6 +27,7 @@
 //!
 //! Must not: feed label lines or future samples to a detector, or evaluate on traces whose
 //! seeds the model was trained on without saying so loudly.
+#![warn(missing_docs)]
 use crate::model::Model;
 use crate::predict::Predictor;
 use crate::sample::{Cause, Sample};

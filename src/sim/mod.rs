@@ -11,6 +11,7 @@
 //! evictions and restarts, and only they write crash labels.
 //!
 //! Must not: write anything but traces and the manifest, or depend on the predictor.
+#![warn(missing_docs)]
 pub mod engine;
 pub mod scenarios;
 
