@@ -224,6 +224,9 @@ pub struct ReplayArgs {
     /// Alarm threshold (default: the model's).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Also print every prediction (one JSON line per sample, before the summary lines).
+    #[arg(long)]
+    pub series: bool,
 }
 
 /// Parse `1s`, `500ms`, `2m`, `1h` or a bare number of seconds.

@@ -1,0 +1,299 @@
+//! One sweep of the agent, shared by `run` and `demo`: collect → enrich (kube) → predict per
+//! container → log transitions once per episode → self-evaluation → metrics and the live
+//! view of `GET /predict`.
+//!
+//! The engine is synchronous on purpose: the run loop moves it onto a blocking thread for
+//! each sweep so that cgroup reads never stall the HTTP server. It must not serve HTTP or
+//! sleep; pacing is the caller's job.
+use super::outcomes::{CrashOutcome, OnlineEval};
+use crate::collect::{Collector, SweepStats};
+use crate::http::{AppState, Live, LivePrediction};
+use crate::kube::Kube;
+use crate::metrics::ContainerRow;
+use crate::predict::{Prediction, Predictor, Transition};
+use crate::record::Recorder;
+use crate::sample::{Cause, ContainerMeta, ContainerSample, Snapshot};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// An open alarm episode as the engine logged it.
+#[derive(Debug, Clone)]
+struct OpenAlarm {
+    opened_ts: f64,
+}
+
+/// What one sweep did, for the caller (the demo prints it; tests assert on it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    /// Sweep time (sample clock).
+    pub ts: f64,
+    /// Containers seen.
+    pub containers: usize,
+    /// Ids whose alarm opened in this sweep.
+    pub alarmed: Vec<String>,
+    /// Ids whose alarm cleared without a crash.
+    pub cleared: Vec<String>,
+    /// Crashes observed: id, cause and verdict.
+    pub crashed: Vec<(String, Cause, CrashOutcome)>,
+    /// Alarm episodes judged false alarms in this sweep.
+    pub false_alarms: u64,
+}
+
+/// The sweep pipeline with its per-container state.
+pub struct Engine {
+    collector: Collector,
+    predictor: Predictor,
+    kube: Kube,
+    state: Arc<AppState>,
+    eval: OnlineEval,
+    alarms: HashMap<String, OpenAlarm>,
+    node: String,
+    recorder: Option<Recorder>,
+    recorder_errors: u64,
+}
+
+impl Engine {
+    /// Wire the parts together; `state` is what the HTTP server reads.
+    pub fn new(
+        collector: Collector,
+        predictor: Predictor,
+        kube: Kube,
+        state: Arc<AppState>,
+        node: &str,
+    ) -> Self {
+        Engine {
+            collector,
+            predictor,
+            kube,
+            state,
+            eval: OnlineEval::new(),
+            alarms: HashMap::new(),
+            node: node.to_string(),
+            recorder: None,
+            recorder_errors: 0,
+        }
+    }
+
+    /// Also write every sweep's samples as training traces (`run --record-dir`).
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// Collect the node and process the sweep. `clock` overrides the sample time (the demo
+    /// runs in simulated time); `None` keeps the collector's wall-clock timestamps.
+    pub fn tick(&mut self, clock: Option<f64>) -> TickReport {
+        self.tick_with(clock, |_| {})
+    }
+
+    /// Like [`Engine::tick`], with `extra` applied after the kube enrichment (the demo's
+    /// simulated kubelet names its containers and reports restarts here).
+    pub fn tick_with(
+        &mut self,
+        clock: Option<f64>,
+        extra: impl FnOnce(&mut Snapshot),
+    ) -> TickReport {
+        let started = Instant::now();
+        let (mut snapshot, stats) = self.collector.sweep();
+        if let Some(ts) = clock {
+            snapshot.ts = ts;
+            for c in &mut snapshot.containers {
+                c.sample.ts = ts;
+            }
+        }
+        self.kube.enrich(&mut snapshot);
+        extra(&mut snapshot);
+        self.process(snapshot, stats, started)
+    }
+
+    /// Everything after collection: predictions, transitions, metrics, live view.
+    /// `started` is when the sweep began (its duration goes into the histogram).
+    pub fn process(
+        &mut self,
+        snapshot: Snapshot,
+        mut stats: SweepStats,
+        started: Instant,
+    ) -> TickReport {
+        let mut report = TickReport {
+            ts: snapshot.ts,
+            containers: snapshot.containers.len(),
+            ..TickReport::default()
+        };
+        let mut rows = Vec::with_capacity(snapshot.containers.len());
+        let mut live = Vec::with_capacity(snapshot.containers.len());
+        for c in &snapshot.containers {
+            let (p, transitions) = self.predictor.observe(&c.sample);
+            let p = published(p);
+            for tr in transitions {
+                self.on_transition(c, &p, tr, &mut report);
+            }
+            rows.push(ContainerRow::new(c, &p));
+            live.push(live_prediction(c, &p));
+        }
+        let ids: HashSet<&str> = snapshot
+            .containers
+            .iter()
+            .map(|c| c.sample.id.as_str())
+            .collect();
+        self.predictor.retain(|id| ids.contains(id));
+        self.alarms.retain(|id, _| {
+            let keep = ids.contains(id.as_str());
+            if !keep {
+                // Its episode stays with the self-evaluation until the window closes.
+                tracing::info!("container {id} vanished while alarmed");
+            }
+            keep
+        });
+        if let Some(rec) = self.recorder.as_mut() {
+            let samples: Vec<_> = snapshot
+                .containers
+                .iter()
+                .map(|c| c.sample.clone())
+                .collect();
+            rec.record(&samples);
+            let errors = rec.errors();
+            for _ in self.recorder_errors..errors {
+                self.state.metrics.count_error("record");
+            }
+            self.recorder_errors = errors;
+        }
+        let expired = self.eval.expire(snapshot.ts);
+        for _ in 0..expired {
+            self.state.metrics.count_outcome("false_alarm");
+        }
+        report.false_alarms += expired;
+        stats.duration = started.elapsed();
+        let m = &self.state.metrics;
+        m.publish_containers(&rows);
+        m.observe_sweep(&stats, unix_now());
+        self.state
+            .publish(Live::new(snapshot.ts, self.node.clone(), live));
+        report
+    }
+
+    fn on_transition(
+        &mut self,
+        c: &ContainerSample,
+        p: &Prediction,
+        tr: Transition,
+        report: &mut TickReport,
+    ) {
+        let id = &c.sample.id;
+        let ts = c.sample.ts;
+        let who = who(&c.meta);
+        match tr {
+            Transition::Alarmed => {
+                if self.alarms.contains_key(id) {
+                    return; // one line per episode, even if told twice
+                }
+                tracing::warn!(
+                    "crash predicted for pod {who} cause={} risk={:.2} time_to_oom={}",
+                    cause_label(p.cause),
+                    p.crash_risk,
+                    fmt_secs(p.time_to_oom_seconds),
+                );
+                self.alarms.insert(id.clone(), OpenAlarm { opened_ts: ts });
+                self.eval.alarm_opened(id, ts);
+                self.kube.post_alarm(&c.meta, p);
+                report.alarmed.push(id.clone());
+            }
+            Transition::Cleared => {
+                let Some(open) = self.alarms.remove(id) else {
+                    return;
+                };
+                tracing::info!(
+                    "crash prediction cleared for pod {who} risk={:.2} alarmed_for={}",
+                    p.crash_risk,
+                    fmt_secs(Some(ts - open.opened_ts)),
+                );
+                report.cleared.push(id.clone());
+            }
+            Transition::Crashed { cause, alarmed_at } => {
+                let open = self.alarms.remove(id).map(|a| a.opened_ts);
+                let (outcome, stale) = self.eval.crashed(id, ts, alarmed_at.or(open));
+                let m = &self.state.metrics;
+                m.count_outcome(outcome.label());
+                for _ in 0..stale {
+                    m.count_outcome("false_alarm");
+                }
+                match outcome.lead() {
+                    Some(lead) => tracing::warn!(
+                        "crash happened in pod {who} cause={cause} predicted=yes lead_time={} outcome={}",
+                        fmt_secs(Some(lead)),
+                        outcome.label(),
+                    ),
+                    None => tracing::warn!("crash happened in pod {who} cause={cause} predicted=no outcome=miss"),
+                }
+                report.false_alarms += stale;
+                report.crashed.push((id.clone(), cause, outcome));
+            }
+        }
+    }
+}
+
+/// The prediction as the agent publishes it: a time to OOM at the predictor's cap
+/// ([`crate::features::TTL_CAP`], "not growing toward the limit in any relevant time") is
+/// no estimate, so the `crashwatch_time_to_oom_seconds` series is absent then.
+pub fn published(mut p: Prediction) -> Prediction {
+    p.time_to_oom_seconds = p
+        .time_to_oom_seconds
+        .filter(|t| t.is_finite() && *t < crate::features::TTL_CAP);
+    p
+}
+
+/// `<namespace>/<pod> container=<container>` as the log lines print it.
+fn who(meta: &ContainerMeta) -> String {
+    format!(
+        "{}/{} container={}",
+        meta.namespace, meta.pod, meta.container
+    )
+}
+
+fn cause_label(c: Option<Cause>) -> &'static str {
+    c.map_or("unknown", Cause::as_str)
+}
+
+/// Whole seconds with an `s` suffix, or `none`.
+fn fmt_secs(s: Option<f64>) -> String {
+    match s {
+        Some(v) if v.is_finite() => format!("{:.0}s", v.max(0.0)),
+        _ => "none".to_string(),
+    }
+}
+
+fn live_prediction(c: &ContainerSample, p: &Prediction) -> LivePrediction {
+    LivePrediction {
+        namespace: c.meta.namespace.clone(),
+        pod: c.meta.pod.clone(),
+        container: c.meta.container.clone(),
+        id: c.sample.id.clone(),
+        crash_risk: p.crash_risk,
+        crash_predicted: p.crash_predicted,
+        cause: p.cause,
+        time_to_oom_seconds: p.time_to_oom_seconds,
+        memory_working_set_bytes: c.sample.working_set(),
+        memory_limit_bytes: c.sample.memory_limit_bytes,
+    }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_format() {
+        assert_eq!(fmt_secs(Some(41.6)), "42s");
+        assert_eq!(fmt_secs(Some(-3.0)), "0s");
+        assert_eq!(fmt_secs(None), "none");
+        assert_eq!(fmt_secs(Some(f64::NAN)), "none");
+    }
+}

@@ -1,0 +1,520 @@
+//! Pure mapping from pod objects (kubelet `/pods` or the API server) to the cgroups the
+//! collector discovered: an index keyed by container ID, and the rules that attach names,
+//! QoS, restarts and termination reasons to a [`Snapshot`].
+//!
+//! No I/O here and no clocks except the `Instant` a caller hands in: the kubelet client,
+//! the API watcher and `collect --once` all go through the same code, and tests feed it
+//! real PodList JSON.
+use crate::sample::{ContainerSample, Qos, Snapshot};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What the index knows about one container (one container ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// Pod namespace.
+    pub namespace: String,
+    /// Pod name.
+    pub pod: String,
+    /// Pod UID (dashes).
+    pub pod_uid: String,
+    /// Container name from the pod spec.
+    pub container: String,
+    /// `restartCount` of the container status.
+    pub restarts: u64,
+    /// `Evicted` (pod), else `state.terminated.reason`, else `lastState.terminated.reason`.
+    pub last_termination_reason: Option<String>,
+    /// `status.qosClass`.
+    pub qos: Option<Qos>,
+}
+
+/// One pod reduced to what crashwatch needs (a few hundred bytes instead of a full Pod with
+/// managed fields, spec and annotations): the unit the API watcher keeps per pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodEntry {
+    /// Pod UID.
+    pub uid: String,
+    /// Containers with a runtime ID, keyed by that ID (bare hex, no `containerd://`).
+    pub containers: Vec<(String, ContainerInfo)>,
+}
+
+impl PodEntry {
+    /// Reduce a Pod; `None` when it has no UID (a malformed object we cannot match).
+    pub fn from_pod(pod: &Pod) -> Option<PodEntry> {
+        let uid = pod.metadata.uid.clone().filter(|u| !u.is_empty())?;
+        let namespace = pod.metadata.namespace.clone().unwrap_or_default();
+        let name = pod.metadata.name.clone().unwrap_or_else(|| uid.clone());
+        let status = pod.status.as_ref();
+        let evicted = status.and_then(|s| s.reason.as_deref()) == Some("Evicted");
+        let qos = status
+            .and_then(|s| s.qos_class.as_deref())
+            .and_then(parse_qos);
+        let mut containers = Vec::new();
+        if let Some(st) = status {
+            // Init and ephemeral containers get cgroups too; a pod's sandbox (pause) does not
+            // appear in any of these lists, which is how it is recognised later.
+            let lists = [
+                &st.container_statuses,
+                &st.init_container_statuses,
+                &st.ephemeral_container_statuses,
+            ];
+            for cs in lists.into_iter().flatten().flatten() {
+                let reason = if evicted {
+                    Some("Evicted".to_string())
+                } else {
+                    termination_reason(cs)
+                };
+                let info = ContainerInfo {
+                    namespace: namespace.clone(),
+                    pod: name.clone(),
+                    pod_uid: uid.clone(),
+                    container: cs.name.clone(),
+                    restarts: u64::try_from(cs.restart_count).unwrap_or(0),
+                    last_termination_reason: reason,
+                    qos,
+                };
+                for id in status_ids(cs) {
+                    containers.push((id, info.clone()));
+                }
+            }
+        }
+        Some(PodEntry { uid, containers })
+    }
+}
+
+/// Every runtime ID a status mentions for its *current* instance (the top-level
+/// `containerID`, and the one in `state.terminated`, which is the same when both are set).
+fn status_ids(cs: &ContainerStatus) -> Vec<String> {
+    let mut ids = Vec::with_capacity(1);
+    let top = cs.container_id.as_deref();
+    let term = cs
+        .state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.container_id.as_deref());
+    for raw in [top, term].into_iter().flatten() {
+        if let Some(id) = strip_runtime(raw) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}
+
+/// Why the container last stopped: the current instance if it is terminated, else the
+/// previous one (`lastState`), which after a restart is what says `OOMKilled`.
+fn termination_reason(cs: &ContainerStatus) -> Option<String> {
+    let now = cs
+        .state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.reason.clone());
+    let last = cs
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(|t| t.reason.clone());
+    now.or(last).filter(|r| !r.is_empty())
+}
+
+/// `containerd://<hex>`, `cri-o://<hex>`, `docker://<hex>` → lower-case `<hex>`; `None` for an
+/// empty or non-hex ID (a container that has not started has none).
+pub fn strip_runtime(raw: &str) -> Option<String> {
+    let id = raw.rsplit_once("://").map_or(raw, |(_, id)| id).trim();
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some(id.to_ascii_lowercase())
+}
+
+/// `Guaranteed` / `Burstable` / `BestEffort` → [`Qos`].
+pub fn parse_qos(s: &str) -> Option<Qos> {
+    match s {
+        "Guaranteed" => Some(Qos::Guaranteed),
+        "Burstable" => Some(Qos::Burstable),
+        "BestEffort" => Some(Qos::Besteffort),
+        _ => None,
+    }
+}
+
+/// The answer for one discovered cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// A container the pod source knows.
+    Known(&'a ContainerInfo),
+    /// The pod is known but this ID is none of its containers: its sandbox (pause), or a
+    /// container that started after the index was built.
+    NotAContainer,
+    /// Neither the pod nor the ID is known (new pod, or the source is down).
+    Unknown,
+}
+
+/// Container ID → metadata for every pod on the node, built in one go from one source.
+#[derive(Debug, Clone)]
+pub struct PodIndex {
+    by_id: HashMap<String, Arc<ContainerInfo>>,
+    pods: HashSet<String>,
+    /// When the data was fetched (a cgroup first seen after this may be newer than the index).
+    pub fetched_at: Instant,
+    /// `kubelet` or `api`.
+    pub source: &'static str,
+}
+
+/// What [`PodIndex::apply`] did, for logs and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Containers that got names.
+    pub named: usize,
+    /// Sandbox (pause) cgroups removed from the snapshot.
+    pub dropped: usize,
+    /// Container IDs the index does not know (a refresh may help).
+    pub unknown: usize,
+}
+
+impl PodIndex {
+    /// Build from reduced pods.
+    pub fn new<'a>(
+        pods: impl IntoIterator<Item = &'a PodEntry>,
+        fetched_at: Instant,
+        source: &'static str,
+    ) -> Self {
+        let mut by_id = HashMap::new();
+        let mut uids = HashSet::new();
+        for p in pods {
+            uids.insert(p.uid.clone());
+            for (id, info) in &p.containers {
+                by_id.insert(id.clone(), Arc::new(info.clone()));
+            }
+        }
+        PodIndex {
+            by_id,
+            pods: uids,
+            fetched_at,
+            source,
+        }
+    }
+
+    /// Build straight from Pod objects (a kubelet PodList or an API list).
+    pub fn from_pods(pods: &[Pod], fetched_at: Instant, source: &'static str) -> Self {
+        let entries: Vec<PodEntry> = pods.iter().filter_map(PodEntry::from_pod).collect();
+        PodIndex::new(&entries, fetched_at, source)
+    }
+
+    /// Number of pods known.
+    pub fn pod_count(&self) -> usize {
+        self.pods.len()
+    }
+
+    /// Look a discovered container up by its ID and pod UID.
+    pub fn lookup(&self, container_id: &str, pod_uid: Option<&str>) -> Lookup<'_> {
+        if let Some(info) = self.by_id.get(&container_id.to_ascii_lowercase()) {
+            return Lookup::Known(info);
+        }
+        match pod_uid {
+            Some(uid) if self.pods.contains(uid) => Lookup::NotAContainer,
+            _ => Lookup::Unknown,
+        }
+    }
+
+    /// Attach metadata to every container of `snap` the index knows and rewrite its sample
+    /// id. `drop_not_container(c)` decides, for a cgroup whose pod is known but whose ID is
+    /// not, whether to remove it as a sandbox (true) or keep it with UID labels (false).
+    /// Host-mode cgroups (no container ID) are left alone.
+    pub fn apply(
+        &self,
+        snap: &mut Snapshot,
+        mut drop_not_container: impl FnMut(&ContainerSample) -> bool,
+    ) -> ApplyStats {
+        let mut stats = ApplyStats::default();
+        snap.containers.retain_mut(|c| {
+            let Some(id) = c.meta.container_id.clone() else {
+                return true;
+            };
+            match self.lookup(&id, c.meta.pod_uid.as_deref()) {
+                Lookup::Known(info) => {
+                    attach(c, info);
+                    stats.named += 1;
+                    true
+                }
+                Lookup::NotAContainer => {
+                    if drop_not_container(c) {
+                        stats.dropped += 1;
+                        false
+                    } else {
+                        stats.unknown += 1;
+                        true
+                    }
+                }
+                Lookup::Unknown => {
+                    stats.unknown += 1;
+                    true
+                }
+            }
+        });
+        stats
+    }
+}
+
+/// Copy names and kubelet-side signals into one container sample.
+fn attach(c: &mut ContainerSample, info: &ContainerInfo) {
+    c.meta.namespace.clone_from(&info.namespace);
+    c.meta.pod.clone_from(&info.pod);
+    c.meta.container.clone_from(&info.container);
+    if c.meta.pod_uid.is_none() {
+        c.meta.pod_uid = Some(info.pod_uid.clone());
+    }
+    c.sample.restarts_total = Some(info.restarts);
+    c.sample
+        .last_termination_reason
+        .clone_from(&info.last_termination_reason);
+    if info.qos.is_some() {
+        // The kubelet's class is authoritative; the cgroup path only hints at it.
+        c.sample.qos = info.qos;
+    }
+    c.sample.id = c.meta.id();
+}
+
+/// Labels for a container nobody could name (interface.md): namespace `""`, pod = UID,
+/// container = first 12 hex chars of the ID. Only touches containers with an ID.
+pub fn uid_labels(c: &mut ContainerSample) {
+    let Some(id) = c.meta.container_id.as_deref() else {
+        return;
+    };
+    c.meta.namespace.clear();
+    if let Some(uid) = c.meta.pod_uid.as_deref() {
+        c.meta.pod = uid.to_string();
+    }
+    c.meta.container = id.chars().take(12).collect();
+    c.sample.id = c.meta.id();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::{ContainerMeta, Sample};
+
+    fn pod(json: serde_json::Value) -> Pod {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn cgroup(uid: &str, id: &str) -> ContainerSample {
+        let mut c = ContainerSample {
+            meta: ContainerMeta {
+                pod_uid: Some(uid.into()),
+                container_id: Some(id.into()),
+                cgroup: format!("kubepods/pod{uid}/{id}"),
+                ..Default::default()
+            },
+            sample: Sample {
+                memory_usage_bytes: Some(5),
+                ..Default::default()
+            },
+        };
+        uid_labels(&mut c);
+        c
+    }
+
+    const A: &str = "741453edd879af5b9c714dad5170ee4c3730d11e4e0533d2ca1d84c40aff133e";
+    const B: &str = "1c8fa019edd4b9d4b2856f4932c55929c5c118c808ed5faee9a135ca6e84b039";
+    const PAUSE: &str = "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999";
+
+    fn leaky() -> Pod {
+        pod(serde_json::json!({
+            "metadata": {"name": "stress-pod", "namespace": "default", "uid": "11111111-2222-3333-4444-555555555555"},
+            "status": {
+                "qosClass": "Burstable",
+                "containerStatuses": [{
+                    "name": "stress", "image": "x", "imageID": "", "ready": true, "restartCount": 3,
+                    "containerID": format!("cri-o://{A}"),
+                    "state": {"running": {"startedAt": "2025-11-04T19:11:32Z"}},
+                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "containerID": "cri-o://00ff"}}
+                }],
+                "initContainerStatuses": [{
+                    "name": "init", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+                    "containerID": format!("docker://{B}"),
+                    "state": {"terminated": {"exitCode": 0, "reason": "Completed", "containerID": format!("docker://{B}")}}
+                }]
+            }
+        }))
+    }
+
+    #[test]
+    fn runtime_prefixes_are_stripped() {
+        assert_eq!(
+            strip_runtime(&format!("containerd://{A}")).as_deref(),
+            Some(A)
+        );
+        assert_eq!(strip_runtime("cri-o://ABCDEF").as_deref(), Some("abcdef"));
+        assert_eq!(strip_runtime("docker://0123"), Some("0123".into()));
+        assert_eq!(strip_runtime(""), None);
+        assert_eq!(strip_runtime("containerd://"), None);
+        assert_eq!(strip_runtime("containerd://not-hex"), None);
+    }
+
+    #[test]
+    fn names_restarts_and_oomkilled_are_attached() {
+        let idx = PodIndex::from_pods(&[leaky()], Instant::now(), "kubelet");
+        let uid = "11111111-2222-3333-4444-555555555555";
+        let mut snap = Snapshot {
+            containers: vec![cgroup(uid, A), cgroup(uid, B), cgroup(uid, PAUSE)],
+            ..Default::default()
+        };
+        let stats = idx.apply(&mut snap, |_| true);
+        assert_eq!(
+            stats,
+            ApplyStats {
+                named: 2,
+                dropped: 1,
+                unknown: 0
+            }
+        );
+        let c = &snap.containers[0];
+        assert_eq!(c.sample.id, "default/stress-pod/stress");
+        assert_eq!(
+            (
+                c.meta.namespace.as_str(),
+                c.meta.pod.as_str(),
+                c.meta.container.as_str()
+            ),
+            ("default", "stress-pod", "stress")
+        );
+        assert_eq!(c.sample.restarts_total, Some(3));
+        assert_eq!(
+            c.sample.last_termination_reason.as_deref(),
+            Some("OOMKilled")
+        );
+        assert_eq!(c.sample.qos, Some(Qos::Burstable));
+        let init = &snap.containers[1];
+        assert_eq!(init.sample.id, "default/stress-pod/init");
+        assert_eq!(
+            init.sample.last_termination_reason.as_deref(),
+            Some("Completed")
+        );
+    }
+
+    #[test]
+    fn unknown_pods_keep_uid_labels_and_kept_sandboxes_too() {
+        let idx = PodIndex::from_pods(&[leaky()], Instant::now(), "kubelet");
+        let other = "99999999-2222-3333-4444-555555555555";
+        let mut snap = Snapshot {
+            containers: vec![
+                cgroup(other, B.replace('1', "2").as_str()),
+                cgroup("11111111-2222-3333-4444-555555555555", PAUSE),
+            ],
+            ..Default::default()
+        };
+        let stats = idx.apply(&mut snap, |_| false);
+        assert_eq!(
+            stats,
+            ApplyStats {
+                named: 0,
+                dropped: 0,
+                unknown: 2
+            }
+        );
+        assert_eq!(
+            snap.containers[0].sample.id,
+            format!("/{other}/2c8fa029edd4")
+        );
+        assert_eq!(
+            snap.containers[1].sample.id,
+            "/11111111-2222-3333-4444-555555555555/aaaabbbbcccc"
+        );
+    }
+
+    #[test]
+    fn evicted_pod_reason_wins() {
+        let mut p = leaky();
+        if let Some(s) = p.status.as_mut() {
+            s.reason = Some("Evicted".into());
+        }
+        let idx = PodIndex::from_pods(&[p], Instant::now(), "api");
+        match idx.lookup(A, None) {
+            Lookup::Known(i) => assert_eq!(i.last_termination_reason.as_deref(), Some("Evicted")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn host_mode_cgroups_are_untouched() {
+        let idx = PodIndex::from_pods(&[leaky()], Instant::now(), "kubelet");
+        let host = ContainerSample {
+            meta: ContainerMeta {
+                pod: "system.slice/foo.service".into(),
+                cgroup: "system.slice/foo.service".into(),
+                ..Default::default()
+            },
+            sample: Sample {
+                id: "/system.slice/foo.service/".into(),
+                ..Default::default()
+            },
+        };
+        let mut snap = Snapshot {
+            containers: vec![host.clone()],
+            ..Default::default()
+        };
+        assert_eq!(idx.apply(&mut snap, |_| true), ApplyStats::default());
+        assert_eq!(snap.containers, vec![host]);
+    }
+
+    fn load(file: &str) -> PodIndex {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/kubelet")
+            .join(file);
+        let list: k8s_openapi::List<Pod> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        PodIndex::from_pods(&list.items, Instant::now(), "kubelet")
+    }
+
+    #[test]
+    fn real_containerd_podlist_k8s_1_32() {
+        // Verbatim kubelet /pods capture (nri-kubernetes datagen, minikube 1.32, containerd).
+        let idx = load("pods_k8s_1_32.json");
+        assert_eq!((idx.pod_count(), idx.by_id.len()), (23, 23));
+        let Lookup::Known(c) = idx.lookup(
+            "d772c6b34eca78fd6c22e7662affe81494b85af5b2d2b5b83b033bf17ea74dfa",
+            None,
+        ) else {
+            panic!("e2e-container-creating not indexed")
+        };
+        assert_eq!(
+            (c.namespace.as_str(), c.pod.as_str(), c.container.as_str()),
+            ("scraper", "e2e-container-creating", "alpine")
+        );
+        assert_eq!(
+            (c.restarts, c.last_termination_reason.as_deref(), c.qos),
+            (3, Some("Completed"), Some(Qos::Guaranteed))
+        );
+        let Lookup::Known(c) = idx.lookup(
+            "741453edd879af5b9c714dad5170ee4c3730d11e4e0533d2ca1d84c40aff133e",
+            None,
+        ) else {
+            panic!("failjob not indexed")
+        };
+        assert_eq!(
+            (c.pod.as_str(), c.last_termination_reason.as_deref(), c.qos),
+            ("e2e-failjob-r4gnk", Some("Error"), Some(Qos::Besteffort))
+        );
+    }
+
+    #[test]
+    fn real_docker_podlist_k8s_1_18() {
+        // Verbatim capture, k8s 1.18 with docker://: 16 pods, 15 with a started container.
+        let idx = load("pods_k8s_1_18.json");
+        assert_eq!((idx.pod_count(), idx.by_id.len()), (16, 15));
+        let Lookup::Known(c) = idx.lookup(
+            "30249b5e556f4ffb5237470b3ed33bf8c85cef43e36aff004083411696ff78b9",
+            None,
+        ) else {
+            panic!("storage-provisioner not indexed")
+        };
+        assert_eq!(
+            (c.namespace.as_str(), c.container.as_str(), c.restarts),
+            ("kube-system", "storage-provisioner", 1)
+        );
+        assert_eq!(c.last_termination_reason.as_deref(), Some("Error"));
+    }
+}

@@ -1,0 +1,379 @@
+//! Real-kernel end-to-end test (issue 8): a real memory cgroup with a 256 MiB limit, a real
+//! process leaking into it at 4 MiB/s until the kernel OOM-kills it, and the real
+//! `crashwatch run` binary in host mode on the real `/sys/fs/cgroup`. It checks that the
+//! alarm (log line and `crashwatch_crash_risk` above threshold) comes *before* the kernel's
+//! `oom_kill` counter moves, that the first published `crashwatch_time_to_oom_seconds` was
+//! within ±30 % of the real remaining time, and that the kill is counted as a `hit`.
+//! A second cgroup with the same limit filled with reclaimable page cache must never alarm.
+//!
+//! Skipped, with the reason printed, where cgroupfs is not writable (not root, read-only
+//! mount, no memory controller). `scripts/e2e-oom N` runs it N times and sums up.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LIMIT: u64 = 256 << 20;
+const LEAK_MIB_PER_S: f64 = 4.0;
+
+/// Which cgroup interface the memory controller is on.
+#[derive(Clone, Copy, Debug)]
+enum Flavor {
+    V1,
+    V2,
+}
+
+/// A memory cgroup we created; removed (after killing its processes) on drop, also on panic.
+struct Cgroup {
+    dir: PathBuf,
+    flavor: Flavor,
+}
+
+impl Cgroup {
+    fn create(name: &str) -> Result<Cgroup, String> {
+        let root = Path::new("/sys/fs/cgroup");
+        let v2_has_memory = std::fs::read_to_string(root.join("cgroup.controllers"))
+            .map(|s| s.split_whitespace().any(|c| c == "memory"))
+            .unwrap_or(false);
+        let (dir, flavor) = if v2_has_memory {
+            (root.join(name), Flavor::V2)
+        } else if root.join("memory/memory.limit_in_bytes").exists() {
+            (root.join("memory").join(name), Flavor::V1)
+        } else {
+            return Err("no cgroup memory controller (neither v2 nor v1) on this machine".into());
+        };
+        std::fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let cg = Cgroup { dir, flavor };
+        let (file, value) = match flavor {
+            Flavor::V1 => ("memory.limit_in_bytes", LIMIT.to_string()),
+            Flavor::V2 => ("memory.max", LIMIT.to_string()),
+        };
+        std::fs::write(cg.dir.join(file), value).map_err(|e| format!("cannot set {file}: {e}"))?;
+        if let Flavor::V2 = flavor {
+            // No swap, so the kill comes at the limit as with v1 on this machine.
+            let _ = std::fs::write(cg.dir.join("memory.swap.max"), "0");
+        }
+        Ok(cg)
+    }
+
+    /// Spawn `cmd` already inside the cgroup: the child writes its own pid into cgroup.procs
+    /// before exec, so not a single page is charged elsewhere.
+    fn spawn(&self, program: &Path, args: &[&str], log: &Path) -> Child {
+        let procs = self.dir.join("cgroup.procs");
+        let out = std::fs::File::create(log).expect("log file");
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$0" && exec "$@""#)
+            .arg(&procs)
+            .arg(program)
+            .args(args)
+            .stdout(out.try_clone().expect("log fd"))
+            .stderr(out)
+            .spawn()
+            .expect("spawn stress process")
+    }
+
+    fn oom_kills(&self) -> u64 {
+        let (file, key) = match self.flavor {
+            Flavor::V1 => ("memory.oom_control", "oom_kill"),
+            Flavor::V2 => ("memory.events", "oom_kill"),
+        };
+        std::fs::read_to_string(self.dir.join(file))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    let (k, v) = l.split_once(' ')?;
+                    (k == key).then(|| v.trim().parse().unwrap_or(0))
+                })
+            })
+            .unwrap_or(0)
+    }
+
+    /// Label crashwatch gives this cgroup in host mode: its path relative to the hierarchy root.
+    fn pod_label(&self) -> String {
+        self.dir.file_name().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            let pids = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
+            if pids.trim().is_empty() {
+                break;
+            }
+            for pid in pids.split_whitespace() {
+                let _ = Command::new("kill").arg("-9").arg(pid).status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Err(e) = std::fs::remove_dir(&self.dir) {
+            eprintln!("warning: could not remove {}: {e}", self.dir.display());
+        }
+    }
+}
+
+/// A child process killed on drop.
+struct Reaper(Child);
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn skip_reason() -> Option<String> {
+    // SAFETY-free check for root: /proc/self/status Uid line.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string));
+    if uid.as_deref() != Some("0") {
+        return Some("not running as root".into());
+    }
+    None
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+}
+
+/// Value of the series `name{...pod="<pod>"...}` in a Prometheus text exposition.
+fn metric(text: &str, name: &str, pod: &str) -> Option<f64> {
+    let needle = format!("pod=\"{pod}\"");
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?;
+        if !rest.starts_with('{') || !rest.contains(&needle) {
+            return None;
+        }
+        rest.rsplit(' ').next()?.parse().ok()
+    })
+}
+
+fn plain_metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|r| r.trim().parse().ok()))
+}
+
+#[test]
+fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
+    if let Some(why) = skip_reason() {
+        eprintln!("SKIP real_kernel_oom: {why}");
+        return;
+    }
+    let tag = std::process::id();
+    let leak_cg = match Cgroup::create(&format!("cw-e2e-leak-{tag}")) {
+        Ok(c) => c,
+        Err(why) => {
+            eprintln!("SKIP real_kernel_oom: cgroupfs not writable: {why}");
+            return;
+        }
+    };
+    let cache_cg = Cgroup::create(&format!("cw-e2e-cache-{tag}")).expect("second cgroup");
+
+    let work = tempfile::Builder::new()
+        .prefix("cw-e2e")
+        // On the disk-backed target dir, not a tmpfs: page cache must be reclaimable file pages.
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let port = free_port();
+    let agent_log = work.path().join("agent.log");
+    let agent = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args([
+            "run",
+            "--kubelet-url",
+            "off",
+            "--interval",
+            "1s",
+            "--events",
+            "off",
+        ])
+        .args(["--cgroup-root", "/sys/fs/cgroup", "--proc-root", "/proc"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crashwatch");
+    let mut agent = Reaper(agent);
+    // Collect the agent's log lines with the instant each arrived.
+    let lines: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    {
+        let lines = Arc::clone(&lines);
+        let stderr = agent.0.stderr.take().unwrap();
+        let log_path = agent_log.clone();
+        std::thread::spawn(move || {
+            let mut f = std::fs::File::create(log_path).ok();
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(f) = f.as_mut() {
+                    let _ = writeln!(f, "{l}");
+                }
+                lines.lock().unwrap().push((Instant::now(), l));
+            }
+        });
+    }
+    // Ready = first sweep done.
+    let t0 = Instant::now();
+    while http_get(port, "/readyz").is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "agent never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let stress = PathBuf::from(env!("CARGO_BIN_EXE_cw-stress"));
+    let rate = LEAK_MIB_PER_S.to_string();
+    let _leaker = Reaper(leak_cg.spawn(
+        &stress,
+        &["leak", "--rate-mib", &rate],
+        &work.path().join("leak.log"),
+    ));
+    let cache_file = work.path().join("cache.bin");
+    let _writer = Reaper(cache_cg.spawn(
+        &stress,
+        &[
+            "pagecache",
+            "--file",
+            cache_file.to_str().unwrap(),
+            "--rate-mib",
+            "16",
+            "--size-mib",
+            "1024",
+        ],
+        &work.path().join("cache.log"),
+    ));
+    let started = Instant::now();
+    let leak_pod = leak_cg.pod_label();
+    let cache_pod = cache_cg.pod_label();
+
+    let threshold: f64 = std::env::var("CRASHWATCH_E2E_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.5);
+    let mut first_risky: Option<Instant> = None;
+    let mut first_tto: Option<(Instant, f64)> = None;
+    let mut killed_at: Option<Instant> = None;
+    let mut cache_alarmed = false;
+    let mut max_cache_risk: f64 = 0.0;
+    let deadline = Duration::from_secs(240);
+    while started.elapsed() < deadline {
+        if killed_at.is_none() && leak_cg.oom_kills() > 0 {
+            killed_at = Some(Instant::now());
+        }
+        if let Some(text) = http_get(port, "/metrics") {
+            let now = Instant::now();
+            if let Some(r) = metric(&text, "crashwatch_crash_risk", &leak_pod) {
+                if r >= threshold && first_risky.is_none() && killed_at.is_none() {
+                    first_risky = Some(now);
+                }
+            }
+            if first_tto.is_none() && killed_at.is_none() {
+                if let Some(t) = metric(&text, "crashwatch_time_to_oom_seconds", &leak_pod) {
+                    first_tto = Some((now, t));
+                }
+            }
+            if let Some(r) = metric(&text, "crashwatch_crash_risk", &cache_pod) {
+                max_cache_risk = max_cache_risk.max(r);
+            }
+            if metric(&text, "crashwatch_crash_predicted", &cache_pod) == Some(1.0) {
+                cache_alarmed = true;
+            }
+            // Done once the kill is in and the agent had two sweeps to count it.
+            if let Some(k) = killed_at {
+                if k.elapsed() > Duration::from_secs(3)
+                    && plain_metric(&text, "crashwatch_predictions_total{outcome=\"hit\"}")
+                        .unwrap_or(0.0)
+                        >= 1.0
+                {
+                    break;
+                }
+                if k.elapsed() > Duration::from_secs(15) {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Keep watching the page-cache cgroup until its writer is done filling the limit (~64 s).
+    let text = http_get(port, "/metrics").unwrap_or_default();
+    let killed_at = killed_at.expect("the kernel never OOM-killed the leaker within the deadline");
+    let log = lines.lock().unwrap().clone();
+    let alarm_line = log
+        .iter()
+        .find(|(_, l)| l.contains("crash predicted for pod") && l.contains(&leak_pod));
+    let cache_alarm_line = log
+        .iter()
+        .find(|(_, l)| l.contains("crash predicted for pod") && l.contains(&cache_pod));
+
+    let lead = alarm_line.map(|(t, _)| killed_at.saturating_duration_since(*t).as_secs_f64());
+    let tto_err = first_tto.map(|(t, tto)| {
+        let real = killed_at.saturating_duration_since(t).as_secs_f64();
+        (tto - real) / real
+    });
+    println!(
+        "E2E_RESULT outcome={} lead_s={} first_tto_s={} real_remaining_s={} tto_err_pct={} cache_max_risk={:.3}",
+        if lead.is_some_and(|l| l > 0.0) { "hit" } else { "miss" },
+        lead.map_or("none".into(), |l| format!("{l:.1}")),
+        first_tto.map_or("none".into(), |(_, t)| format!("{t:.1}")),
+        first_tto.map_or("none".into(), |(t, _)| format!("{:.1}", killed_at.saturating_duration_since(t).as_secs_f64())),
+        tto_err.map_or("none".into(), |e| format!("{:.1}", e * 100.0)),
+        max_cache_risk,
+    );
+
+    let (alarm_at, alarm_text) = alarm_line.unwrap_or_else(|| {
+        panic!(
+            "no alarm log line for {leak_pod}; agent log in {}",
+            agent_log.display()
+        )
+    });
+    assert!(
+        *alarm_at < killed_at,
+        "alarm line came after the kill: {alarm_text}"
+    );
+    assert!(alarm_text.contains("cause=oom_kill"), "{alarm_text}");
+    let risky =
+        first_risky.expect("crashwatch_crash_risk never reached the threshold before the kill");
+    assert!(risky < killed_at);
+    let err = tto_err.expect("crashwatch_time_to_oom_seconds was never published before the kill");
+    assert!(
+        err.abs() <= 0.30,
+        "first time_to_oom off by {:.0} % of the real remaining time",
+        err * 100.0
+    );
+    assert_eq!(
+        plain_metric(&text, "crashwatch_predictions_total{outcome=\"hit\"}"),
+        Some(1.0),
+        "the kill was not counted as a hit"
+    );
+    assert!(
+        !cache_alarmed,
+        "the page-cache cgroup was flagged crash_predicted"
+    );
+    assert!(
+        cache_alarm_line.is_none(),
+        "page-cache cgroup alarmed: {:?}",
+        cache_alarm_line
+    );
+    drop(agent);
+}
