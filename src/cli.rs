@@ -224,6 +224,9 @@ pub struct ReplayArgs {
     /// Alarm threshold (default: the model's).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Also print every prediction (one JSON line per sample, before the summary lines).
+    #[arg(long)]
+    pub series: bool,
 }
 
 /// Parse `1s`, `500ms`, `2m`, `1h` or a bare number of seconds.
@@ -240,10 +243,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
+    let v: f64 = num.trim().parse().map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
     if !v.is_finite() || v <= 0.0 {
         return Err(format!("duration must be positive, got {s:?}"));
     }

@@ -372,6 +372,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn path_parsers_never_panic(name in "\\PC{0,90}") {
+            let _ = (parse_qos_dir(&name), parse_pod_dir(&name), parse_container_dir(&name), is_kubepods_dir(&name));
+        }
+
+        #[test]
+        fn systemd_pod_uids_round_trip(a in "[0-9a-f]{8}", b in "[0-9a-f]{4}", c in "[0-9a-f]{12}") {
+            let uid = format!("{a}-{b}-{b}-{b}-{c}");
+            let dir = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
+            proptest::prop_assert_eq!(parse_pod_dir(&dir), Some(uid));
+        }
+    }
+
     #[test]
     fn detects_modes() {
         let t = tempfile::tempdir().unwrap();

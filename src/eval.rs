@@ -567,11 +567,14 @@ impl Report {
     }
 }
 
-/// Training seeds recorded in a model file (`training.seeds` or `training_seeds`), if any.
+/// Training seeds recorded in a model file: `training.manifest.seeds` (what `train` stores:
+/// the training set's `manifest.json`), `training.seeds`, or `training_seeds`.
 pub fn model_training_seeds(model_json: &serde_json::Value) -> Option<Vec<u64>> {
-    let v = model_json
-        .get("training")
-        .and_then(|t| t.get("seeds"))
+    let t = model_json.get("training");
+    let v = t
+        .and_then(|t| t.get("manifest"))
+        .and_then(|m| m.get("seeds"))
+        .or_else(|| t.and_then(|t| t.get("seeds")))
         .or_else(|| model_json.get("training_seeds"))?;
     v.as_array()
         .map(|a| a.iter().filter_map(|x| x.as_u64()).collect())
@@ -703,16 +706,16 @@ fn report_json(r: &Report) -> serde_json::Value {
 /// `crashwatch eval`.
 pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
     use anyhow::Context;
-    let (model, seeds) = match &args.model {
+    let model = match &args.model {
         Some(p) => {
-            let m = Model::load(p).with_context(|| format!("loading model {}", p.display()))?;
-            let raw = std::fs::read_to_string(p)
-                .ok()
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
-            (Arc::new(m), raw.as_ref().and_then(model_training_seeds))
+            Arc::new(Model::load(p).with_context(|| format!("loading model {}", p.display()))?)
         }
-        None => (Model::embedded(), None),
+        None => Model::embedded(),
     };
+    let seeds = serde_json::to_value(model.file())
+        .ok()
+        .as_ref()
+        .and_then(model_training_seeds);
     let run = evaluate_dir(&args.traces, model.clone(), seeds.as_deref())
         .with_context(|| format!("evaluating traces in {}", args.traces.display()))?;
     for w in &run.warnings {

@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth); 3600 when not growing"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (90 s of history, or a clean climb above 92 % of the limit); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -90,6 +90,8 @@ pub mod idx {
     pub const TTL_PIDS: usize = 21;
     /// restarts_10m.
     pub const RESTARTS_10M: usize = 22;
+    /// last_reason.
+    pub const LAST_REASON: usize = 23;
     /// ttl_node_s.
     pub const TTL_NODE: usize = 25;
 }
@@ -262,6 +264,10 @@ fn reason_code(r: Option<&str>) -> f32 {
 pub const SHORT_WINDOW: f64 = 60.0;
 /// Window of the envelope slopes, seconds.
 pub const LONG_WINDOW: f64 = 300.0;
+/// History needed before a time-to-limit estimate is trusted, seconds.
+pub const TRUST_SPAN: f64 = 90.0;
+/// Working set / limit above which a short but clean climb is trusted at once.
+pub const NEAR_LIMIT: f64 = 0.92;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 30.0;
 
@@ -346,15 +352,17 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(w), Some(l)) => time_to(w, l, g_short),
         _ => None,
     };
-    x[8] = ttl_feature(ttl_long);
-    x[9] = ttl_feature(ttl_short);
     let r2 = ws_fit.map_or(0.0, |f| f.r2);
-    x[10] = r2 as f32;
-    // Trust the physical estimate once the growth is established: a long enough history, or
-    // a short one that is clearly linear (a fast leak on a real kernel is).
+    // Trust the physical estimate once the growth is established over more than a typical
+    // GC cycle (the first ramp of a sawtooth, or a container warming up, is a straight line
+    // too), or when a clean, linear climb is already at the limit's doorstep.
     let span = h.span();
-    let ttl_mem =
-        ttl_long.filter(|_| span >= 120.0 || (r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
+    let near = x[0] >= NEAR_LIMIT as f32;
+    let ttl_mem = ttl_long
+        .filter(|_| span >= TRUST_SPAN || (near && r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
+    x[8] = ttl_feature(ttl_mem);
+    x[9] = ttl_feature(ttl_short);
+    x[10] = r2 as f32;
 
     let c = crate::history::Counters::of(s);
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);

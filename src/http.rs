@@ -436,7 +436,7 @@ async fn post_predict(state: &AppState, req: Request<Incoming>) -> Response<Full
         Ok(s) => s,
         Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
-    let p = predict_once(&state.model, &sample);
+    let p = crate::agent::engine::published(predict_once(&state.model, &sample));
     let reply = PredictReply {
         crash_risk: p.crash_risk,
         crash_predicted: p.crash_predicted,

@@ -11,7 +11,9 @@
 //!
 //! Alarm episodes: one opens when risk ≥ threshold, and closes when risk stays below
 //! `threshold − clear_margin` for `clear_after_s` seconds of sample time, or when a crash is
-//! observed. Each episode is reported once (`Alarmed`, then `Cleared` or `Crashed`).
+//! observed and the risk right after it is below the threshold. Each episode is reported once
+//! (`Alarmed`, then `Cleared` or `Crashed`); a crash after which the container is still at
+//! risk (restart loop, persisting starvation) reports `Crashed` and keeps the episode open.
 //!
 //! This module must not do I/O or logging of alarms: callers (agent, replay) report
 //! transitions their own way.
@@ -76,6 +78,11 @@ pub struct Assessment {
     pub learned: f64,
 }
 
+/// Index of a cause in the model's class probabilities.
+fn class_index(c: Cause) -> usize {
+    1 + Cause::ALL.iter().position(|x| *x == c).unwrap_or(0)
+}
+
 /// Physical risk of a time-to-limit estimate.
 pub fn ttl_risk(ttl: f64, scale: f64) -> f64 {
     if ttl.is_nan() || ttl < 0.0 || scale <= 0.0 {
@@ -111,6 +118,31 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
                 cause = c;
             }
         }
+    }
+    // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
+    // backoff loop and restarts again within 5 minutes unless its cause went away.
+    let restarts = f.x[features::idx::RESTARTS_10M] as f64;
+    let loop_risk = match restarts {
+        r if r >= 3.0 => 0.9,
+        r if r >= 2.0 => 0.75,
+        r if r >= 1.0 => 0.25,
+        _ => 0.0,
+    };
+    if loop_risk > risk {
+        risk = loop_risk;
+        cause = if f.x[features::idx::LAST_REASON] == 1.0 {
+            Cause::OomKill
+        } else {
+            // The trees' favourite among the restart causes (starvation ends in probe kills).
+            [
+                Cause::CpuStarvation,
+                Cause::PidExhaustion,
+                Cause::RestartLoop,
+            ]
+            .into_iter()
+            .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
+            .unwrap_or(Cause::RestartLoop)
+        };
     }
     Assessment {
         risk,
@@ -190,12 +222,8 @@ impl Predictor {
         };
         let mut transitions = Vec::new();
 
-        if let Some(cause) = detect_crash(st, sample) {
-            transitions.push(Transition::Crashed {
-                cause,
-                alarmed_at: st.alarm.opened_at,
-            });
-            st.alarm = Alarm::default();
+        let crashed = detect_crash(st, sample);
+        if let Some(cause) = crashed {
             st.last_crash = Some((sample.ts, cause));
         }
         st.last_oom_kills = sample.oom_kills_total.or(st.last_oom_kills);
@@ -207,7 +235,22 @@ impl Predictor {
 
         let rp = self.model.risk_params();
         let alarm = &mut st.alarm;
-        if alarm.opened_at.is_none() {
+        if let Some(cause) = crashed {
+            transitions.push(Transition::Crashed {
+                cause,
+                alarmed_at: alarm.opened_at,
+            });
+            // The episode ends with the crash, unless the container is still at risk (a restart
+            // loop, starvation that persists): then the warning simply stays up, so the next
+            // crash is not reported as a new surprise.
+            if a.risk < self.threshold {
+                *alarm = Alarm::default();
+            } else if alarm.opened_at.is_none() {
+                alarm.opened_at = Some(sample.ts);
+                alarm.cause = a.cause;
+                transitions.push(Transition::Alarmed);
+            }
+        } else if alarm.opened_at.is_none() {
             if a.risk >= self.threshold {
                 alarm.opened_at = Some(sample.ts);
                 alarm.cause = a.cause;
@@ -249,13 +292,12 @@ impl Predictor {
 
 /// A crash visible in this sample compared with the previous one of the same container.
 fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
-    let recent = |c: Cause| {
-        st.last_crash
-            .is_some_and(|(t, lc)| lc == c && s.ts - t < SAME_CRASH_SECONDS)
-    };
+    let recent_oom = st
+        .last_crash
+        .is_some_and(|(t, lc)| lc == Cause::OomKill && s.ts - t < SAME_CRASH_SECONDS);
     if let (Some(prev), Some(cur)) = (st.last_oom_kills, s.oom_kills_total) {
         // A smaller value is a new cgroup (restarted container), not a crash by itself.
-        if cur > prev && !recent(Cause::OomKill) {
+        if cur > prev && !recent_oom {
             return Some(Cause::OomKill);
         }
     }
@@ -273,7 +315,8 @@ fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
                     _ => Cause::RestartLoop,
                 },
             };
-            if !recent(cause) {
+            // The kubelet's OOMKilled report of a kill the kernel counter already showed.
+            if !(cause == Cause::OomKill && recent_oom) {
                 return Some(cause);
             }
         }

@@ -279,7 +279,9 @@ fn crash_in(seen: &Seen, s: &Sample) -> Option<Cause> {
                 Some("Evicted") => Cause::Evicted,
                 _ => Cause::RestartLoop,
             };
-            if !dup(c) {
+            // Only the kubelet's report of a kill the kernel counter showed is a duplicate;
+            // every other restart is a crash of its own (a loop restarts within seconds).
+            if !(c == Cause::OomKill && dup(c)) {
                 return Some(c);
             }
         }

@@ -7,7 +7,7 @@
 //! and an object without `id` gets one from `namespace/pod/container` when those are present.
 //! Label lines (`"event"` key) are skipped unread: a predictor must never see them.
 use crate::model::Model;
-use crate::predict::{Predictor, Transition};
+use crate::predict::{Prediction, Predictor, Transition};
 use crate::sample::{Cause, Sample};
 use crate::trace::Label;
 use crate::{Error, Result};
@@ -104,10 +104,21 @@ pub struct ReplayResult {
 
 /// Replay samples (time-ordered) through a fresh predictor; results sorted by id.
 pub fn replay(model: Arc<Model>, threshold: Option<f64>, samples: &[Sample]) -> Vec<ReplayResult> {
+    replay_with(model, threshold, samples, |_, _, _| {})
+}
+
+/// [`replay`], calling `each` with every prediction and its transitions.
+pub fn replay_with(
+    model: Arc<Model>,
+    threshold: Option<f64>,
+    samples: &[Sample],
+    mut each: impl FnMut(&Sample, &Prediction, &[Transition]),
+) -> Vec<ReplayResult> {
     let mut p = Predictor::new(model, threshold);
     let mut out: BTreeMap<String, ReplayResult> = BTreeMap::new();
     for s in samples {
         let (pred, transitions) = p.observe(s);
+        each(s, &pred, &transitions);
         let r = out.entry(pred.id.clone()).or_insert_with(|| ReplayResult {
             id: pred.id.clone(),
             first_alarm_ts: None,
@@ -145,10 +156,38 @@ pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
             trace.first_error.as_deref().unwrap_or("")
         );
     }
-    let mut stdout = std::io::stdout().lock();
-    for r in replay(model, args.threshold, &trace.samples) {
-        use std::io::Write;
+    use std::io::Write;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut write_err = None;
+    // Series mode shows the features too, from histories kept beside the predictor's.
+    let mut hists: std::collections::HashMap<String, crate::history::History> = Default::default();
+    let results = replay_with(model, args.threshold, &trace.samples, |s, p, t| {
+        if args.series && write_err.is_none() {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            let h = hists.entry(s.id.clone()).or_default();
+            h.push(s);
+            let f = crate::features::extract(h, s);
+            v["features"] = serde_json::Value::Object(
+                crate::features::SPEC
+                    .iter()
+                    .zip(f.x.iter())
+                    .map(|((n, _, _), x)| (n.to_string(), serde_json::json!(x)))
+                    .collect(),
+            );
+            if let Some(t) = t.first() {
+                v["transition"] = format!("{t:?}").into();
+            }
+            if let Err(e) = writeln!(stdout, "{v}") {
+                write_err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(e.into());
+    }
+    for r in results {
         writeln!(stdout, "{}", serde_json::to_string(&r)?)?;
     }
+    stdout.flush()?;
     Ok(())
 }

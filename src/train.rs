@@ -124,19 +124,18 @@ impl Score {
         // Per container: episodes as (opened, closed).
         let mut eps: HashMap<&str, Vec<(f64, Option<f64>)>> = HashMap::new();
         for s in &trace.samples {
-            let (_, ts) = p.observe(s);
+            let (pred, ts) = p.observe(s);
             let e = eps.entry(s.id.as_str()).or_default();
-            for t in ts {
-                match t {
-                    Transition::Alarmed => e.push((s.ts, None)),
-                    Transition::Cleared | Transition::Crashed { .. } => {
-                        if let Some(last) = e.last_mut() {
-                            if last.1.is_none() {
-                                last.1 = Some(s.ts);
-                            }
-                        }
-                    }
+            // An episode is the span of `crash_predicted` (a crash inside a restart loop
+            // reports `Crashed` without ending it).
+            let open = e.last().is_some_and(|l| l.1.is_none());
+            if open && (!pred.crash_predicted || ts.contains(&Transition::Alarmed)) {
+                if let Some(last) = e.last_mut() {
+                    last.1 = Some(s.ts);
                 }
+            }
+            if ts.contains(&Transition::Alarmed) {
+                e.push((s.ts, None));
             }
         }
         let mut labels: HashMap<&str, Vec<f64>> = HashMap::new();
@@ -162,12 +161,11 @@ impl Score {
             }
             for t in crash_ts {
                 self.crashes += 1;
-                // The episode alive at the crash (closed by it, at most a sweep later).
+                // The episode alive at the crash (closed by it, at most a sweep later). An
+                // episode that stays up through a restart loop warns of every crash in it.
                 let alive = e
                     .iter()
-                    .filter(|(o, c)| {
-                        *o <= *t && *t - *o <= FALSE_ALARM_WINDOW && c.is_none_or(|c| c >= *t - 1.0)
-                    })
+                    .filter(|(o, c)| *o <= *t && c.is_none_or(|c| c >= *t - 1.0))
                     .map(|(o, _)| *t - *o)
                     .fold(None::<f64>, |m, l| Some(m.map_or(l, |m| m.max(l))));
                 match alive {
@@ -234,6 +232,21 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
         out.push((f, t));
     }
     Ok(out)
+}
+
+/// Scenario kind of a trace file: the name up to the `-<seed>-<n>` suffix (`leak_linear-1-3`
+/// → `leak_linear`); the whole stem for other names.
+pub fn kind_of(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parts: Vec<&str> = stem.rsplitn(3, '-').collect();
+    if parts.len() == 3 && parts[0].parse::<u64>().is_ok() && parts[1].parse::<u64>().is_ok() {
+        parts[2].to_string()
+    } else {
+        stem
+    }
 }
 
 /// Deterministic file split: FNV-1a of the file name, one in five to validation.
@@ -320,13 +333,20 @@ fn fit_tree(x: &[[f32; N]], y: &[usize], max_depth: usize) -> anyhow::Result<Tre
     for &c in y {
         per_class[c] += 1;
     }
-    let n = y.len() as f32;
-    // Each present class gets the same total weight.
-    let present = per_class.iter().filter(|c| **c > 0).count().max(1) as f32;
-    let w: Vec<f32> = y
+    // Each class gets about the total weight of the largest one. Integer weights keep
+    // linfa's f32 running sums exact (rounding there can trip its `n_samples > 0` assert).
+    let largest = per_class.iter().copied().max().unwrap_or(1) as f64;
+    let class_w: Vec<f32> = per_class
         .iter()
-        .map(|&c| n / (present * per_class[c] as f32))
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                (largest / c as f64).round().max(1.0) as f32
+            }
+        })
         .collect();
+    let w: Vec<f32> = y.iter().map(|&c| class_w[c]).collect();
     let mut records = Array2::<f64>::zeros((x.len(), N));
     for (i, row) in x.iter().enumerate() {
         for (j, v) in row.iter().enumerate() {
@@ -504,8 +524,23 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
             canon(dir) != canon(&args.traces),
             "--holdout must not be the training directory"
         );
-        let held: Vec<LoadedTrace> = load_dir(dir)?.into_iter().map(|(_, t)| t).collect();
+        let held_files = load_dir(dir)?;
         let final_model = Arc::new(Model::from_file(file.clone())?);
+        let mut kinds: std::collections::BTreeMap<String, Vec<LoadedTrace>> = Default::default();
+        for (p, t) in &held_files {
+            kinds.entry(kind_of(p)).or_default().push(t.clone());
+        }
+        let per_kind: std::collections::BTreeMap<String, Score> = kinds
+            .iter()
+            .map(|(k, ts)| (k.clone(), score(&final_model, threshold, ts)))
+            .collect();
+        for (k, s) in &per_kind {
+            println!(
+                "  {k:<20} crashes {:>4} hits {:>4} late {:>3} episodes {:>4} false {:>4} recall {:.2} precision {:.2} median lead {:>5.0}",
+                s.crashes, s.hits, s.late, s.episodes, s.false_alarms, s.recall, s.precision, s.median_lead_s.unwrap_or(f64::NAN)
+            );
+        }
+        let held: Vec<LoadedTrace> = held_files.into_iter().map(|(_, t)| t).collect();
         let s = score(&final_model, threshold, &held);
         let hm = std::fs::read_to_string(dir.join("manifest.json"))
             .ok()
@@ -514,7 +549,9 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
             "traces_dir": dir.display().to_string(),
             "manifest": hm,
             "traces": held.len(),
+            "threshold": threshold,
             "score": s,
+            "per_kind": per_kind,
         });
         println!(
             "holdout: recall {:.3} precision {:.3} f1 {:.3} median lead {:?} s, {} crashes, {} episodes, {} false",

@@ -611,6 +611,31 @@ async fn slow_headers_are_cut_off_and_others_still_served() {
 }
 
 #[tokio::test]
+async fn idle_connections_are_closed_after_the_header_timeout() {
+    let cfg = ServerConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let s = start(cfg).await;
+    let addr = s.handle.addr;
+    // Connected, never sends a byte.
+    let mut silent = Conn::open(addr).await;
+    // Kept alive after one request, then silent.
+    let mut kept = Conn::open(addr).await;
+    kept.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(kept.read().await.unwrap().status, 200);
+    let started = Instant::now();
+    assert!(silent.closed().await, "silent connection kept open");
+    assert!(kept.closed().await, "idle keep-alive connection kept open");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed only after {:?}",
+        started.elapsed()
+    );
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
 async fn keep_alive_pipelining_and_http10() {
     let mut s = start(ServerConfig::default()).await;
     sweep(

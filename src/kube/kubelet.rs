@@ -154,9 +154,7 @@ impl Kubelet {
     /// `GET /pods`: every pod the kubelet runs.
     pub async fn pods(&self) -> Result<Vec<Pod>, FetchError> {
         let body = self.get("/pods").await?;
-        let list: k8s_openapi::List<Pod> = serde_json::from_slice(&body)
-            .map_err(|e| FetchError::Garbage(format!("/pods: {e}")))?;
-        Ok(list.items)
+        parse_pods(&body)
     }
 
     /// `GET /stats/summary?only_cpu_and_memory=true`: node `memory.availableBytes`, the
@@ -260,6 +258,19 @@ struct SummaryMemory {
     available_bytes: Option<u64>,
 }
 
+/// [`parse_pod_list`] with the error the agent counts: garbage is a [`FetchError::Garbage`]
+/// naming `/pods` (the property tests and fuzz targets drive this entry point).
+pub fn parse_pods(body: &[u8]) -> Result<Vec<Pod>, FetchError> {
+    parse_pod_list(body).map_err(|e| FetchError::Garbage(format!("/pods: {e}")))
+}
+
+/// The pods of a kubelet `/pods` body (a `PodList`; k8s-openapi 0.29 has no `PodList`
+/// type, `List<Pod>` is its replacement).
+pub fn parse_pod_list(body: &[u8]) -> Result<Vec<Pod>, serde_json::Error> {
+    let list: k8s_openapi::List<Pod> = serde_json::from_slice(body)?;
+    Ok(list.items)
+}
+
 /// Node `memory.availableBytes` from a `/stats/summary` body (`None` when the kubelet
 /// omits it, as it does before its first housekeeping pass).
 pub fn parse_summary_available(body: &[u8]) -> Result<Option<u64>, serde_json::Error> {
@@ -294,6 +305,33 @@ mod tests {
         );
         assert!(parse_summary_available(b"<html>").is_err());
         assert!(parse_summary_available(br#"{"node":{"memory":{"availableBytes":-1}}}"#).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any bytes: an error or a list, never a panic (the kubelet is outside our trust).
+        #[test]
+        fn decoders_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_pod_list(&body);
+            let _ = parse_summary_available(&body);
+        }
+
+        /// A real PodList cut at any byte is an error, never a panic or a partial list.
+        #[test]
+        fn truncated_real_podlist_is_an_error(cut in 0usize..115_589) {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/pods_k8s_1_32.json");
+            let body = std::fs::read(path).unwrap();
+            let cut = cut.min(body.len() - 1);
+            proptest::prop_assert!(parse_pod_list(&body[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn real_podlist_decodes() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/pods_k8s_1_32.json");
+        let pods = parse_pod_list(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(pods.len(), 23);
+        assert_eq!(pods[0].metadata.name.as_deref(), Some("e2e-failjob-r4gnk"));
     }
 
     #[test]

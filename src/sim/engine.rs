@@ -10,6 +10,7 @@ use crate::sample::{Cause, Qos, Sample};
 use crate::trace::{Label, TraceLine};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
 
 /// One mebibyte, in bytes (as f64: the simulation works in floating point bytes).
 pub const MIB: f64 = 1024.0 * 1024.0;
@@ -77,6 +78,8 @@ pub struct Container {
     behaviour: Box<dyn Behaviour>,
     alive: bool,
     gone: bool,
+    died_at: f64,
+    dying_until: f64,
     started_at: f64,
     restart_at: f64,
     fast_crashes: u32,
@@ -85,9 +88,11 @@ pub struct Container {
     file: f64,
     active: f64,
     kernel: f64,
-    // counters: pod-level (survive restarts) and container-level (reset with the new cgroup)
+    // counters: container-level ones reset with the new cgroup of a restarted container;
+    // `pod_kills` is what the pod cgroup's hierarchical memory.events (v2) keeps counting.
     oom_events: u64,
     oom_kills: u64,
+    pod_kills: u64,
     max_events: u64,
     psi_mem_some: f64,
     psi_mem_full: f64,
@@ -117,6 +122,8 @@ impl Container {
             behaviour,
             alive: true,
             gone: false,
+            died_at: f64::NEG_INFINITY,
+            dying_until: f64::NEG_INFINITY,
             // Containers have usually been up for a while when a trace starts.
             started_at: now - rng.random_range(0.0..3600.0),
             restart_at: 0.0,
@@ -127,6 +134,7 @@ impl Container {
             kernel: rng.random_range(1.0..6.0) * MIB,
             oom_events: 0,
             oom_kills: 0,
+            pod_kills: 0,
             max_events: 0,
             psi_mem_some: 0.0,
             psi_mem_full: 0.0,
@@ -154,9 +162,20 @@ impl Container {
         self.file
     }
 
-    /// True while a cgroup exists for the container (a sample can be read).
+    /// True while a process runs in the container.
     pub fn alive(&self) -> bool {
         self.alive
+    }
+
+    /// True when the container's cgroup can be read at `ts`: while it runs, and for the
+    /// moment between an OOM kill and the runtime removing the dead container's cgroup.
+    pub fn visible_at(&self, ts: f64) -> bool {
+        self.alive || (ts >= self.died_at && ts < self.dying_until)
+    }
+
+    /// OOM kills of this container since the trace started (pod-level counter contribution).
+    pub fn pod_kills(&self) -> u64 {
+        self.pod_kills
     }
 
     /// Bytes charged to the cgroup (memory.current).
@@ -210,6 +229,7 @@ impl Container {
             if self.anon + self.kernel + file_min >= limit {
                 self.oom_events += 1;
                 self.oom_kills += 1;
+                self.pod_kills += 1;
                 self.max_events += rng.random_range(5..50);
                 return Some(Cause::OomKill);
             }
@@ -301,6 +321,15 @@ impl Container {
     fn crash(&mut self, now: f64, cause: Cause, rng: &mut ChaCha8Rng) -> Label {
         let ts = now + rng.random_range(0.0..1.0);
         self.alive = false;
+        self.died_at = ts;
+        if cause == Cause::OomKill {
+            // The killed tasks' memory is freed at once; the empty cgroup (with its
+            // oom_kill count) lingers until the runtime deletes the container.
+            self.dying_until = ts + rng.random_range(0.05..1.5);
+            self.anon = 0.0;
+            self.active = 0.0;
+            self.pids = 0.0;
+        }
         self.last_reason = Some(
             match cause {
                 Cause::OomKill => "OOMKilled",
@@ -335,6 +364,8 @@ impl Container {
         self.alive = true;
         self.started_at = now;
         self.restarts += 1;
+        self.oom_events = 0;
+        self.oom_kills = 0;
         self.anon = 0.0;
         self.file = 0.0;
         self.active = 0.0;
@@ -356,12 +387,29 @@ impl Container {
         self.crash(now, Cause::Evicted, rng)
     }
 
-    /// What the agent would read now. `v1` drops the fields cgroup v1 does not have.
+    /// What the agent would read now on a v2 (`v1` false) or v1 node, counting only this
+    /// container's kills at pod level (a pod with one container).
     pub fn sample(&self, ts: f64, v1: bool, node_total: f64, node_avail: f64) -> Sample {
+        let source = if v1 { Source::CgroupV1 } else { Source::CgroupV2 };
+        self.sample_from(ts, source, node_total, node_avail, self.pod_kills)
+    }
+
+    /// What `source` would record now (it decides which fields exist); `pod_kills` is the
+    /// pod cgroup's oom_kill count (every container of the pod).
+    pub fn sample_from(
+        &self,
+        ts: f64,
+        source: Source,
+        node_total: f64,
+        node_avail: f64,
+        pod_kills: u64,
+    ) -> Sample {
+        let v2 = source == Source::CgroupV2;
+        let v1 = !v2;
         let usage = self.usage();
         let inactive = (self.file - self.active).max(0.0);
         let b = |x: f64| Some(x.max(0.0).round() as u64);
-        let psi = |x: f64| (!v1).then_some((x * 100.0).round() / 100.0);
+        let psi = |x: f64| v2.then_some((x * 100.0).round() / 100.0);
         let has_quota = self.spec.cpu_limit.is_some();
         Sample {
             ts: round_ms(ts),
@@ -372,10 +420,15 @@ impl Container {
             memory_anon_bytes: b(self.anon),
             memory_file_bytes: b(self.file),
             memory_swap_bytes: (!v1).then_some(0),
-            oom_events_total: (!v1).then_some(self.oom_events),
+            oom_events_total: v2.then_some(self.oom_events),
             oom_kills_total: Some(self.oom_kills),
+            // v1 pod cgroups count only kills at the pod's own limit; v2's count is hierarchical.
+            pod_oom_kills_total: match source {
+                Source::CgroupV2 => Some(pod_kills),
+                Source::CgroupV1 => Some(0),
+                Source::Prometheus => None,
+            },
             memory_high_events_total: (!v1).then_some(0),
-            pod_oom_kills_total: (!v1).then_some(self.oom_kills),
             memory_max_events_total: Some(self.max_events),
             memory_pressure_some_avg10: psi(self.psi_mem_some),
             memory_pressure_full_avg10: psi(self.psi_mem_full),
@@ -390,8 +443,16 @@ impl Container {
             }),
             cpu_periods_total: Some(if has_quota { self.periods as u64 } else { 0 }),
             cpu_pressure_some_avg10: psi(self.psi_cpu_some),
-            pids_current: Some(self.pids.round().max(1.0) as u64),
-            pids_limit: self.spec.pids_limit,
+            pids_current: Some(if self.alive {
+                self.pids.round().max(1.0) as u64
+            } else {
+                0
+            }),
+            pids_limit: if source == Source::Prometheus {
+                None
+            } else {
+                self.spec.pids_limit
+            },
             restarts_total: Some(self.restarts),
             last_termination_reason: self.last_reason.clone(),
             qos: Some(self.spec.qos),
@@ -399,6 +460,19 @@ impl Container {
             node_memory_total_bytes: b(node_total),
         }
     }
+}
+
+/// Where a trace's samples come from, which decides the fields it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The agent on a cgroup v2 node: every field.
+    CgroupV2,
+    /// The agent on a cgroup v1 (or hybrid) node: no PSI, no `memory.events` oom/high, no
+    /// swap; `max` events are `memory.failcnt`.
+    CgroupV1,
+    /// A Prometheus export of cAdvisor + kube-state-metrics series (the usual "real" trace):
+    /// as v1, and no pod-level OOM counter or pids limit.
+    Prometheus,
 }
 
 /// Round a timestamp to milliseconds (what a trace file keeps).
@@ -467,7 +541,7 @@ pub fn run(
     t0: f64,
     duration: f64,
     schedule: Schedule,
-    v1: bool,
+    source: Source,
     rng: &mut ChaCha8Rng,
 ) -> Vec<TraceLine> {
     let mut out: Vec<TraceLine> = Vec::new();
@@ -502,19 +576,27 @@ pub fn run(
             if rng.random::<f64>() < schedule.drop {
                 continue;
             }
+            let ts = ts.max(now);
             let avail = node.available(containers);
-            for c in containers.iter().filter(|c| c.alive()) {
-                out.push(TraceLine::Sample(Box::new(c.sample(
-                    ts.max(now),
-                    v1,
-                    node.total,
-                    avail,
-                ))));
+            let mut pods: HashMap<&str, u64> = HashMap::new();
+            for c in containers.iter() {
+                *pods.entry(pod_of(&c.spec.id)).or_default() += c.pod_kills();
+            }
+            for c in containers.iter().filter(|c| c.visible_at(ts)) {
+                let pk = pods.get(pod_of(&c.spec.id)).copied().unwrap_or(0);
+                out.push(TraceLine::Sample(Box::new(
+                    c.sample_from(ts, source, node.total, avail, pk),
+                )));
             }
         }
     }
     out.sort_by(|a, b| line_ts(a).total_cmp(&line_ts(b)));
     out
+}
+
+/// `namespace/pod` of a `namespace/pod/container` id.
+fn pod_of(id: &str) -> &str {
+    id.rsplit_once('/').map_or(id, |(p, _)| p)
 }
 
 /// Timestamp of a trace line.

@@ -17,7 +17,7 @@ pub mod scenarios;
 use crate::sample::{Cause, Qos};
 use crate::trace::TraceLine;
 use crate::{Error, Result};
-use engine::{Container, Node, Schedule, Spec, GIB, MIB};
+use engine::{Container, Node, Schedule, Source, Spec, GIB, MIB};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scenarios::{
@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the generator; bump when the same seed would produce different traces.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -374,7 +374,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     let node_total = [4.0, 8.0, 16.0, 32.0, 64.0][rng.random_range(0..5)] * GIB;
     let mut node = Node::new(node_total, node_total * rng.random_range(0.3..0.7), rng);
     let sched = schedule(rng);
-    let v1 = rng.random::<f64>() < 0.3;
+    let source = match rng.random::<f64>() {
+        x if x < 0.6 => Source::CgroupV2,
+        x if x < 0.85 => Source::CgroupV1,
+        _ => Source::Prometheus,
+    };
     let pod = random_pod(rng);
     let l = pod.limit;
     let noise = |rng: &mut ChaCha8Rng| {
@@ -489,6 +493,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let mut base = Base::random(l, pod.cpu, rng);
             base.active_file = l * rng.random_range(0.005..0.02);
             base.cold_file = 0.0;
+            base.log_rate = 0.0;
             let level = rng.random_range(0.85..0.95);
             let sd = l * rng.random_range(0.001..0.006);
             // Keep the flat level plus noise clear of the limit: this kind must not crash.
@@ -541,7 +546,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let base = Base::random(l, p.cpu, rng);
             let start_ratio = rng.random_range(0.3..0.8);
             let (peak_ratio, hold) = if kind == Kind::CpuStarvation {
-                (rng.random_range(2.0..5.0), rng.random_range(600.0..1800.0))
+                (rng.random_range(2.0..5.0), rng.random_range(300.0..1200.0))
             } else {
                 // Busy but coping: throttled in part of the periods, probes still answered.
                 (rng.random_range(0.8..1.2), rng.random_range(300.0..1800.0))
@@ -687,7 +692,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
         t0,
         duration.round(),
         sched,
-        v1,
+        source,
         rng,
     );
     Instance {

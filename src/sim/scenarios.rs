@@ -47,6 +47,9 @@ pub struct Base {
     pub active_file: f64,
     /// Page cache written once at start-up and then cold (logs, temp files), bytes.
     pub cold_file: f64,
+    /// Page cache written steadily and never read again (log files), bytes/s: usage creeps
+    /// up while the working set does not, until reclaim at the limit trims it.
+    pub log_rate: f64,
 }
 
 impl Base {
@@ -65,6 +68,11 @@ impl Base {
             pids: rng.random_range(4.0..60.0_f64).round(),
             active_file: scale * rng.random_range(0.01..0.05),
             cold_file: scale * rng.random_range(0.0..0.08),
+            log_rate: if rng.random::<f64>() < 0.6 {
+                scale * rng.random_range(0.0..2e-5)
+            } else {
+                0.0
+            },
         }
     }
 
@@ -72,11 +80,12 @@ impl Base {
     pub fn demand(&mut self, anon: f64, age: f64, rng: &mut ChaCha8Rng) -> Demand {
         let cpu = (self.cpu + self.cpu_noise.next(rng)).max(0.001);
         // Start-up writes its cold file pages over the first minute.
-        let file_write = if age < 60.0 {
+        let start_up = if age < 60.0 {
             self.cold_file / 60.0
         } else {
             0.0
         };
+        let file_write = start_up + self.log_rate;
         Demand {
             anon,
             file_write,
