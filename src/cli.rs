@@ -243,7 +243,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (try 1s, 500ms, 2m)"))?;
     if !v.is_finite() || v <= 0.0 {
         return Err(format!("duration must be positive, got {s:?}"));
     }

@@ -36,12 +36,18 @@ pub enum Error {
 impl Error {
     /// Build a parse error for `file` (a kernel file name or a full path).
     pub fn parse(file: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
-        Error::Parse { path: file.into(), msg: msg.into() }
+        Error::Parse {
+            path: file.into(),
+            msg: msg.into(),
+        }
     }
 
     /// Build an I/O error for `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// True when the error means "the cgroup or file is gone" (removed between listing and

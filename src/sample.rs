@@ -134,7 +134,10 @@ pub struct Sample {
     pub cpu_usage_seconds_total: Option<f64>,
     /// Instantaneous CPU use in cores. Not a cgroup file: accepted from the predecessor's
     /// `POST /predict` body (`{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}`).
-    #[serde(deserialize_with = "de::opt_f64", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        deserialize_with = "de::opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub cpu_usage_cores: Option<f64>,
     /// cpu.max quota/period; `None` = unlimited.
     #[serde(deserialize_with = "de::opt_f64")]
@@ -276,17 +279,23 @@ pub mod de {
             Ok(Some(v))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            u64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::custom(format!("negative value {v}, expected a non-negative integer")))
+            u64::try_from(v).map(Some).map_err(|_| {
+                E::custom(format!(
+                    "negative value {v}, expected a non-negative integer"
+                ))
+            })
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             if !v.is_finite() || v < 0.0 {
-                return Err(E::custom(format!("invalid value {v}, expected a non-negative integer")));
+                return Err(E::custom(format!(
+                    "invalid value {v}, expected a non-negative integer"
+                )));
             }
             if v.fract() != 0.0 && v < 1e6 {
                 // Byte counts and counters are integers; a fractional small value is a unit mix-up.
-                return Err(E::custom(format!("fractional value {v}, expected an integer")));
+                return Err(E::custom(format!(
+                    "fractional value {v}, expected an integer"
+                )));
             }
             if v >= u64::MAX as f64 {
                 return Ok(Some(u64::MAX));
@@ -320,13 +329,17 @@ pub mod de {
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
             if v < 0 {
-                return Err(E::custom(format!("negative value {v}, expected a non-negative number")));
+                return Err(E::custom(format!(
+                    "negative value {v}, expected a non-negative number"
+                )));
             }
             Ok(Some(v as f64))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
             if !v.is_finite() || v < 0.0 {
-                return Err(E::custom(format!("invalid value {v}, expected a non-negative number")));
+                return Err(E::custom(format!(
+                    "invalid value {v}, expected a non-negative number"
+                )));
             }
             Ok(Some(v))
         }
@@ -360,13 +373,17 @@ mod tests {
             r#"{"cpu_usage_cores":-0.5}"#,
             r#"{"pids_current":1.5}"#,
         ] {
-            assert!(serde_json::from_str::<Sample>(body).is_err(), "{body} accepted");
+            assert!(
+                serde_json::from_str::<Sample>(body).is_err(),
+                "{body} accepted"
+            );
         }
     }
 
     #[test]
     fn predecessor_body_is_accepted() {
-        let s: Sample = serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
+        let s: Sample =
+            serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
         assert_eq!(s.cpu_usage_cores, Some(0.5));
         assert_eq!(s.memory_usage_bytes, Some(1024));
     }
@@ -374,8 +391,17 @@ mod tests {
     #[test]
     fn container_sample_is_one_flat_object() {
         let c = ContainerSample {
-            meta: ContainerMeta { namespace: "ns".into(), pod: "p".into(), container: "c".into(), ..Default::default() },
-            sample: Sample { id: "ns/p/c".into(), memory_usage_bytes: Some(7), ..Default::default() },
+            meta: ContainerMeta {
+                namespace: "ns".into(),
+                pod: "p".into(),
+                container: "c".into(),
+                ..Default::default()
+            },
+            sample: Sample {
+                id: "ns/p/c".into(),
+                memory_usage_bytes: Some(7),
+                ..Default::default()
+            },
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["namespace"], "ns");

@@ -33,9 +33,13 @@ pub enum TraceLine {
 pub fn parse_line(line: &str) -> std::result::Result<TraceLine, String> {
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     if v.get("event").is_some() {
-        serde_json::from_value::<Label>(v).map(TraceLine::Label).map_err(|e| e.to_string())
+        serde_json::from_value::<Label>(v)
+            .map(TraceLine::Label)
+            .map_err(|e| e.to_string())
     } else {
-        serde_json::from_value::<Sample>(v).map(|s| TraceLine::Sample(Box::new(s))).map_err(|e| e.to_string())
+        serde_json::from_value::<Sample>(v)
+            .map(|s| TraceLine::Sample(Box::new(s)))
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -48,7 +52,8 @@ pub fn read(path: &Path) -> Result<Vec<TraceLine>> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = parse_line(&line).map_err(|msg| Error::parse(path, format!("line {}: {msg}", n + 1)))?;
+        let parsed = parse_line(&line)
+            .map_err(|msg| Error::parse(path, format!("line {}: {msg}", n + 1)))?;
         out.push(parsed);
     }
     Ok(out)
@@ -86,7 +91,8 @@ mod tests {
 
     #[test]
     fn labels_and_samples_are_told_apart() {
-        match parse_line(r#"{"ts":95.0,"id":"a/b/c","event":"crash","cause":"oom_kill"}"#).unwrap() {
+        match parse_line(r#"{"ts":95.0,"id":"a/b/c","event":"crash","cause":"oom_kill"}"#).unwrap()
+        {
             TraceLine::Label(l) => assert_eq!(l.cause, Cause::OomKill),
             other => panic!("{other:?}"),
         }

@@ -87,7 +87,10 @@ fn demo_alarms_before_the_simulated_oom_kill() {
                 .any(|(_, l)| l.contains("crash predicted for pod default/leaky-api"))
         {
             let a = addr.as_deref().expect("the demo prints its address first");
-            let (status, body) = http_get(a, "/predict?namespace=default&pod=leaky-api-7d9f8b6c5d-x2k4q");
+            let (status, body) = http_get(
+                a,
+                "/predict?namespace=default&pod=leaky-api-7d9f8b6c5d-x2k4q",
+            );
             assert_eq!(status, 200);
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert_eq!(v["node"], "demo-node");

@@ -426,57 +426,47 @@ impl Drop for Mount {
     }
 }
 
-#[test]
-fn recorder_on_a_full_disk_counts_errors_and_keeps_going() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorder_on_a_full_disk_counts_errors_and_predictions_go_on() {
     if !is_root() {
         eprintln!("skipped: mounting a tiny tmpfs needs root");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let disk = tempfile::tempdir().unwrap();
     let ok = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(dir.path())
+        .arg(disk.path())
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
         eprintln!("skipped: cannot mount tmpfs here (no CAP_SYS_ADMIN?)");
         return;
     }
-    let _mount = Mount(dir.path().to_path_buf());
+    let _mount = Mount(disk.path().to_path_buf());
+    let (_dir, w, specs) = tree(20);
+    let (e, metrics, state) = engine_off(&w).await;
     // The size cap is far above the disk: the disk fills first.
-    let mut rec = Recorder::new(dir.path(), 64 << 20).unwrap();
-    let batch: Vec<Sample> = (0..50)
-        .map(|i| Sample {
-            ts: 1000.0,
-            id: format!("default/pod-{i}/app"),
-            ..sample(100)
-        })
-        .collect();
+    let mut e = e.with_recorder(Recorder::new(disk.path(), 64 << 20).unwrap());
+    let record_errors = |m: &Metrics| {
+        metric(
+            &metrics_text(m),
+            r#"crashwatch_collect_errors_total{kind="record"}"#,
+        )
+    };
     let mut sweeps = 0;
-    while rec.errors() == 0 && sweeps < 1000 {
-        let b: Vec<Sample> = batch
-            .iter()
-            .map(|s| Sample {
-                ts: 1000.0 + sweeps as f64,
-                ..s.clone()
-            })
-            .collect();
-        rec.record(&b);
+    while record_errors(&metrics).is_none() && sweeps < 500 {
+        assert_eq!(e.tick(Some(1000.0 + sweeps as f64)).containers, 20);
         sweeps += 1;
     }
-    assert!(
-        rec.errors() > 0,
-        "64 KiB never filled after {sweeps} sweeps"
-    );
-    // Keeps accepting sweeps (and counting) without panicking.
-    let before = rec.errors();
-    for _ in 0..10 {
-        rec.record(&batch);
+    let first = record_errors(&metrics).unwrap_or(0.0);
+    assert!(first >= 1.0, "64 KiB never filled after {sweeps} sweeps");
+    // Sweeps go on with the disk full: every container still predicted, errors counted.
+    for i in 0..5 {
+        assert_eq!(e.tick(Some(2000.0 + i as f64)).containers, 20);
     }
-    assert!(rec.errors() >= before);
-    // Predictions do not depend on the recorder: the same samples still score.
-    let mut p = Predictor::new(Model::embedded(), None);
-    let (pred, _) = p.observe(&batch[0]);
-    assert_eq!(pred.id, "default/pod-0/app");
-    assert!((0.0..=1.0).contains(&pred.crash_risk));
+    assert!(record_errors(&metrics).unwrap_or(0.0) >= first);
+    let mut want: Vec<String> = specs.iter().map(uid_id).collect();
+    want.sort();
+    assert_eq!(live_ids(&state), want);
+    assert_eq!(state.live().ts, 2004.0);
 }

@@ -1217,3 +1217,53 @@ async fn api_watch_events_name_pods_that_arrive_after_the_list() {
         "{seen:?}"
     );
 }
+
+/// A failing kubelet is retried with backoff (1 s, 2 s, …), and sweeps asking for a refresh
+/// (new container IDs every 50 ms) cannot cut the backoff short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_kubelet_backs_off_and_pokes_do_not_stampede() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = failing.clone();
+    let kubelet = FakeServer::start(move |s: &Seen| {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            Reply::Json(500, "{}".into())
+        } else {
+            kubelet_ok(5)(s)
+        }
+    });
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let mut cfg = config(&kubelet.url(), None, PodSource::Kubelet, &sa);
+    cfg.events = false;
+    cfg.refresh_interval = Duration::from_millis(200);
+    let kube = Kube::start(cfg, &reg).await;
+    let _ = eventually(&kube, |s| s.containers[0].meta.pod == "cart-7d4b9").await;
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pods_calls = |k: &FakeServer| k.seen().iter().filter(|s| s.uri == "/pods").count();
+    let start_calls = pods_calls(&kubelet);
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed() < Duration::from_millis(3500) {
+        let mut s = snapshot();
+        n += 1;
+        s.containers.push(cgroup(
+            "eeeeeeee-1a2b-4c5d-8e9f-000000000010",
+            &format!("{n:064x}"),
+            "burstable",
+        ));
+        kube.enrich(&mut s);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Without backoff: one call per 200 ms refresh (17), or per poke (70). With it: the
+    // failing call, then 1 s and 2 s later: 3 (4 if the machine is slow at the edges).
+    let calls = pods_calls(&kubelet) - start_calls;
+    assert!((3..=4).contains(&calls), "{calls} /pods calls in 3.5 s");
+    // The last good names stay while the kubelet fails.
+    let mut s = snapshot();
+    kube.enrich(&mut s);
+    assert_eq!(s.containers[0].sample.id, "shop/cart-7d4b9/cart");
+    assert!(
+        gather(&reg, "crashwatch_kube_errors_total", ("source", "kubelet"))
+            .is_some_and(|v| v >= 3.0)
+    );
+}

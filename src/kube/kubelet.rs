@@ -2,13 +2,13 @@
 //! `memory.available`), with the service-account token and CA, hard timeouts and a cap on
 //! the response size.
 //!
-//! Transport: kube's own `Client` with a `Config` whose `cluster_url` is the kubelet. It is
-//! the smallest sound option here because kube is already a dependency for the API-server
-//! fallback and Events, and its client brings exactly what a kubelet call needs: rustls,
-//! a token *file* that is re-read when the projected token rotates, a CA file that is
-//! re-read on rotation, `accept_invalid_certs` for self-signed kubelet serving certs, and
-//! plain `http://` for tests. A hand-rolled hyper-util + rustls client would duplicate all
-//! of that. Retries are ours (kube's default retry is off for the kubelet).
+//! Transport: a kube `Client` (built in `client.rs`) with a `Config` whose `cluster_url` is
+//! the kubelet. It is the smallest sound option here because kube is already a dependency
+//! for the API-server fallback and Events, and its client brings exactly what a kubelet call
+//! needs: rustls, a token *file* that is re-read when the projected token rotates, a CA file
+//! that is re-read on rotation, `accept_invalid_certs` for self-signed kubelet serving
+//! certs, and plain `http://` for tests. A hand-rolled hyper-util + rustls client would
+//! duplicate all of that. Retries are ours; the total timeout wraps connect, headers and body.
 //!
 //! Must not: block the caller for longer than the total timeout, read more than
 //! `max_body` bytes, or log (the caller rate-limits logs and counts errors).
@@ -131,10 +131,6 @@ impl Kubelet {
             )));
         }
         let mut cfg = kube::Config::new(uri);
-        cfg.connect_timeout = Some(opts.connect_timeout);
-        cfg.read_timeout = Some(opts.total_timeout);
-        cfg.write_timeout = Some(opts.total_timeout);
-        cfg.reset_reader_on_write = true;
         cfg.default_retry = false;
         cfg.accept_invalid_certs = opts.insecure_tls;
         let token = opts.service_account_dir.join("token");
@@ -146,8 +142,7 @@ impl Kubelet {
             cfg.root_cert = Some(load_pem_certs(&ca)?);
             cfg.root_cert_file = Some(ca);
         }
-        let client =
-            kube::Client::try_from(cfg).map_err(|e| Error::Kube(format!("kubelet client: {e}")))?;
+        let client = super::client::build(&cfg, opts.connect_timeout)?;
         Ok(Kubelet { client, opts })
     }
 

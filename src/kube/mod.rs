@@ -11,6 +11,7 @@
 //! Must not: call the network from `enrich` or `post_alarm`, hold a lock across an await,
 //! ask for `nodes/proxy`, or keep whole Pod objects.
 pub mod api;
+pub mod client;
 pub mod events;
 pub mod kubelet;
 pub mod pods;
@@ -339,9 +340,14 @@ impl Shared {
     fn error(&self, source: &'static str, what: &str) {
         self.metrics.errors.with_label_values(&[source]).inc();
         if self.logs.allow(source) {
+            let meanwhile = if source == "kubelet_summary" {
+                "node memory.available comes from /proc/meminfo meanwhile"
+            } else {
+                "containers it cannot name keep UID labels meanwhile"
+            };
             tracing::warn!(
                 source,
-                "kubernetes metadata: {what} (containers keep UID labels until it recovers)"
+                "kubernetes metadata: {what} ({meanwhile}; next log for this source in >= 60 s)"
             );
         }
     }
