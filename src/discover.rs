@@ -401,6 +401,15 @@ mod tests {
                 t.path().join("cpu,cpuacct")
             )
         );
+        // Separate cpu/ and cpuacct/ hierarchies (as on this project's build VM) win over the
+        // co-mounted one.
+        std::fs::create_dir_all(t.path().join("cpu")).unwrap();
+        std::fs::create_dir_all(t.path().join("cpuacct")).unwrap();
+        let l = detect(t.path()).unwrap();
+        assert_eq!(
+            (l.cpu, l.cpuacct),
+            (t.path().join("cpu"), t.path().join("cpuacct"))
+        );
         std::fs::create_dir_all(t.path().join("unified")).unwrap();
         std::fs::write(t.path().join("unified/cgroup.controllers"), "").unwrap();
         assert_eq!(detect(t.path()).unwrap().mode, Mode::Hybrid);

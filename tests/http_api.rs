@@ -481,6 +481,12 @@ async fn bad_input_table() {
             400,
             "expected a JSON object",
         ),
+        (
+            json,
+            "[1]",
+            400,
+            "expected a JSON object (one sample), got an array",
+        ),
         (json, "", 400, "empty body"),
         (json, "   \n", 400, "empty body"),
         (

@@ -176,6 +176,7 @@ fn shell_scripts_pass_shellcheck() {
             ".ci/run",
             "scripts/start-check",
             "scripts/gen-prometheusrule",
+            "scripts/examples-on-this-host",
         ],
     );
 }

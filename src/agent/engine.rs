@@ -165,7 +165,7 @@ impl Engine {
         report.false_alarms += expired;
         stats.duration = started.elapsed();
         let m = &self.state.metrics;
-        m.publish_containers(&rows);
+        m.publish_containers(rows);
         m.observe_sweep(&stats, unix_now());
         self.state
             .publish(Live::new(snapshot.ts, self.node.clone(), live));

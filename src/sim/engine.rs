@@ -104,6 +104,7 @@ pub struct Container {
     pids: f64,
     at_pid_limit_for: f64,
     probe_phase: f64,
+    probe_delay: f64,
     probe_failures: u32,
     restarts: u64,
     last_reason: Option<String>,
@@ -146,6 +147,7 @@ impl Container {
             pids: 1.0,
             at_pid_limit_for: 0.0,
             probe_phase: rng.random_range(0.0..10.0),
+            probe_delay: rng.random_range(0.0..30.0),
             probe_failures: 0,
             restarts,
         }
@@ -287,10 +289,11 @@ impl Container {
         frac
     }
 
-    /// Liveness probe every 10 s, failureThreshold 3: a starved process answers too late.
+    /// Liveness probe every 10 s after initialDelaySeconds, failureThreshold 3: a starved
+    /// process answers too late.
     fn probe(&mut self, now: f64, throttle: f64, rng: &mut ChaCha8Rng) -> bool {
         let phase = (now + self.probe_phase) % 10.0;
-        if phase >= 1.0 {
+        if phase >= 1.0 || now - self.started_at < self.probe_delay {
             return false;
         }
         let p_fail = ((throttle - 0.9) / 0.09).clamp(0.0, 1.0);

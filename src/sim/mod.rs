@@ -11,6 +11,7 @@
 //! evictions and restarts, and only they write crash labels.
 //!
 //! Must not: write anything but traces and the manifest, or depend on the predictor.
+#![warn(missing_docs)]
 pub mod engine;
 pub mod scenarios;
 
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the generator; bump when the same seed would produce different traces.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
