@@ -470,7 +470,12 @@ pub fn command(args: crate::cli::CollectArgs) -> anyhow::Result<()> {
         crate::cli::CollectFormat::Json => serde_json::to_string_pretty(&snap)? + "\n",
         crate::cli::CollectFormat::Table => table(&snap),
     };
-    print!("{out}");
+    // `collect | head` closes the pipe early: that is the reader's choice, not an error.
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
     let errors: Vec<String> = stats
         .errors
         .iter()

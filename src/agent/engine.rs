@@ -17,6 +17,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+/// How long the history of a *named* container outlives its cgroup. Between restarts a
+/// container in CrashLoopBackOff has no cgroup at all (the kubelet's back-off reaches 5 min),
+/// yet its restart pattern is exactly what the predictor must see, and `eval`/`replay` keep
+/// that history too. UID-labelled containers never come back under the same id, so they
+/// are dropped at once.
+const RESTART_GRACE_S: f64 = 300.0;
+/// Bound on histories kept for vanished containers (churn must not grow memory).
+const MAX_GHOSTS: usize = 1024;
+
 /// An open alarm episode as the engine logged it.
 #[derive(Debug, Clone)]
 struct OpenAlarm {
@@ -51,6 +60,10 @@ pub struct Engine {
     node: String,
     recorder: Option<Recorder>,
     recorder_errors: u64,
+    /// Ids present in the previous sweep.
+    seen: HashSet<String>,
+    /// Named containers that vanished, with the sweep time they were last seen.
+    ghosts: HashMap<String, f64>,
 }
 
 impl Engine {
@@ -72,7 +85,28 @@ impl Engine {
             node: node.to_string(),
             recorder: None,
             recorder_errors: 0,
+            seen: HashSet::new(),
+            ghosts: HashMap::new(),
         }
+    }
+
+    /// Track named containers that vanished since the last sweep (see [`RESTART_GRACE_S`]).
+    fn remember_vanished(&mut self, live: &HashSet<&str>, now: f64) {
+        for id in self.seen.iter().filter(|id| !live.contains(id.as_str())) {
+            // `namespace/pod/container`: an empty namespace means UID or host-mode labels.
+            if !id.starts_with('/') {
+                self.ghosts.insert(id.clone(), now);
+            }
+        }
+        self.ghosts
+            .retain(|id, seen| !live.contains(id.as_str()) && now - *seen <= RESTART_GRACE_S);
+        if self.ghosts.len() > MAX_GHOSTS {
+            let mut by_age: Vec<(String, f64)> = self.ghosts.drain().collect();
+            by_age.sort_by(|a, b| b.1.total_cmp(&a.1));
+            by_age.truncate(MAX_GHOSTS);
+            self.ghosts = by_age.into_iter().collect();
+        }
+        self.seen = live.iter().map(|s| s.to_string()).collect();
     }
 
     /// Also write every sweep's samples as training traces (`run --record-dir`).
@@ -136,7 +170,10 @@ impl Engine {
             .iter()
             .map(|c| c.sample.id.as_str())
             .collect();
-        self.predictor.retain(|id| ids.contains(id));
+        self.remember_vanished(&ids, snapshot.ts);
+        let ghosts = &self.ghosts;
+        self.predictor
+            .retain(|id| ids.contains(id) || ghosts.contains_key(id));
         self.alarms.retain(|id, _| {
             let keep = ids.contains(id.as_str());
             if !keep {

@@ -114,22 +114,18 @@ pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> anyhow::R
         );
         engine = engine.with_recorder(rec);
     }
-    let result = sweep_loop(engine, args.interval, None, shutdown).await;
+    let result = sweep_loop(engine, args.interval, shutdown).await;
     tracing::info!("shutting down: waiting for in-flight HTTP requests");
     server.shutdown().await;
     tracing::info!("stopped");
     result
 }
 
-/// Called after every sweep on the runtime (the demo prints its table here).
-pub type AfterTick<'a> = Box<dyn FnMut(&engine::TickReport) + Send + 'a>;
-
 /// Sweep every `interval` on a blocking thread until `shutdown` completes. A sweep that
 /// overruns delays the next one instead of bunching them up.
 pub async fn sweep_loop(
     mut engine: Engine,
     interval: Duration,
-    mut after: Option<AfterTick<'_>>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut ticker = tokio::time::interval(interval);
@@ -141,14 +137,10 @@ pub async fn sweep_loop(
             _ = &mut shutdown => return Ok(()),
         }
         let task = tokio::task::spawn_blocking(move || {
-            let report = engine.tick(None);
-            (engine, report)
+            engine.tick(None);
+            engine
         });
-        let (e, report) = task.await.context("a sweep panicked")?;
-        engine = e;
-        if let Some(f) = after.as_mut() {
-            f(&report);
-        }
+        engine = task.await.context("a sweep panicked")?;
     }
 }
 
