@@ -23,7 +23,7 @@ fn rows(n: usize) -> Vec<ContainerRow> {
 fn bench(c: &mut Criterion) {
     let m = Metrics::new("bench").expect("metrics");
     let r = rows(1000);
-    m.publish_containers(&r);
+    m.publish_containers(r.clone());
     let mut buf = Vec::with_capacity(256 * 1024);
     buf.clear();
     m.encode(&mut buf).expect("encode");
@@ -36,7 +36,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("metrics_publish_sweep_1000_containers", |b| {
-        b.iter(|| m.publish_containers(black_box(&r)))
+        b.iter(|| m.publish_containers(black_box(r.clone())))
     });
 }
 

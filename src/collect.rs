@@ -161,8 +161,25 @@ impl Collector {
             }
         }
         targets.sort_by(|a, b| a.rel.cmp(&b.rel));
+        self.read_targets(layout, &targets, host_mode, snap, stats);
+        self.targets = targets;
+    }
+
+    /// Read every listed cgroup into `snap` (skipping vanished ones and, in host mode,
+    /// unlimited ones).
+    fn read_targets(
+        &mut self,
+        layout: &Layout,
+        targets: &[Target],
+        host_mode: bool,
+        snap: &mut Snapshot,
+        stats: &mut SweepStats,
+    ) {
         let mut pod_cache: Option<(String, Option<u64>)> = None;
-        for t in &targets {
+        for t in targets {
+            if host_mode && !self.host_limited(layout, &t.rel) {
+                continue;
+            }
             let mut s = Sample {
                 ts: snap.ts,
                 qos: t.qos,
@@ -195,7 +212,22 @@ impl Collector {
             s.id = meta.id();
             snap.containers.push(ContainerSample { meta, sample: s });
         }
-        self.targets = targets;
+    }
+
+    /// Host mode: does this cgroup have its own memory limit? Checked before the full read so
+    /// each unlimited cgroup costs one file; unreadable means "not tracked", silently.
+    fn host_limited(&mut self, layout: &Layout, rel: &str) -> bool {
+        let dir = layout.memory.join(rel);
+        match layout.mode {
+            Mode::V2 => matches!(
+                self.reader.read::<v2::MemoryMax>(&dir),
+                Ok(v2::MemoryMax { bytes: Some(_) })
+            ),
+            Mode::V1 | Mode::Hybrid => matches!(
+                self.reader.read::<v1::MemoryLimitInBytes>(&dir),
+                Ok(v1::MemoryLimitInBytes { bytes: Some(_) })
+            ),
+        }
     }
 
     /// Read one file; map problems to policy (see the module doc). `owner` is the cgroup
@@ -438,7 +470,12 @@ pub fn command(args: crate::cli::CollectArgs) -> anyhow::Result<()> {
         crate::cli::CollectFormat::Json => serde_json::to_string_pretty(&snap)? + "\n",
         crate::cli::CollectFormat::Table => table(&snap),
     };
-    print!("{out}");
+    // `collect | head` closes the pipe early: that is the reader's choice, not an error.
+    if let Err(e) = std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
     let errors: Vec<String> = stats
         .errors
         .iter()
@@ -511,4 +548,167 @@ pub fn table(snap: &Snapshot) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::Qos;
+    use crate::tree::{ContainerSpec, TreeWriter};
+
+    fn collector(w: &TreeWriter) -> Collector {
+        Collector::new(CollectConfig {
+            cgroup_root: w.cgroup_root().into(),
+            proc_root: w.proc_root().into(),
+            node_name: "t".into(),
+        })
+    }
+
+    fn target(spec: &ContainerSpec) -> Target {
+        Target {
+            rel: spec.rel(),
+            pod_rel: Some(spec.pod_rel()),
+            pod_uid: Some(spec.pod_uid.clone()),
+            container_id: Some(spec.container_id.clone()),
+            qos: Some(spec.qos),
+        }
+    }
+
+    #[test]
+    fn vanished_between_listing_and_reading_is_skipped_and_counted() {
+        let t = tempfile::tempdir().unwrap();
+        let mut w = TreeWriter::create(t.path()).unwrap();
+        let alive = ContainerSpec::generated(1, 1, Qos::Burstable);
+        let gone = ContainerSpec::generated(2, 1, Qos::Burstable);
+        w.write_container(
+            &alive,
+            &Sample {
+                memory_usage_bytes: Some(4096),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        w.write_container(
+            &gone,
+            &Sample {
+                memory_usage_bytes: Some(4096),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut c = collector(&w);
+        let (snap, _) = c.sweep();
+        assert_eq!(snap.containers.len(), 2);
+        // Listed, then removed before its files are read.
+        let targets = vec![target(&alive), target(&gone)];
+        w.remove_container(&gone).unwrap();
+        let layout = c.layout().cloned().unwrap();
+        let (mut snap, mut stats) = (Snapshot::default(), SweepStats::default());
+        c.read_targets(&layout, &targets, false, &mut snap, &mut stats);
+        assert_eq!(stats.vanished, 1);
+        assert_eq!(stats.error_count(), 0);
+        assert_eq!(snap.containers.len(), 1);
+        assert_eq!(snap.containers[0].meta.cgroup, alive.rel());
+    }
+
+    #[test]
+    fn unreadable_file_is_counted_and_the_rest_reported() {
+        let t = tempfile::tempdir().unwrap();
+        let mut w = TreeWriter::create(t.path()).unwrap();
+        let spec = ContainerSpec::generated(1, 1, Qos::Guaranteed);
+        let dir = w
+            .write_container(
+                &spec,
+                &Sample {
+                    memory_usage_bytes: Some(8192),
+                    memory_limit_bytes: Some(1 << 20),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        // A directory where a file should be: read() fails with EISDIR, an I/O error.
+        std::fs::remove_file(dir.join("cpu.stat")).unwrap();
+        std::fs::create_dir(dir.join("cpu.stat")).unwrap();
+        std::fs::write(dir.join("pids.max"), "lots\n").unwrap();
+        let (snap, stats) = collector(&w).sweep();
+        assert_eq!(stats.errors.get("io"), Some(&1));
+        assert_eq!(stats.errors.get("parse"), Some(&1));
+        let s = &snap.containers[0].sample;
+        assert_eq!(
+            (s.memory_usage_bytes, s.memory_limit_bytes),
+            (Some(8192), Some(1 << 20))
+        );
+        assert_eq!((s.cpu_usage_seconds_total, s.pids_limit), (None, None));
+    }
+
+    #[test]
+    fn kubepods_appearing_later_is_found() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("cg");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("cgroup.controllers"), "memory\n").unwrap();
+        let mut c = Collector::new(CollectConfig {
+            cgroup_root: root.clone(),
+            proc_root: t.path().join("p"),
+            node_name: "n".into(),
+        });
+        assert!(c.sweep().0.node.host_mode);
+        let mut w = TreeWriter::with_roots(&root, &t.path().join("p")).unwrap();
+        w.write_container(
+            &ContainerSpec::generated(1, 1, Qos::Besteffort),
+            &Sample::default(),
+        )
+        .unwrap();
+        let mut found = None;
+        for i in 0..=RESEARCH_EVERY {
+            let (snap, _) = c.sweep();
+            if !snap.node.host_mode {
+                found = Some((i, snap.containers.len()));
+                break;
+            }
+        }
+        assert_eq!(
+            found.map(|f| f.1),
+            Some(1),
+            "kubepods found within {RESEARCH_EVERY} sweeps"
+        );
+    }
+
+    #[test]
+    fn churn_while_sweeping_never_errors() {
+        let t = tempfile::tempdir().unwrap();
+        let mut w = TreeWriter::create(t.path()).unwrap();
+        let mut c = collector(&w);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let writer = std::thread::spawn(move || {
+            let mut n = 0u32;
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let spec = ContainerSpec::generated(n % 7, n % 3, Qos::Burstable);
+                let s = Sample {
+                    memory_usage_bytes: Some(1 << 20),
+                    ..Default::default()
+                };
+                let _ = w.write_container(&spec, &s);
+                if n % 2 == 0 {
+                    let _ = w.remove_container(&spec);
+                }
+                if n % 5 == 0 {
+                    let _ = w.remove_pod(&spec);
+                }
+                n += 1;
+            }
+        });
+        let mut errors = 0;
+        for _ in 0..60 {
+            let (_, stats) = c.sweep();
+            errors += stats.error_count();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.join().unwrap();
+        assert_eq!(
+            errors, 0,
+            "containers appearing and vanishing are not errors"
+        );
+    }
 }

@@ -372,6 +372,20 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn path_parsers_never_panic(name in "\\PC{0,90}") {
+            let _ = (parse_qos_dir(&name), parse_pod_dir(&name), parse_container_dir(&name), is_kubepods_dir(&name));
+        }
+
+        #[test]
+        fn systemd_pod_uids_round_trip(a in "[0-9a-f]{8}", b in "[0-9a-f]{4}", c in "[0-9a-f]{12}") {
+            let uid = format!("{a}-{b}-{b}-{b}-{c}");
+            let dir = format!("kubepods-besteffort-pod{}.slice", uid.replace('-', "_"));
+            proptest::prop_assert_eq!(parse_pod_dir(&dir), Some(uid));
+        }
+    }
+
     #[test]
     fn detects_modes() {
         let t = tempfile::tempdir().unwrap();
@@ -386,6 +400,15 @@ mod tests {
                 t.path().join("cpu,cpuacct"),
                 t.path().join("cpu,cpuacct")
             )
+        );
+        // Separate cpu/ and cpuacct/ hierarchies (as on this project's build VM) win over the
+        // co-mounted one.
+        std::fs::create_dir_all(t.path().join("cpu")).unwrap();
+        std::fs::create_dir_all(t.path().join("cpuacct")).unwrap();
+        let l = detect(t.path()).unwrap();
+        assert_eq!(
+            (l.cpu, l.cpuacct),
+            (t.path().join("cpu"), t.path().join("cpuacct"))
         );
         std::fs::create_dir_all(t.path().join("unified")).unwrap();
         std::fs::write(t.path().join("unified/cgroup.controllers"), "").unwrap();

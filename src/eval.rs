@@ -27,6 +27,7 @@
 //!
 //! Must not: feed label lines or future samples to a detector, or evaluate on traces whose
 //! seeds the model was trained on without saying so loudly.
+#![warn(missing_docs)]
 use crate::model::Model;
 use crate::predict::Predictor;
 use crate::sample::{Cause, Sample};
@@ -200,6 +201,9 @@ pub struct CrashVerdict {
     pub lead: Option<f64>,
     /// Whether the credited episode named the right cause.
     pub cause_ok: bool,
+    /// Whether the container was sampled at all between 10 min and 30 s before the crash
+    /// (after its previous crash): if not, no detector could have scored a hit.
+    pub warnable: bool,
 }
 
 /// The verdict on one alarm episode.
@@ -221,6 +225,8 @@ pub struct Tally {
     pub traces: usize,
     /// Labelled crashes.
     pub crashes: usize,
+    /// Crashes the container was visible for ≥ 30 s before (see [`CrashVerdict::warnable`]).
+    pub warnable: usize,
     /// Crashes alarmed ≥ 30 s before.
     pub hits: usize,
     /// Crashes alarmed < 30 s before.
@@ -246,6 +252,7 @@ impl Tally {
     pub fn add(&mut self, o: &Tally) {
         self.traces += o.traces;
         self.crashes += o.crashes;
+        self.warnable += o.warnable;
         self.hits += o.hits;
         self.late += o.late;
         self.misses += o.misses;
@@ -260,6 +267,11 @@ impl Tally {
     /// hits / crashes (`None` without crashes).
     pub fn recall(&self) -> Option<f64> {
         (self.crashes > 0).then(|| self.hits as f64 / self.crashes as f64)
+    }
+
+    /// hits / warnable crashes: recall among crashes a detector could have warned of.
+    pub fn recall_warnable(&self) -> Option<f64> {
+        (self.warnable > 0).then(|| self.hits as f64 / self.warnable as f64)
     }
 
     /// true alarms / decided alarms (`None` without decided alarms).
@@ -295,6 +307,7 @@ impl Tally {
         Summary {
             traces: self.traces,
             crashes: self.crashes,
+            warnable: self.warnable,
             hits: self.hits,
             late: self.late,
             misses: self.misses,
@@ -303,6 +316,7 @@ impl Tally {
             false_alarms: self.false_alarms,
             censored: self.censored,
             recall: self.recall(),
+            recall_warnable: self.recall_warnable(),
             precision: self.precision(),
             f1: self.f1(),
             lead_median_seconds: self.lead_quantile(0.5),
@@ -318,6 +332,8 @@ pub struct Summary {
     pub traces: usize,
     /// Crashes.
     pub crashes: usize,
+    /// Crashes with ≥ 30 s of visible life before them.
+    pub warnable: usize,
     /// Hits.
     pub hits: usize,
     /// Late.
@@ -334,6 +350,8 @@ pub struct Summary {
     pub censored: usize,
     /// Recall (≥ 30 s lead).
     pub recall: Option<f64>,
+    /// Hits / warnable crashes.
+    pub recall_warnable: Option<f64>,
     /// Precision.
     pub precision: Option<f64>,
     /// F1.
@@ -442,6 +460,7 @@ pub fn score(
                 outcome,
                 lead,
                 cause_ok,
+                warnable: true,
             });
             prev = c.ts;
         }
@@ -522,8 +541,22 @@ pub fn score_trace(
         ct.sort_by(f64::total_cmp);
         episodes.extend(episodes_of(id, st, &ct));
     }
-    let (cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
+    let (mut cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
     tally.traces = 1;
+    // Verdicts come per container in time order, so the previous one of the same id is the
+    // previous crash.
+    let mut prev: HashMap<String, f64> = HashMap::new();
+    for v in &mut cv {
+        let id = v.crash.id.as_str();
+        let after = prev.get(id).copied().unwrap_or(f64::NEG_INFINITY);
+        let lo = after.max(v.crash.ts - HORIZON_SECONDS);
+        let hi = v.crash.ts - MIN_LEAD_SECONDS;
+        v.warnable = states
+            .get(id)
+            .is_some_and(|st| st.iter().any(|&(t, _)| t > lo && t <= hi));
+        tally.warnable += usize::from(v.warnable);
+        prev.insert(id.to_string(), v.crash.ts);
+    }
     TraceScore {
         episodes,
         crashes: cv,
@@ -590,6 +623,25 @@ pub struct EvalRun {
     pub warnings: Vec<String>,
     /// Seeds of the trace set, from its manifest.
     pub seeds: Vec<u64>,
+    /// Per trace file, in name order.
+    pub traces: Vec<TraceRow>,
+}
+
+/// What happened in one trace file, for both detectors (to find the traces to look at).
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRow {
+    /// File name.
+    pub file: String,
+    /// Scenario kind (`other` when the name does not say).
+    pub kind: String,
+    /// crashwatch.
+    pub crashwatch: Summary,
+    /// The baseline.
+    pub baseline: Summary,
+    /// crashwatch's misses and late alarms: `(id, crash ts, cause)`.
+    pub missed: Vec<(String, f64, Cause)>,
+    /// Opening times of crashwatch's false alarms: `(id, ts)`.
+    pub false_alarms: Vec<(String, f64)>,
 }
 
 /// Evaluate `model` and the baseline on every trace in `dir`.
@@ -624,6 +676,7 @@ pub fn evaluate_dir(
         baseline: Report::default(),
         warnings,
         seeds,
+        traces: Vec::new(),
     };
     for f in files {
         let lines = match trace::read(&f) {
@@ -643,7 +696,33 @@ pub fn evaluate_dir(
             .entry(name.clone())
             .or_default()
             .add(&cw.tally);
-        run.baseline.kinds.entry(name).or_default().add(&bl.tally);
+        run.baseline
+            .kinds
+            .entry(name.clone())
+            .or_default()
+            .add(&bl.tally);
+        run.traces.push(TraceRow {
+            file: f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            kind: name,
+            crashwatch: cw.tally.summary(),
+            baseline: bl.tally.summary(),
+            missed: cw
+                .crashes
+                .iter()
+                .filter(|v| v.outcome != Outcome::Hit)
+                .map(|v| (v.crash.id.clone(), v.crash.ts, v.crash.cause))
+                .collect(),
+            false_alarms: cw
+                .episodes
+                .iter()
+                .zip(&cw.episode_verdicts)
+                .filter(|(_, v)| **v == EpisodeVerdict::False)
+                .map(|(e, _)| (e.id.clone(), e.start))
+                .collect(),
+        });
     }
     Ok(run)
 }
@@ -660,20 +739,22 @@ fn secs(x: Option<f64>) -> String {
 pub fn table(title: &str, r: &Report) -> String {
     let mut s = format!("{title}\n");
     s += &format!(
-        "{:<18} {:>6} {:>7} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
-        "kind", "traces", "crashes", "hit", "late", "miss", "recall", "alarms", "false", "cens", "precision", "f1", "cause", "lead_med", "lead_p10"
+        "{:<18} {:>6} {:>7} {:>5} {:>5} {:>4} {:>5} {:>7} {:>6} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
+        "kind", "traces", "crashes", "warn", "hit", "late", "miss", "recall", "rec_w", "alarms", "false", "cens", "precision", "f1", "cause", "lead_med", "lead_p10"
     );
     let row = |name: &str, t: &Tally| {
         let m = t.summary();
         format!(
-            "{:<18} {:>6} {:>7} {:>5} {:>4} {:>5} {:>7} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
+            "{:<18} {:>6} {:>7} {:>5} {:>5} {:>4} {:>5} {:>7} {:>6} {:>6} {:>5} {:>5} {:>9} {:>6} {:>6} {:>9} {:>8}\n",
             name,
             m.traces,
             m.crashes,
+            m.warnable,
             m.hits,
             m.late,
             m.misses,
             pct(m.recall),
+            pct(m.recall_warnable),
             m.episodes,
             m.false_alarms,
             m.censored,
@@ -743,6 +824,7 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
                 "crashwatch": report_json(&run.crashwatch),
                 "baseline_predict_linear": report_json(&run.baseline),
                 "warnings": run.warnings,
+                "traces": run.traces,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
@@ -764,8 +846,9 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
             );
             let f = |t: &Tally| t.f1().unwrap_or(0.0);
             println!(
-                "summary (all kinds but alloc_spike): crashwatch recall {} precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
+                "summary (all kinds but alloc_spike): crashwatch recall {} (of warnable {}) precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
                 pct(cw.recall()),
+                pct(cw.recall_warnable()),
                 pct(cw.precision()),
                 pct(cw.f1()),
                 secs(cw.lead_quantile(0.5)),
@@ -779,7 +862,43 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
                 run.crashwatch.quiet_kind_alarms(),
                 run.baseline.quiet_kind_alarms()
             );
+            print!("{}", worst_traces(&run.traces, 15));
         }
     }
     Ok(())
+}
+
+/// The traces where crashwatch missed (or was late for) a crash or raised a false alarm,
+/// most problems first, at most `max` lines: where to look next.
+pub fn worst_traces(rows: &[TraceRow], max: usize) -> String {
+    let mut bad: Vec<&TraceRow> = rows
+        .iter()
+        .filter(|r| !r.missed.is_empty() || !r.false_alarms.is_empty())
+        .collect();
+    if bad.is_empty() {
+        return String::new();
+    }
+    bad.sort_by_key(|r| std::cmp::Reverse(r.missed.len() + r.false_alarms.len()));
+    let mut s = format!(
+        "\ncrashwatch misses and false alarms ({} traces; `--format json` lists all):\n",
+        bad.len()
+    );
+    for r in bad.iter().take(max) {
+        let mut by_cause: BTreeMap<Cause, usize> = BTreeMap::new();
+        for m in &r.missed {
+            *by_cause.entry(m.2).or_default() += 1;
+        }
+        let causes: Vec<String> = by_cause.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        s += &format!(
+            "  {:<34} missed/late {:<24} false alarms {}\n",
+            r.file,
+            if causes.is_empty() {
+                "-".to_string()
+            } else {
+                causes.join(" ")
+            },
+            r.false_alarms.len()
+        );
+    }
+    s
 }

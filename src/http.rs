@@ -436,7 +436,7 @@ async fn post_predict(state: &AppState, req: Request<Incoming>) -> Response<Full
         Ok(s) => s,
         Err(msg) => return error(StatusCode::BAD_REQUEST, msg),
     };
-    let p = predict_once(&state.model, &sample);
+    let p = crate::agent::engine::published(predict_once(&state.model, &sample));
     let reply = PredictReply {
         crash_risk: p.crash_risk,
         crash_predicted: p.crash_predicted,
@@ -474,10 +474,13 @@ pub fn parse_sample(body: &[u8]) -> Result<Sample, String> {
                 .to_string(),
         );
     }
-    // Fast path: well-formed bodies are parsed once.
-    let err = match serde_json::from_slice::<Sample>(body) {
-        Ok(s) => return Ok(s),
-        Err(e) => e,
+    // Fast path: well-formed objects are parsed once. (Only objects: serde would also
+    // accept a struct written as an array, `[1]`, which is not a sample.)
+    let is_object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let err = match is_object.then(|| serde_json::from_slice::<Sample>(body)) {
+        Some(Ok(s)) => return Ok(s),
+        Some(Err(e)) => Some(e),
+        None => None,
     };
     let value = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(v) => v,
@@ -497,10 +500,11 @@ pub fn parse_sample(body: &[u8]) -> Result<Sample, String> {
             return Err(format!("field {key:?}: {}", strip_position(&e.to_string())));
         }
     }
-    Err(format!(
-        "invalid sample: {}",
-        strip_position(&err.to_string())
-    ))
+    let why = err.map_or_else(
+        || "not a sample".to_string(),
+        |e| strip_position(&e.to_string()).to_string(),
+    );
+    Err(format!("invalid sample: {why}"))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {
@@ -669,7 +673,7 @@ mod tests {
 
     #[test]
     fn sample_errors_name_the_problem() {
-        let cases: [(&str, &str); 9] = [
+        let cases: [(&str, &str); 11] = [
             ("", "empty body"),
             ("{\"memory_usage_bytes\": 10", "truncated JSON"),
             ("{memory_usage_bytes: 10}", "invalid JSON"),
@@ -690,6 +694,8 @@ mod tests {
                 r#"field "cpu_usage_cores": -Infinity is not a number"#,
             ),
             ("[1,2]", "expected a JSON object (one sample), got an array"),
+            ("[1]", "expected a JSON object (one sample), got an array"),
+            ("\"x\"", "expected a JSON object (one sample), got a string"),
             (
                 r#"{"memory_usage_bytes": 1e999}"#,
                 r#"field "memory_usage_bytes": number 1e999 out of range"#,

@@ -1,21 +1,23 @@
-//! Prometheus metrics of the agent: one struct of typed handles, registered once in a
-//! [`prometheus::Registry`] that other parts (kube) can register into as well.
+//! Prometheus metrics of the agent: typed handles for the agent's own metrics, registered
+//! once in a [`prometheus::Registry`] that other parts (kube) register into as well, plus the
+//! per-container families rendered from the last sweep.
 //!
-//! Names are the contract of `interface.md`. Per-container series are diffed every sweep:
-//! a series whose container vanished (or whose value became unknown) is removed, so the
-//! label set never grows with churn. This module must not decide anything about risk or
-//! alarms; it only mirrors what the agent computed.
+//! Names are the contract of `interface.md`. Per-container series (`crashwatch_crash_risk`,
+//! `crashwatch_time_to_oom_seconds`, `crashwatch_memory_*`, `crashwatch_crash_predicted`) are
+//! not kept as `GaugeVec`s: each sweep hands over an immutable list of rows and `/metrics`
+//! renders exactly that list. A vanished container (or a value that became unknown) simply
+//! has no row, so no stale series and no label growth are possible, and a scrape of 1,000
+//! containers costs one pass over the rows instead of the registry's per-series hashing,
+//! cloning and sorting (about 4,000 series). This module must not decide anything about risk
+//! or alarms; it only mirrors what the agent computed.
 use crate::predict::Prediction;
 use crate::sample::ContainerSample;
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
-use std::collections::HashMap;
-use std::sync::Mutex;
-
-/// Labels of every per-container series.
-const CONTAINER_LABELS: [&str; 3] = ["namespace", "pod", "container"];
+use std::io::Write as _;
+use std::sync::{Arc, RwLock};
 
 /// Outcomes of the online self-evaluation (label values of `crashwatch_predictions_total`).
 pub const OUTCOMES: [&str; 4] = ["hit", "late", "miss", "false_alarm"];
@@ -63,41 +65,23 @@ impl ContainerRow {
         }
     }
 
-    fn key(&self) -> (String, String, String) {
-        (
-            self.namespace.clone(),
-            self.pod.clone(),
-            self.container.clone(),
-        )
+    fn key(&self) -> (&str, &str, &str) {
+        (&self.namespace, &self.pod, &self.container)
     }
-}
-
-/// Which optional series a container currently has, so they can be removed exactly.
-#[derive(Debug, Clone, Default)]
-struct Published {
-    time_to_oom: bool,
-    working_set: bool,
-    limit: bool,
-    alarmed_cause: Option<String>,
 }
 
 /// Typed handles of every crashwatch metric.
 pub struct Metrics {
     /// The registry everything is registered in (kube registers its own metrics here too).
     pub registry: Registry,
-    crash_risk: GaugeVec,
-    time_to_oom: GaugeVec,
-    working_set: GaugeVec,
-    limit: GaugeVec,
-    crash_predicted: GaugeVec,
     containers: IntGauge,
     collect_duration: Histogram,
     collect_errors: IntCounterVec,
     predictions: IntCounterVec,
     last_sweep: Gauge,
     build_info: IntGaugeVec,
-    /// Series published by the previous sweep, keyed by (namespace, pod, container).
-    published: Mutex<HashMap<(String, String, String), Published>>,
+    /// The per-container rows of the last sweep, sorted by labels, one per label set.
+    rows: RwLock<Arc<Vec<ContainerRow>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -106,40 +90,11 @@ impl std::fmt::Debug for Metrics {
     }
 }
 
-fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> prometheus::Result<GaugeVec> {
-    GaugeVec::new(Opts::new(name, help), labels)
-}
-
 impl Metrics {
     /// Create and register every metric in a fresh registry; `model_version` goes into
     /// `crashwatch_build_info`.
     pub fn new(model_version: &str) -> prometheus::Result<Metrics> {
         let registry = Registry::new();
-        let crash_risk = gauge_vec(
-            "crashwatch_crash_risk",
-            "Predicted crash risk of the container, 0..1.",
-            &CONTAINER_LABELS,
-        )?;
-        let time_to_oom = gauge_vec(
-            "crashwatch_time_to_oom_seconds",
-            "Estimated seconds until the working set reaches the memory limit (only while growing toward it).",
-            &CONTAINER_LABELS,
-        )?;
-        let working_set = gauge_vec(
-            "crashwatch_memory_working_set_bytes",
-            "Working set (usage minus inactive file), bytes.",
-            &CONTAINER_LABELS,
-        )?;
-        let limit = gauge_vec(
-            "crashwatch_memory_limit_bytes",
-            "Memory limit, bytes (absent when unlimited).",
-            &CONTAINER_LABELS,
-        )?;
-        let crash_predicted = gauge_vec(
-            "crashwatch_crash_predicted",
-            "1 while a crash alarm is open for the container.",
-            &["namespace", "pod", "container", "cause"],
-        )?;
         let containers = IntGauge::new(
             "crashwatch_containers",
             "Containers tracked in the last sweep.",
@@ -178,11 +133,6 @@ impl Metrics {
             ),
             &["version", "model_version"],
         )?;
-        registry.register(Box::new(crash_risk.clone()))?;
-        registry.register(Box::new(time_to_oom.clone()))?;
-        registry.register(Box::new(working_set.clone()))?;
-        registry.register(Box::new(limit.clone()))?;
-        registry.register(Box::new(crash_predicted.clone()))?;
         registry.register(Box::new(containers.clone()))?;
         registry.register(Box::new(collect_duration.clone()))?;
         registry.register(Box::new(collect_errors.clone()))?;
@@ -200,102 +150,42 @@ impl Metrics {
             .set(1);
         Ok(Metrics {
             registry,
-            crash_risk,
-            time_to_oom,
-            working_set,
-            limit,
-            crash_predicted,
             containers,
             collect_duration,
             collect_errors,
             predictions,
             last_sweep,
             build_info,
-            published: Mutex::new(HashMap::new()),
+            rows: RwLock::new(Arc::new(Vec::new())),
         })
     }
 
-    /// Replace the per-container series with `rows` (one sweep): set what is known, remove
-    /// what became unknown and every series of containers not in `rows`.
-    pub fn publish_containers(&self, rows: &[ContainerRow]) {
-        let mut published = match self.published.lock() {
-            Ok(g) => g,
-            // A panic elsewhere while holding the lock leaves a usable map; keep serving.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut next: HashMap<(String, String, String), Published> =
-            HashMap::with_capacity(rows.len());
-        for row in rows {
-            let key = row.key();
-            let labels = [
-                row.namespace.as_str(),
-                row.pod.as_str(),
-                row.container.as_str(),
-            ];
-            let prev = published.remove(&key).unwrap_or_default();
-            self.crash_risk
-                .with_label_values(&labels)
-                .set(row.crash_risk);
-            let now = Published {
-                time_to_oom: set_or_remove(
-                    &self.time_to_oom,
-                    &labels,
-                    row.time_to_oom_seconds,
-                    prev.time_to_oom,
-                ),
-                working_set: set_or_remove(
-                    &self.working_set,
-                    &labels,
-                    row.working_set_bytes.map(|v| v as f64),
-                    prev.working_set,
-                ),
-                limit: set_or_remove(
-                    &self.limit,
-                    &labels,
-                    row.limit_bytes.map(|v| v as f64),
-                    prev.limit,
-                ),
-                alarmed_cause: row.alarmed_cause.clone(),
-            };
-            if prev.alarmed_cause != row.alarmed_cause {
-                if let Some(old) = &prev.alarmed_cause {
-                    let _ = self
-                        .crash_predicted
-                        .remove_label_values(&[labels[0], labels[1], labels[2], old]);
-                }
-            }
-            if let Some(cause) = &row.alarmed_cause {
-                self.crash_predicted
-                    .with_label_values(&[labels[0], labels[1], labels[2], cause])
-                    .set(1.0);
-            }
-            // Two containers with the same labels (e.g. a restart seen twice in one sweep)
-            // share series; the last row wins, and it is removed once.
-            next.insert(key, now);
-        }
-        for ((ns, pod, container), gone) in published.drain() {
-            if next.contains_key(&(ns.clone(), pod.clone(), container.clone())) {
-                continue;
-            }
-            let labels = [ns.as_str(), pod.as_str(), container.as_str()];
-            let _ = self.crash_risk.remove_label_values(&labels);
-            if gone.time_to_oom {
-                let _ = self.time_to_oom.remove_label_values(&labels);
-            }
-            if gone.working_set {
-                let _ = self.working_set.remove_label_values(&labels);
-            }
-            if gone.limit {
-                let _ = self.limit.remove_label_values(&labels);
-            }
-            if let Some(cause) = &gone.alarmed_cause {
-                let _ = self
-                    .crash_predicted
-                    .remove_label_values(&[labels[0], labels[1], labels[2], cause]);
+    /// Replace the per-container series with `rows` (one sweep). Rows with the same labels
+    /// (two cgroups of one container during a restart) would be duplicate series, which
+    /// Prometheus rejects: the last one wins.
+    pub fn publish_containers(&self, mut rows: Vec<ContainerRow>) {
+        // Stable sort, then keep the last of each run of equal labels.
+        rows.sort_by(|a, b| a.key().cmp(&b.key()));
+        let mut uniq: Vec<ContainerRow> = Vec::with_capacity(rows.len());
+        for r in rows {
+            match uniq.last_mut() {
+                Some(last) if last.key() == r.key() => *last = r,
+                _ => uniq.push(r),
             }
         }
-        *published = next;
-        self.containers.set(rows.len() as i64);
+        self.containers.set(uniq.len() as i64);
+        let uniq = Arc::new(uniq);
+        match self.rows.write() {
+            Ok(mut g) => *g = uniq,
+            Err(poisoned) => *poisoned.into_inner() = uniq,
+        }
+    }
+
+    fn rows(&self) -> Arc<Vec<ContainerRow>> {
+        match self.rows.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
     /// Record one sweep's wall time, its errors by kind, and its completion time.
@@ -333,12 +223,55 @@ impl Metrics {
 
     /// Number of per-container label sets currently published.
     pub fn published_containers(&self) -> usize {
-        self.published.lock().map(|g| g.len()).unwrap_or(0)
+        self.rows().len()
     }
 
     /// Encode every registered metric in the Prometheus text format (0.0.4) into `buf`.
     pub fn encode(&self, buf: &mut Vec<u8>) -> prometheus::Result<()> {
-        TextEncoder::new().encode(&self.registry.gather(), buf)
+        TextEncoder::new().encode(&self.registry.gather(), buf)?;
+        let rows = self.rows();
+        let r = &rows[..];
+        family(
+            buf,
+            "crashwatch_crash_predicted",
+            "1 while a crash alarm is open for the container.",
+            r,
+            |_| None,
+            |r| r.alarmed_cause.as_deref().map(|c| (c, 1.0)),
+        )?;
+        family(
+            buf,
+            "crashwatch_crash_risk",
+            "Predicted crash risk of the container, 0..1.",
+            r,
+            |r| Some(r.crash_risk),
+            |_| None,
+        )?;
+        family(
+            buf,
+            "crashwatch_memory_limit_bytes",
+            "Memory limit, bytes (absent when unlimited).",
+            r,
+            |r| r.limit_bytes.map(|v| v as f64),
+            |_| None,
+        )?;
+        family(
+            buf,
+            "crashwatch_memory_working_set_bytes",
+            "Working set (usage minus inactive file), bytes.",
+            r,
+            |r| r.working_set_bytes.map(|v| v as f64),
+            |_| None,
+        )?;
+        family(
+            buf,
+            "crashwatch_time_to_oom_seconds",
+            "Estimated seconds until the working set reaches the memory limit (only while growing toward it).",
+            r,
+            |r| r.time_to_oom_seconds,
+            |_| None,
+        )?;
+        Ok(())
     }
 
     /// The content type of [`Metrics::encode`]'s output.
@@ -352,21 +285,61 @@ impl Metrics {
     }
 }
 
-/// Set `value` when known, else remove a series that was published before. Returns whether
-/// the series exists afterwards.
-fn set_or_remove(vec: &GaugeVec, labels: &[&str; 3], value: Option<f64>, existed: bool) -> bool {
-    match value {
-        Some(v) if v.is_finite() => {
-            vec.with_label_values(labels).set(v);
-            true
+/// Write one per-container gauge family in the text format: `value` gives the plain
+/// series' value, `with_cause` the value of a series that also carries a `cause` label.
+/// Unknown and non-finite values have no series; a family without series is omitted.
+fn family(
+    buf: &mut Vec<u8>,
+    name: &str,
+    help: &str,
+    rows: &[ContainerRow],
+    value: impl Fn(&ContainerRow) -> Option<f64>,
+    with_cause: impl Fn(&ContainerRow) -> Option<(&str, f64)>,
+) -> prometheus::Result<()> {
+    let mut header = false;
+    for r in rows {
+        let (cause, v) = match (with_cause(r), value(r)) {
+            (Some((c, v)), _) => (Some(c), v),
+            (None, Some(v)) => (None, v),
+            (None, None) => continue,
+        };
+        if !v.is_finite() {
+            continue;
         }
-        _ => {
-            if existed {
-                let _ = vec.remove_label_values(labels);
-            }
-            false
+        if !header {
+            writeln!(buf, "# HELP {name} {help}\n# TYPE {name} gauge")?;
+            header = true;
+        }
+        buf.extend_from_slice(name.as_bytes());
+        buf.push(b'{');
+        // Label names in lexical order, as the prometheus crate writes them.
+        if let Some(c) = cause {
+            label(buf, "cause", c);
+            buf.push(b',');
+        }
+        label(buf, "container", &r.container);
+        buf.push(b',');
+        label(buf, "namespace", &r.namespace);
+        buf.push(b',');
+        label(buf, "pod", &r.pod);
+        writeln!(buf, "}} {v}")?;
+    }
+    Ok(())
+}
+
+/// `name="value"` with the text format's escapes (backslash, quote, newline).
+fn label(buf: &mut Vec<u8>, name: &str, value: &str) {
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"=\"");
+    for b in value.bytes() {
+        match b {
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            _ => buf.push(b),
         }
     }
+    buf.push(b'"');
 }
 
 #[cfg(test)]
@@ -395,7 +368,7 @@ mod tests {
     #[test]
     fn series_follow_the_rows_and_vanish_with_them() {
         let m = Metrics::new("test-1").unwrap();
-        m.publish_containers(&[row("a", 0.9), row("b", 0.1)]);
+        m.publish_containers(vec![row("a", 0.9), row("b", 0.1)]);
         let t = text(&m);
         assert!(
             t.contains(r#"crashwatch_crash_risk{container="app",namespace="default",pod="a"} 0.9"#),
@@ -410,7 +383,7 @@ mod tests {
         b.time_to_oom_seconds = None;
         b.limit_bytes = None;
         b.alarmed_cause = None;
-        m.publish_containers(&[b]);
+        m.publish_containers(vec![b]);
         let t = text(&m);
         assert!(!t.contains(r#"pod="a""#), "{t}");
         assert!(!t.contains("crashwatch_time_to_oom_seconds{"), "{t}");
@@ -424,10 +397,10 @@ mod tests {
     #[test]
     fn cause_change_moves_the_alarm_series() {
         let m = Metrics::new("test-1").unwrap();
-        m.publish_containers(&[row("a", 0.9)]);
+        m.publish_containers(vec![row("a", 0.9)]);
         let mut r = row("a", 0.9);
         r.alarmed_cause = Some("evicted".into());
-        m.publish_containers(&[r]);
+        m.publish_containers(vec![r]);
         let t = text(&m);
         assert!(!t.contains(r#"cause="oom_kill""#), "{t}");
         assert!(t.contains(r#"crashwatch_crash_predicted{cause="evicted",container="app",namespace="default",pod="a"} 1"#));
@@ -451,5 +424,62 @@ mod tests {
             env!("CARGO_PKG_VERSION")
         )));
         assert!(t.contains("crashwatch_collect_duration_seconds_count 0"));
+    }
+
+    #[test]
+    fn rendering_matches_the_prometheus_crate() {
+        let help = "Predicted crash risk of the container, 0..1.";
+        let mut rows = vec![
+            row("a", 0.25),
+            row("b", 1.0),
+            row("c", 0.0),
+            row("d", 0.1 + 0.2),
+        ];
+        rows[1].pod = "we\"ird\\pod\nname".into();
+        rows.sort_by(|a, b| a.key().cmp(&b.key()));
+        let mut ours = Vec::new();
+        family(
+            &mut ours,
+            "crashwatch_crash_risk",
+            help,
+            &rows,
+            |r| Some(r.crash_risk),
+            |_| None,
+        )
+        .unwrap();
+
+        let reg = Registry::new();
+        let g = prometheus::GaugeVec::new(
+            Opts::new("crashwatch_crash_risk", help),
+            &["namespace", "pod", "container"],
+        )
+        .unwrap();
+        reg.register(Box::new(g.clone())).unwrap();
+        for r in &rows {
+            g.with_label_values(&[r.namespace.as_str(), r.pod.as_str(), r.container.as_str()])
+                .set(r.crash_risk);
+        }
+        let mut reference = Vec::new();
+        TextEncoder::new()
+            .encode(&reg.gather(), &mut reference)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(reference).unwrap()
+        );
+    }
+
+    #[test]
+    fn duplicate_label_sets_are_published_once() {
+        let m = Metrics::new("t").unwrap();
+        m.publish_containers(vec![row("a", 0.1), row("b", 0.2), row("a", 0.7)]);
+        let t = text(&m);
+        assert_eq!(t.matches("crashwatch_crash_risk{").count(), 2, "{t}");
+        assert!(
+            t.contains(r#"crashwatch_crash_risk{container="app",namespace="default",pod="a"} 0.7"#),
+            "{t}"
+        );
+        assert!(t.contains("crashwatch_containers 2"));
+        assert_eq!(m.published_containers(), 2);
     }
 }

@@ -11,6 +11,10 @@
 //! which the kernel prints with two decimals (written rounded), and CPU seconds, written in
 //! whole microseconds.
 //!
+//! Where to put the tree: on tmpfs ([`scratch_dir`] picks `/dev/shm` when it can). On ext4 a
+//! rename over an existing file forces the new file's blocks to disk (`auto_da_alloc`), and a
+//! rewrite of 1,000 containers took 2–8 s here instead of a fraction of a second.
+//!
 //! Must not: be used on a real `/sys/fs/cgroup` (it writes plain files).
 use crate::sample::{NodeSample, Qos, Sample};
 use crate::{Error, Result};
@@ -407,6 +411,24 @@ impl TreeWriter {
         let dst = dir.join(name);
         std::fs::rename(&self.tmp, &dst).map_err(|e| Error::io(dst, e))
     }
+}
+
+/// A temporary directory for a generated tree, on tmpfs (`/dev/shm`) when that is writable
+/// (cheap atomic rewrites, like the memory-backed cgroupfs), else the default temp dir.
+pub fn scratch_dir() -> Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::Builder::new()
+            .prefix("crashwatch-tree-")
+            .tempdir_in(shm)
+        {
+            return Ok(d);
+        }
+    }
+    tempfile::Builder::new()
+        .prefix("crashwatch-tree-")
+        .tempdir()
+        .map_err(|e| Error::io(std::env::temp_dir(), e))
 }
 
 /// `mkdir -p` with a path-carrying error.

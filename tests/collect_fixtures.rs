@@ -263,6 +263,38 @@ fn v1_systemd_crio_hybrid() {
 }
 
 #[test]
+fn json_is_the_snapshot_type() {
+    // Other tools read `collect` output back with the shared type: it must decode losslessly.
+    for name in [
+        "v2-systemd-containerd",
+        "v2-cgroupfs-k3s",
+        "v1-cgroupfs-docker",
+        "v1-systemd-crio",
+    ] {
+        let (out, _) = collect(name, "json");
+        let snap: crashwatch::sample::Snapshot =
+            serde_json::from_str(&out).expect("decodes as Snapshot");
+        assert_eq!(snap.containers.len(), 7, "{name}");
+        let again = serde_json::to_string_pretty(&snap).expect("encode");
+        assert_eq!(
+            again.trim_end(),
+            out.trim_end(),
+            "{name}: re-encoding changes nothing"
+        );
+        let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&out)
+            .expect("object")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(
+            keys,
+            ["containers", "node", "ts"],
+            "{name}: exactly ts, node, containers"
+        );
+    }
+}
+
+#[test]
 fn table_format_lists_every_container() {
     let (out, _) = collect("v2-systemd-containerd", "table");
     assert!(

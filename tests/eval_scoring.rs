@@ -335,6 +335,21 @@ fn eval_command_prints_json_with_both_detectors() {
         assert!(v[det]["kinds"]["flat_high"].is_object());
     }
     assert_eq!(v["trace_seeds"], serde_json::json!([77]));
+    // One row per trace; its missed list and counts agree with the summary.
+    let rows = v["traces"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    let mut crashes_in_rows = 0;
+    for r in rows {
+        let cw = &r["crashwatch"];
+        let not_hit = cw["late"].as_u64().unwrap() + cw["misses"].as_u64().unwrap();
+        assert_eq!(r["missed"].as_array().unwrap().len() as u64, not_hit);
+        assert_eq!(
+            r["false_alarms"].as_array().unwrap().len() as u64,
+            cw["false_alarms"].as_u64().unwrap()
+        );
+        crashes_in_rows += cw["crashes"].as_u64().unwrap();
+    }
+    assert_eq!(crashes_in_rows, crashes as u64);
     let table = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
         .args(["eval", "--traces"])
         .arg(dir.path())
@@ -345,4 +360,29 @@ fn eval_command_prints_json_with_both_detectors() {
         text.contains("leak_stepwise") && text.contains("baseline: predict_linear"),
         "{text}"
     );
+}
+
+#[test]
+fn crashes_without_30s_of_visible_life_are_not_warnable() {
+    // Restarted at 420, dead again at 440: nothing could warn 30 s ahead of that.
+    let mut lines = every10("q", 100.0, 390.0);
+    lines.push(crash("q", 400.0, Cause::RestartLoop));
+    lines.extend(every10("q", 420.0, 430.0));
+    lines.push(crash("q", 440.0, Cause::RestartLoop));
+    let r = eval::score_trace(&sorted(lines), &mut Script::new(&[]), true);
+    let w: Vec<bool> = r.crashes.iter().map(|c| c.warnable).collect();
+    assert_eq!(w, vec![true, false]);
+    assert_eq!(
+        (r.tally.crashes, r.tally.warnable, r.tally.misses),
+        (2, 1, 2)
+    );
+    assert_eq!(r.tally.recall_warnable(), Some(0.0));
+    // A crash of a container never sampled before it is not warnable either.
+    let r = eval::score_trace(
+        &[crash("ghost", 50.0, Cause::OomKill)],
+        &mut Script::new(&[]),
+        true,
+    );
+    assert_eq!((r.tally.crashes, r.tally.warnable), (1, 0));
+    assert_eq!(r.tally.recall_warnable(), None);
 }

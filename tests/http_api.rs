@@ -481,6 +481,12 @@ async fn bad_input_table() {
             400,
             "expected a JSON object",
         ),
+        (
+            json,
+            "[1]",
+            400,
+            "expected a JSON object (one sample), got an array",
+        ),
         (json, "", 400, "empty body"),
         (json, "   \n", 400, "empty body"),
         (
@@ -607,6 +613,31 @@ async fn slow_headers_are_cut_off_and_others_still_served() {
         started.elapsed()
     );
     assert_eq!(get(addr, "/healthz").await.status, 200);
+    s.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_after_the_header_timeout() {
+    let cfg = ServerConfig {
+        header_read_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let s = start(cfg).await;
+    let addr = s.handle.addr;
+    // Connected, never sends a byte.
+    let mut silent = Conn::open(addr).await;
+    // Kept alive after one request, then silent.
+    let mut kept = Conn::open(addr).await;
+    kept.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert_eq!(kept.read().await.unwrap().status, 200);
+    let started = Instant::now();
+    assert!(silent.closed().await, "silent connection kept open");
+    assert!(kept.closed().await, "idle keep-alive connection kept open");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed only after {:?}",
+        started.elapsed()
+    );
     s.handle.shutdown().await;
 }
 

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use crashwatch::cli::PodSource;
 use crashwatch::kube::{enrich_blocking, Kube, KubeConfig};
 use crashwatch::sample::{ContainerMeta, ContainerSample, Qos, Sample, Snapshot};
+use futures::StreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response};
@@ -33,6 +34,8 @@ enum Reply {
     Hang,
     /// 200, chunked, `n` bytes of JSON-looking filler, no Content-Length.
     Chunked(usize),
+    /// 200, these lines (a watch stream's events), then the stream stays open.
+    Lines(Vec<String>),
 }
 
 type Handler = Arc<dyn Fn(&Seen) -> Reply + Send + Sync>;
@@ -170,6 +173,17 @@ async fn answer(
             .unwrap(),
         Reply::Hang => {
             let stream = futures::stream::pending::<Result<Frame<Bytes>, Infallible>>();
+            Response::builder()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(BodyExt::boxed(StreamBody::new(stream)))
+                .unwrap()
+        }
+        Reply::Lines(lines) => {
+            let frames = lines
+                .into_iter()
+                .map(|l| Ok::<_, Infallible>(Frame::data(Bytes::from(l + "\n"))));
+            let stream = futures::stream::iter(frames).chain(futures::stream::pending());
             Response::builder()
                 .status(200)
                 .header("content-type", "application/json")
@@ -595,8 +609,11 @@ async fn agent_kubelet_403_falls_back_to_api_watch_and_says_so_in_a_metric() {
         &reg,
     )
     .await;
+    // Names (API watch) and node memory (kubelet summary) arrive independently.
     let snap = eventually(&kube, |s| {
-        s.containers.len() == 4 && s.containers[0].meta.pod == "cart-7d4b9"
+        s.containers.len() == 4
+            && s.containers[0].meta.pod == "cart-7d4b9"
+            && s.containers[0].sample.node_memory_available_bytes == Some(7)
     })
     .await;
     assert_named(&snap, 7);
@@ -613,14 +630,20 @@ async fn agent_kubelet_403_falls_back_to_api_watch_and_says_so_in_a_metric() {
         gather(&reg, "crashwatch_kube_errors_total", ("source", "kubelet"))
             .is_some_and(|v| v >= 1.0)
     );
-    assert_eq!(kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)), Some(("cart-7d4b9".to_string(), 4)));
+    assert_eq!(
+        kube.lookup(ID_CD).map(|i| (i.pod, i.restarts)),
+        Some(("cart-7d4b9".to_string(), 4))
+    );
     // A quiet watch (no pod changes for several refresh intervals) is still a healthy
     // source: no flapping back to the refusing kubelet, the gauge stays on `api`.
     let kubelet_pods = |k: &FakeServer| k.seen().iter().filter(|s| s.uri == "/pods").count();
     let before = kubelet_pods(&kubelet);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(kubelet_pods(&kubelet), before);
-    assert_eq!(gather(&reg, "crashwatch_pod_source", ("source", "api")), Some(1.0));
+    assert_eq!(
+        gather(&reg, "crashwatch_pod_source", ("source", "api")),
+        Some(1.0)
+    );
     let seen = api.seen();
     assert!(
         seen.iter().any(|s| s.uri.contains("watch=true")
@@ -674,7 +697,9 @@ async fn both_down_keeps_uid_labels_and_names_come_back_when_the_kubelet_recover
     // The kubelet comes back on its address: names return without a restart.
     let _kubelet = FakeServer::start_on(kubelet_addr, Arc::new(kubelet_ok(99)));
     let snap = eventually(&kube, |s| {
-        s.containers.len() == 4 && s.containers[0].meta.pod == "cart-7d4b9"
+        s.containers.len() == 4
+            && s.containers[0].meta.pod == "cart-7d4b9"
+            && s.containers[0].sample.node_memory_available_bytes == Some(99)
     })
     .await;
     assert_named(&snap, 99);
@@ -847,4 +872,398 @@ fn https_kubelet_with_self_signed_cert_needs_insecure_tls() {
     cfg.kubelet_insecure_tls = true;
     enrich_blocking(&cfg, &mut snap).unwrap();
     assert_named(&snap, 12);
+}
+
+#[test]
+fn collect_once_both_down_keeps_uid_labels_and_says_why() {
+    let (kubelet_url, _) = dead_url();
+    let (api_url, _) = dead_url();
+    let sa = sa_dir();
+    let mut snap = snapshot();
+    let err = enrich_blocking(
+        &config(&kubelet_url, Some(&api_url), PodSource::Auto, &sa),
+        &mut snap,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("kube: kubelet: unreachable: "), "{err}");
+    assert!(err.contains("; then API list pods: "), "{err}");
+    assert_eq!(
+        ids(&snap),
+        ids(&snapshot()),
+        "UID labels untouched, nothing dropped"
+    );
+}
+
+/// `crashwatch collect --once --format json` on each fixture node tree, with a fake kubelet
+/// serving that node's PodList and summary (fixtures/kubelet/<tree>/): every container is
+/// named, pause cgroups are gone, restarts and OOMKilled come through.
+#[test]
+fn collect_binary_names_every_fixture_tree() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    // (tree, kubelet memory.available, expected ids, (OOM-killed container, its restarts))
+    type Expect<'a> = (&'a str, u64, [&'a str; 4], (&'a str, u64));
+    let trees: [Expect; 4] = [
+        (
+            "v2-systemd-containerd",
+            6_442_450_944,
+            [
+                "shop/web-7c9d8f6b5-x2k4q/web",
+                "shop/api-5d8c7b9f4-m7n2p/api",
+                "shop/api-5d8c7b9f4-m7n2p/log-shipper",
+                "batch/worker-28461930-tq8zl/worker",
+            ],
+            ("shop/web-7c9d8f6b5-x2k4q/web", 2),
+        ),
+        (
+            "v2-cgroupfs-k3s",
+            3_221_225_472,
+            [
+                "cache/redis-0/redis",
+                "web/nginx-6b7f5d9c8-4hjkl/nginx",
+                "web/nginx-6b7f5d9c8-4hjkl/metrics",
+                "default/debug-shell/debug",
+            ],
+            ("cache/redis-0/redis", 1),
+        ),
+        (
+            "v1-cgroupfs-docker",
+            2_147_483_648,
+            [
+                "db/mysql-0/mysql",
+                "web/frontend-7d6c5b4a3-zx9wv/frontend",
+                "web/frontend-7d6c5b4a3-zx9wv/unlimited-sidecar",
+                "batch/cron-28461935-abcde/cron",
+            ],
+            ("db/mysql-0/mysql", 4),
+        ),
+        (
+            "v1-systemd-crio",
+            8_589_934_592,
+            [
+                "db/postgres-0/postgres",
+                "payments/java-app-84f7c6d5b-q1w2e/java-app",
+                "payments/java-app-84f7c6d5b-q1w2e/istio-proxy",
+                "default/busybox/busybox",
+            ],
+            ("db/postgres-0/postgres", 1),
+        ),
+    ];
+    for (tree, available, want_ids, (oom_id, oom_restarts)) in trees {
+        let tree_dir = root.join(tree);
+        if !tree_dir.join("sys/fs/cgroup").is_dir() {
+            eprintln!("skipping {tree}: fixture tree not present (collector fixtures not merged)");
+            continue;
+        }
+        let pods =
+            std::fs::read_to_string(root.join("kubelet").join(tree).join("pods.json")).unwrap();
+        let stats =
+            std::fs::read_to_string(root.join("kubelet").join(tree).join("stats_summary.json"))
+                .unwrap();
+        let kubelet = FakeServer::start(move |s: &Seen| match s.uri.as_str() {
+            "/pods" => Reply::Json(200, pods.clone()),
+            "/stats/summary?only_cpu_and_memory=true" => Reply::Json(200, stats.clone()),
+            _ => Reply::Json(404, "{}".into()),
+        });
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+            .args([
+                "collect",
+                "--once",
+                "--format",
+                "json",
+                "--pod-source",
+                "kubelet",
+                "--kubelet-url",
+                &kubelet.url(),
+            ])
+            .arg("--cgroup-root")
+            .arg(tree_dir.join("sys/fs/cgroup"))
+            .arg("--proc-root")
+            .arg(tree_dir.join("proc"))
+            .env_remove("NODE_IP")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tree}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let snap: Snapshot = serde_json::from_slice(&out.stdout).unwrap();
+        let mut got = ids(&snap);
+        let mut want: Vec<String> = want_ids.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{tree}: named, pause cgroups dropped");
+        for c in &snap.containers {
+            assert_eq!(c.sample.id, c.meta.id(), "{tree}");
+            assert_eq!(
+                c.sample.node_memory_available_bytes,
+                Some(available),
+                "{tree} {}",
+                c.sample.id
+            );
+            // Containers that restarted: the OOM-killed one, and the log shipper that
+            // exited with an error once; every other container has (0, None).
+            let (restarts, reason) = if c.sample.id == oom_id {
+                (oom_restarts, Some("OOMKilled"))
+            } else if c.sample.id == "shop/api-5d8c7b9f4-m7n2p/log-shipper" {
+                (1, Some("Error"))
+            } else {
+                (0, None)
+            };
+            assert_eq!(
+                c.sample.restarts_total,
+                Some(restarts),
+                "{tree} {}",
+                c.sample.id
+            );
+            assert_eq!(
+                c.sample.last_termination_reason.as_deref(),
+                reason,
+                "{tree} {}",
+                c.sample.id
+            );
+        }
+        let seen: Vec<String> = kubelet.seen().into_iter().map(|s| s.uri).collect();
+        assert_eq!(
+            seen,
+            vec![
+                "/pods".to_string(),
+                "/stats/summary?only_cpu_and_memory=true".into()
+            ],
+            "{tree}"
+        );
+    }
+}
+
+/// Kills the agent child process when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP/1.0 GET over a std socket (the agent under test is the server).
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// `crashwatch run` on a fixture tree with a fake kubelet: `/predict` and `/metrics` carry
+/// real names, and the pod-source metric says `kubelet`.
+#[test]
+fn run_binary_predict_and_metrics_show_real_names() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let tree = root.join("v2-systemd-containerd");
+    if !tree.join("sys/fs/cgroup").is_dir() {
+        eprintln!("skipping: fixture tree v2-systemd-containerd not present");
+        return;
+    }
+    let pods =
+        std::fs::read_to_string(root.join("kubelet/v2-systemd-containerd/pods.json")).unwrap();
+    let stats =
+        std::fs::read_to_string(root.join("kubelet/v2-systemd-containerd/stats_summary.json"))
+            .unwrap();
+    let kubelet = FakeServer::start(move |s: &Seen| match s.uri.as_str() {
+        "/pods" => Reply::Json(200, pods.clone()),
+        "/stats/summary?only_cpu_and_memory=true" => Reply::Json(200, stats.clone()),
+        _ => Reply::Json(404, "{}".into()),
+    });
+    let (_, listen) = dead_url();
+    let _agent = Child(
+        std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+            .args([
+                "run",
+                "--interval",
+                "200ms",
+                "--events",
+                "off",
+                "--pod-source",
+                "kubelet",
+            ])
+            .args([
+                "--kubelet-url",
+                &kubelet.url(),
+                "--listen",
+                &listen.to_string(),
+                "--node-name",
+                "ip-10-0-1-23",
+            ])
+            .arg("--cgroup-root")
+            .arg(tree.join("sys/fs/cgroup"))
+            .arg("--proc-root")
+            .arg(tree.join("proc"))
+            .env_remove("NODE_IP")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut want = vec![
+        "batch/worker-28461930-tq8zl/worker".to_string(),
+        "shop/api-5d8c7b9f4-m7n2p/api".into(),
+        "shop/api-5d8c7b9f4-m7n2p/log-shipper".into(),
+        "shop/web-7c9d8f6b5-x2k4q/web".into(),
+    ];
+    want.sort();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(body) = http_get(listen, "/predict") {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+                got = v["predictions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| p["id"].as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                got.sort();
+                if got == want {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(got, want, "GET /predict ids");
+    let body = http_get(listen, "/predict?namespace=shop&pod=web-7c9d8f6b5-x2k4q").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["predictions"][0]["container"], "web", "{body}");
+    let metrics = http_get(listen, "/metrics").unwrap();
+    assert!(
+        metrics.contains("crashwatch_pod_source{source=\"kubelet\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("crashwatch_kube_pods 4"), "{metrics}");
+    assert!(
+        metrics.contains("crashwatch_crash_risk{container=\"web\",namespace=\"shop\",pod=\"web-7c9d8f6b5-x2k4q\"}"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("namespace=\"\""),
+        "no UID-labelled series left: {metrics}"
+    );
+}
+
+/// `--pod-source api`: the initial list is empty, the pods arrive as watch events (ADDED),
+/// exactly as the API server streams them; names appear from the watch alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_watch_events_name_pods_that_arrive_after_the_list() {
+    let api = FakeServer::start(|s: &Seen| {
+        if s.uri.starts_with("/api/v1/pods") && s.uri.contains("watch=true") {
+            let list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
+            let lines = list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let mut p = p.clone();
+                    p["metadata"]["resourceVersion"] = format!("{}", 11 + i).into();
+                    serde_json::json!({"type": "ADDED", "object": p}).to_string()
+                })
+                .collect();
+            Reply::Lines(lines)
+        } else if s.uri.starts_with("/api/v1/pods") {
+            Reply::Json(
+                200,
+                r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"10"},"items":[]}"#.into(),
+            )
+        } else {
+            Reply::Json(404, "{}".into())
+        }
+    });
+    let (kubelet_url, _) = dead_url();
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let mut cfg = config(&kubelet_url, Some(&api.url()), PodSource::Api, &sa);
+    cfg.events = false;
+    let kube = Kube::start(cfg, &reg).await;
+    let snap = eventually(&kube, |s| s.containers.len() == 4).await;
+    assert_eq!(
+        ids(&snap),
+        vec![
+            "shop/cart-7d4b9/cart".to_string(),
+            "shop/search-0/search".into(),
+            "batch/etl-x2/etl".into(),
+            format!("/{UID_STRANGER}/dc4a90669665"),
+        ]
+    );
+    assert_eq!(
+        snap.containers[0].sample.last_termination_reason.as_deref(),
+        Some("OOMKilled")
+    );
+    assert_eq!(kube.source(), Some("api"));
+    let pods_gauge = reg
+        .gather()
+        .iter()
+        .find(|f| f.name() == "crashwatch_kube_pods")
+        .map(|f| f.get_metric()[0].get_gauge().get_value());
+    assert_eq!(pods_gauge, Some(3.0));
+    let seen = api.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.uri.contains("watch=true") && s.uri.contains("resourceVersion=10")),
+        "{seen:?}"
+    );
+}
+
+/// A failing kubelet is retried with backoff (1 s, 2 s, …), and sweeps asking for a refresh
+/// (new container IDs every 50 ms) cannot cut the backoff short.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_kubelet_backs_off_and_pokes_do_not_stampede() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = failing.clone();
+    let kubelet = FakeServer::start(move |s: &Seen| {
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            Reply::Json(500, "{}".into())
+        } else {
+            kubelet_ok(5)(s)
+        }
+    });
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let mut cfg = config(&kubelet.url(), None, PodSource::Kubelet, &sa);
+    cfg.events = false;
+    cfg.refresh_interval = Duration::from_millis(200);
+    let kube = Kube::start(cfg, &reg).await;
+    let _ = eventually(&kube, |s| s.containers[0].meta.pod == "cart-7d4b9").await;
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pods_calls = |k: &FakeServer| k.seen().iter().filter(|s| s.uri == "/pods").count();
+    let start_calls = pods_calls(&kubelet);
+    let t0 = Instant::now();
+    let mut n = 0u32;
+    while t0.elapsed() < Duration::from_millis(3500) {
+        let mut s = snapshot();
+        n += 1;
+        s.containers.push(cgroup(
+            "eeeeeeee-1a2b-4c5d-8e9f-000000000010",
+            &format!("{n:064x}"),
+            "burstable",
+        ));
+        kube.enrich(&mut s);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Without backoff: one call per 200 ms refresh (17), or per poke (70). With it: the
+    // failing call, then 1 s and 2 s later: 3 (4 if the machine is slow at the edges).
+    let calls = pods_calls(&kubelet) - start_calls;
+    assert!((3..=4).contains(&calls), "{calls} /pods calls in 3.5 s");
+    // The last good names stay while the kubelet fails.
+    let mut s = snapshot();
+    kube.enrich(&mut s);
+    assert_eq!(s.containers[0].sample.id, "shop/cart-7d4b9/cart");
+    assert!(
+        gather(&reg, "crashwatch_kube_errors_total", ("source", "kubelet"))
+            .is_some_and(|v| v >= 3.0)
+    );
 }

@@ -176,6 +176,7 @@ fn shell_scripts_pass_shellcheck() {
             ".ci/run",
             "scripts/start-check",
             "scripts/gen-prometheusrule",
+            "scripts/examples-on-this-host",
         ],
     );
 }
@@ -920,4 +921,226 @@ fn stress_pods_have_the_documented_names_and_limits() {
         seen["cpu-hog"],
         ("hog".into(), "32Mi".into(), "100m".into())
     );
+}
+
+/// A `crashwatch run` child process, stopped (SIGTERM, then SIGKILL) when dropped so that a
+/// failing assertion leaves nothing running.
+struct Agent {
+    child: std::process::Child,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..50 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` over a fresh connection; returns (status code, body).
+fn http_get(addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    let code = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    Ok((code, body))
+}
+
+/// Label names and values of one exposition sample line (`name{a="x",b="y"} 1`).
+fn sample_labels(line: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(inner) = line
+        .split_once('{')
+        .and_then(|(_, rest)| rest.rsplit_once('}'))
+        .map(|(inner, _)| inner)
+    else {
+        return out;
+    };
+    let mut rest = inner;
+    while let Some((name, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(n);
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.insert(name.trim_start_matches(',').trim().to_string(), value);
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The real agent, on a fixture node, exports every family the dashboard and the alerts
+/// read, with the labels they group by. promtool and the name list above cannot see a
+/// renamed label or a family the agent stopped exporting; this can.
+#[test]
+fn agent_exports_what_the_dashboard_and_rules_read() {
+    use std::io::BufRead;
+    let tree = root().join("fixtures/v2-systemd-containerd");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["run", "--kubelet-url", "off", "--listen", "127.0.0.1:0"])
+        .args(["--interval", "200ms", "--cgroup-root"])
+        .arg(tree.join("sys/fs/cgroup"))
+        .arg("--proc-root")
+        .arg(tree.join("proc"))
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start crashwatch run");
+    let stderr = child.stderr.take().expect("stderr");
+    let agent = Agent { child };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let addr = loop {
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => {
+                if let Some((_, rest)) = line.split_once("listening on ") {
+                    break rest.split_whitespace().next().unwrap_or("").to_string();
+                }
+                seen.push(line);
+            }
+            Err(_) => panic!("no `listening on` line; agent said:\n{}", seen.join("\n")),
+        }
+    };
+    let mut ready = false;
+    for _ in 0..100 {
+        if matches!(http_get(&addr, "/readyz"), Ok((200, _))) {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(ready, "agent on {addr} never became ready");
+    let (code, metrics) = http_get(&addr, "/metrics").expect("scrape");
+    assert_eq!(code, 200);
+    drop(agent);
+
+    let mut families: BTreeMap<String, String> = BTreeMap::new();
+    for line in metrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            if let Some((name, kind)) = rest.split_once(' ') {
+                families.insert(name.to_string(), kind.to_string());
+            }
+        }
+    }
+    let samples = |family: &str| -> Vec<BTreeMap<String, String>> {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']))
+            .map(sample_labels)
+            .collect()
+    };
+    // Present only while a container grows toward its limit / is alarmed.
+    let state_dependent = [
+        "crashwatch_time_to_oom_seconds",
+        "crashwatch_crash_predicted",
+    ];
+    for m in METRICS {
+        let family = m
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        if state_dependent.contains(&family) && !families.contains_key(family) {
+            continue;
+        }
+        let expected = match family {
+            "crashwatch_collect_duration_seconds" => "histogram",
+            f if f.ends_with("_total") => "counter",
+            _ => "gauge",
+        };
+        assert_eq!(
+            families.get(family).map(String::as_str),
+            Some(expected),
+            "family {family} in /metrics:\n{metrics}"
+        );
+    }
+    let per_container = BTreeSet::from(["namespace", "pod", "container"].map(String::from));
+    for family in [
+        "crashwatch_crash_risk",
+        "crashwatch_memory_working_set_bytes",
+        "crashwatch_memory_limit_bytes",
+        "crashwatch_time_to_oom_seconds",
+    ] {
+        for labels in samples(family) {
+            let names: BTreeSet<String> = labels.keys().cloned().collect();
+            assert_eq!(names, per_container, "{family} labels");
+        }
+    }
+    assert!(!samples("crashwatch_crash_risk").is_empty(), "{metrics}");
+    for labels in samples("crashwatch_crash_predicted") {
+        let names: BTreeSet<&str> = labels.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            BTreeSet::from(["namespace", "pod", "container", "cause"])
+        );
+    }
+    let outcomes: BTreeSet<String> = samples("crashwatch_predictions_total")
+        .into_iter()
+        .filter_map(|l| l.get("outcome").cloned())
+        .collect();
+    assert_eq!(
+        outcomes,
+        BTreeSet::from(["hit", "late", "miss", "false_alarm"].map(String::from)),
+        "outcomes the recording rules sum"
+    );
+    let kinds: BTreeSet<String> = samples("crashwatch_collect_errors_total")
+        .into_iter()
+        .filter_map(|l| l.get("kind").cloned())
+        .collect();
+    assert!(
+        kinds.contains("vanished"),
+        "CrashwatchCollectErrorsRising excludes kind=\"vanished\": {kinds:?}"
+    );
+    let build = samples("crashwatch_build_info");
+    assert_eq!(build.len(), 1);
+    let names: BTreeSet<&str> = build[0].keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["version", "model_version"]),
+        "dashboard groups by these"
+    );
+    assert_eq!(build[0]["version"], env!("CARGO_PKG_VERSION"));
 }

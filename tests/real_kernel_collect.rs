@@ -163,7 +163,7 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
         .expect("number");
     eprintln!("real cgroup: usage {usage} working set {ws} (kernel now says {kernel_usage}), limit {LIMIT}");
     assert!(
-        usage >= ALLOC && usage < LIMIT,
+        (ALLOC..LIMIT).contains(&usage),
         "usage {usage} should hold the 64 MiB allocation and stay under the limit"
     );
     assert!(ws >= ALLOC && ws <= usage, "working set {ws}");

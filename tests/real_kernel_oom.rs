@@ -138,13 +138,21 @@ fn skip_reason() -> Option<String> {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     let (head, body) = buf.split_once("\r\n\r\n")?;
@@ -192,7 +200,15 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
     let port = free_port();
     let agent_log = work.path().join("agent.log");
     let agent = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
-        .args(["run", "--kubelet-url", "off", "--interval", "1s", "--events", "off"])
+        .args([
+            "run",
+            "--kubelet-url",
+            "off",
+            "--interval",
+            "1s",
+            "--events",
+            "off",
+        ])
         .args(["--cgroup-root", "/sys/fs/cgroup", "--proc-root", "/proc"])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
@@ -219,24 +235,42 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
     // Ready = first sweep done.
     let t0 = Instant::now();
     while http_get(port, "/readyz").is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(20), "agent never became ready");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "agent never became ready"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
     let stress = PathBuf::from(env!("CARGO_BIN_EXE_cw-stress"));
     let rate = LEAK_MIB_PER_S.to_string();
-    let _leaker = Reaper(leak_cg.spawn(&stress, &["leak", "--rate-mib", &rate], &work.path().join("leak.log")));
+    let _leaker = Reaper(leak_cg.spawn(
+        &stress,
+        &["leak", "--rate-mib", &rate],
+        &work.path().join("leak.log"),
+    ));
     let cache_file = work.path().join("cache.bin");
     let _writer = Reaper(cache_cg.spawn(
         &stress,
-        &["pagecache", "--file", cache_file.to_str().unwrap(), "--rate-mib", "16", "--size-mib", "1024"],
+        &[
+            "pagecache",
+            "--file",
+            cache_file.to_str().unwrap(),
+            "--rate-mib",
+            "16",
+            "--size-mib",
+            "1024",
+        ],
         &work.path().join("cache.log"),
     ));
     let started = Instant::now();
     let leak_pod = leak_cg.pod_label();
     let cache_pod = cache_cg.pod_label();
 
-    let threshold: f64 = std::env::var("CRASHWATCH_E2E_THRESHOLD").ok().and_then(|v| v.parse().ok()).unwrap_or(0.5);
+    let threshold: f64 = std::env::var("CRASHWATCH_E2E_THRESHOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.5);
     let mut first_risky: Option<Instant> = None;
     let mut first_tto: Option<(Instant, f64)> = None;
     let mut killed_at: Option<Instant> = None;
@@ -268,7 +302,9 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
             // Done once the kill is in and the agent had two sweeps to count it.
             if let Some(k) = killed_at {
                 if k.elapsed() > Duration::from_secs(3)
-                    && plain_metric(&text, "crashwatch_predictions_total{outcome=\"hit\"}").unwrap_or(0.0) >= 1.0
+                    && plain_metric(&text, "crashwatch_predictions_total{outcome=\"hit\"}")
+                        .unwrap_or(0.0)
+                        >= 1.0
                 {
                     break;
                 }
@@ -306,20 +342,38 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
     );
 
     let (alarm_at, alarm_text) = alarm_line.unwrap_or_else(|| {
-        panic!("no alarm log line for {leak_pod}; agent log in {}", agent_log.display())
+        panic!(
+            "no alarm log line for {leak_pod}; agent log in {}",
+            agent_log.display()
+        )
     });
-    assert!(*alarm_at < killed_at, "alarm line came after the kill: {alarm_text}");
+    assert!(
+        *alarm_at < killed_at,
+        "alarm line came after the kill: {alarm_text}"
+    );
     assert!(alarm_text.contains("cause=oom_kill"), "{alarm_text}");
-    let risky = first_risky.expect("crashwatch_crash_risk never reached the threshold before the kill");
+    let risky =
+        first_risky.expect("crashwatch_crash_risk never reached the threshold before the kill");
     assert!(risky < killed_at);
     let err = tto_err.expect("crashwatch_time_to_oom_seconds was never published before the kill");
-    assert!(err.abs() <= 0.30, "first time_to_oom off by {:.0} % of the real remaining time", err * 100.0);
+    assert!(
+        err.abs() <= 0.30,
+        "first time_to_oom off by {:.0} % of the real remaining time",
+        err * 100.0
+    );
     assert_eq!(
         plain_metric(&text, "crashwatch_predictions_total{outcome=\"hit\"}"),
         Some(1.0),
         "the kill was not counted as a hit"
     );
-    assert!(!cache_alarmed, "the page-cache cgroup was flagged crash_predicted");
-    assert!(cache_alarm_line.is_none(), "page-cache cgroup alarmed: {:?}", cache_alarm_line);
+    assert!(
+        !cache_alarmed,
+        "the page-cache cgroup was flagged crash_predicted"
+    );
+    assert!(
+        cache_alarm_line.is_none(),
+        "page-cache cgroup alarmed: {:?}",
+        cache_alarm_line
+    );
     drop(agent);
 }

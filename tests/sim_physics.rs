@@ -152,6 +152,34 @@ fn every_sample_is_internally_consistent() {
 }
 
 #[test]
+fn traces_come_from_v2_v1_and_prometheus_sources() {
+    // Field sets differ by source: v2 has PSI and a pod-level OOM counter, v1 has the pod
+    // counter but no PSI, a Prometheus export has neither.
+    let (mut v2, mut v1, mut prom) = (0, 0, 0);
+    for n in 0..30 {
+        let s = split(&sim::generate(Kind::Healthy, SEED, n).lines);
+        let x = &s.samples[0];
+        match (
+            x.memory_pressure_some_avg10.is_some(),
+            x.pod_oom_kills_total.is_some(),
+        ) {
+            (true, true) => v2 += 1,
+            (false, true) => v1 += 1,
+            (false, false) => prom += 1,
+            (true, false) => panic!("instance {n}: PSI without a pod counter"),
+        }
+        let uniform = s.samples.iter().all(|y| {
+            y.memory_pressure_some_avg10.is_some() == x.memory_pressure_some_avg10.is_some()
+        });
+        assert!(uniform, "instance {n}: mixed sources in one trace");
+    }
+    assert!(
+        v2 > 0 && v1 > 0 && prom > 0,
+        "v2 {v2}, v1 {v1}, prometheus {prom}"
+    );
+}
+
+#[test]
 fn page_cache_pins_usage_at_the_limit_but_not_the_working_set() {
     let mut pinned = 0;
     for n in 0..6 {
@@ -279,12 +307,14 @@ fn leaks_end_in_an_oom_kill_that_the_counters_show() {
                         after.ts - k.ts
                     );
                     assert_eq!(after.oom_kills_total, Some(0));
+                    // v2: hierarchical pod counter; v1: the pod's own limit was not hit;
+                    // a Prometheus export has no pod-level series.
                     let v2 = before.memory_pressure_some_avg10.is_some();
-                    let pod_before = before.pod_oom_kills_total.unwrap();
-                    assert_eq!(
-                        after.pod_oom_kills_total.unwrap(),
-                        if v2 { pod_before + 1 } else { 0 }
-                    );
+                    match before.pod_oom_kills_total {
+                        Some(p) if v2 => assert_eq!(after.pod_oom_kills_total, Some(p + 1)),
+                        Some(_) => assert_eq!(after.pod_oom_kills_total, Some(0)),
+                        None => assert_eq!(after.pod_oom_kills_total, None),
+                    }
                     let r = ratio(after.memory_usage_bytes, after.memory_limit_bytes);
                     assert!(r < 0.7, "{kind:?}/{n}: usage {r:.2} right after restart");
                     assert!(

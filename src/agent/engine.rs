@@ -11,6 +11,7 @@ use crate::http::{AppState, Live, LivePrediction};
 use crate::kube::Kube;
 use crate::metrics::ContainerRow;
 use crate::predict::{Prediction, Predictor, Transition};
+use crate::record::Recorder;
 use crate::sample::{Cause, ContainerMeta, ContainerSample, Snapshot};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct Engine {
     eval: OnlineEval,
     alarms: HashMap<String, OpenAlarm>,
     node: String,
+    recorder: Option<Recorder>,
+    recorder_errors: u64,
 }
 
 impl Engine {
@@ -67,12 +70,30 @@ impl Engine {
             eval: OnlineEval::new(),
             alarms: HashMap::new(),
             node: node.to_string(),
+            recorder: None,
+            recorder_errors: 0,
         }
+    }
+
+    /// Also write every sweep's samples as training traces (`run --record-dir`).
+    pub fn with_recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Collect the node and process the sweep. `clock` overrides the sample time (the demo
     /// runs in simulated time); `None` keeps the collector's wall-clock timestamps.
     pub fn tick(&mut self, clock: Option<f64>) -> TickReport {
+        self.tick_with(clock, |_| {})
+    }
+
+    /// Like [`Engine::tick`], with `extra` applied after the kube enrichment (the demo's
+    /// simulated kubelet names its containers and reports restarts here).
+    pub fn tick_with(
+        &mut self,
+        clock: Option<f64>,
+        extra: impl FnOnce(&mut Snapshot),
+    ) -> TickReport {
         let started = Instant::now();
         let (mut snapshot, stats) = self.collector.sweep();
         if let Some(ts) = clock {
@@ -82,6 +103,7 @@ impl Engine {
             }
         }
         self.kube.enrich(&mut snapshot);
+        extra(&mut snapshot);
         self.process(snapshot, stats, started)
     }
 
@@ -102,6 +124,7 @@ impl Engine {
         let mut live = Vec::with_capacity(snapshot.containers.len());
         for c in &snapshot.containers {
             let (p, transitions) = self.predictor.observe(&c.sample);
+            let p = published(p);
             for tr in transitions {
                 self.on_transition(c, &p, tr, &mut report);
             }
@@ -122,13 +145,27 @@ impl Engine {
             }
             keep
         });
-        report.false_alarms = self.eval.expire(snapshot.ts);
-        for _ in 0..report.false_alarms {
+        if let Some(rec) = self.recorder.as_mut() {
+            let samples: Vec<_> = snapshot
+                .containers
+                .iter()
+                .map(|c| c.sample.clone())
+                .collect();
+            rec.record(&samples);
+            let errors = rec.errors();
+            for _ in self.recorder_errors..errors {
+                self.state.metrics.count_error("record");
+            }
+            self.recorder_errors = errors;
+        }
+        let expired = self.eval.expire(snapshot.ts);
+        for _ in 0..expired {
             self.state.metrics.count_outcome("false_alarm");
         }
+        report.false_alarms += expired;
         stats.duration = started.elapsed();
         let m = &self.state.metrics;
-        m.publish_containers(&rows);
+        m.publish_containers(rows);
         m.observe_sweep(&stats, unix_now());
         self.state
             .publish(Live::new(snapshot.ts, self.node.clone(), live));
@@ -193,6 +230,16 @@ impl Engine {
             }
         }
     }
+}
+
+/// The prediction as the agent publishes it: a time to OOM at the predictor's cap
+/// ([`crate::features::TTL_CAP`], "not growing toward the limit in any relevant time") is
+/// no estimate, so the `crashwatch_time_to_oom_seconds` series is absent then.
+pub fn published(mut p: Prediction) -> Prediction {
+    p.time_to_oom_seconds = p
+        .time_to_oom_seconds
+        .filter(|t| t.is_finite() && *t < crate::features::TTL_CAP);
+    p
 }
 
 /// `<namespace>/<pod> container=<container>` as the log lines print it.

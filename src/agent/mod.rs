@@ -14,6 +14,7 @@ use crate::kube::{Kube, KubeConfig};
 use crate::metrics::Metrics;
 use crate::model::Model;
 use crate::predict::Predictor;
+use crate::record::Recorder;
 use anyhow::Context;
 use engine::Engine;
 use std::future::Future;
@@ -21,6 +22,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
+
+/// Disk budget of `--record-dir`: old trace files are deleted beyond this.
+pub const RECORD_MAX_BYTES: u64 = 256 << 20;
 
 /// `crashwatch run`.
 pub fn command(args: RunArgs) -> anyhow::Result<()> {
@@ -91,9 +95,6 @@ pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> anyhow::R
         Arc::clone(&model),
         &node,
     ));
-    if args.record_dir.is_some() {
-        tracing::warn!("--record-dir is not supported by this build yet; no traces are written");
-    }
     let server = http::spawn(listener, Arc::clone(&state), ServerConfig::default())?;
     tracing::info!(
         "crashwatch listening on {} (node={node}, model={}, interval={:?}, cgroup_root={})",
@@ -102,23 +103,29 @@ pub async fn run(args: RunArgs, shutdown: impl Future<Output = ()>) -> anyhow::R
         args.interval,
         args.source.cgroup_root.display(),
     );
-    let engine = Engine::new(collector, predictor, kube, state, &node);
-    let result = sweep_loop(engine, args.interval, None, shutdown).await;
+    let mut engine = Engine::new(collector, predictor, kube, state, &node);
+    if let Some(dir) = &args.record_dir {
+        let rec = Recorder::new(dir, RECORD_MAX_BYTES)
+            .with_context(|| format!("--record-dir {}", dir.display()))?;
+        tracing::info!(
+            "recording traces into {} (at most {} MiB)",
+            dir.display(),
+            RECORD_MAX_BYTES >> 20
+        );
+        engine = engine.with_recorder(rec);
+    }
+    let result = sweep_loop(engine, args.interval, shutdown).await;
     tracing::info!("shutting down: waiting for in-flight HTTP requests");
     server.shutdown().await;
     tracing::info!("stopped");
     result
 }
 
-/// Called after every sweep on the runtime (the demo prints its table here).
-pub type AfterTick<'a> = Box<dyn FnMut(&engine::TickReport) + Send + 'a>;
-
 /// Sweep every `interval` on a blocking thread until `shutdown` completes. A sweep that
 /// overruns delays the next one instead of bunching them up.
 pub async fn sweep_loop(
     mut engine: Engine,
     interval: Duration,
-    mut after: Option<AfterTick<'_>>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let mut ticker = tokio::time::interval(interval);
@@ -130,14 +137,10 @@ pub async fn sweep_loop(
             _ = &mut shutdown => return Ok(()),
         }
         let task = tokio::task::spawn_blocking(move || {
-            let report = engine.tick(None);
-            (engine, report)
+            engine.tick(None);
+            engine
         });
-        let (e, report) = task.await.context("a sweep panicked")?;
-        engine = e;
-        if let Some(f) = after.as_mut() {
-            f(&report);
-        }
+        engine = task.await.context("a sweep panicked")?;
     }
 }
 

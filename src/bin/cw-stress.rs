@@ -56,7 +56,11 @@ fn main() {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Leak { rate_mib, max_mib } => leak(rate_mib, max_mib),
-        Cmd::Pagecache { file, rate_mib, size_mib } => pagecache(&file, rate_mib, size_mib),
+        Cmd::Pagecache {
+            file,
+            rate_mib,
+            size_mib,
+        } => pagecache(&file, rate_mib, size_mib),
         Cmd::Forks { rate, max } => forks(rate, max),
     }
 }

@@ -37,3 +37,112 @@ pub trait KernelFile: Sized {
     /// Parse the file's full content. Errors name [`Self::NAME`].
     fn parse(s: &str) -> Result<Self>;
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Parse `s` as `T`: must not panic, and an error must start with the file name.
+    fn total<T: KernelFile>(s: &str) -> std::result::Result<(), TestCaseError> {
+        if let Err(e) = T::parse(s) {
+            let msg = e.to_string();
+            prop_assert!(
+                msg.starts_with(&format!("{}: ", T::NAME)),
+                "{} error does not name the file: {msg}",
+                T::NAME
+            );
+        }
+        Ok(())
+    }
+
+    /// Run every parser on `s`.
+    fn all(s: &str) -> std::result::Result<(), TestCaseError> {
+        total::<v2::MemoryCurrent>(s)?;
+        total::<v2::MemoryMax>(s)?;
+        total::<v2::MemoryHigh>(s)?;
+        total::<v2::MemoryStat>(s)?;
+        total::<v2::MemoryEvents>(s)?;
+        total::<v2::MemorySwapCurrent>(s)?;
+        total::<v2::MemoryPressure>(s)?;
+        total::<v2::CpuStat>(s)?;
+        total::<v2::CpuMax>(s)?;
+        total::<v2::CpuPressure>(s)?;
+        total::<v2::PidsCurrent>(s)?;
+        total::<v2::PidsMax>(s)?;
+        total::<v1::MemoryUsageInBytes>(s)?;
+        total::<v1::MemoryLimitInBytes>(s)?;
+        total::<v1::MemoryStat>(s)?;
+        total::<v1::MemoryOomControl>(s)?;
+        total::<v1::MemoryFailcnt>(s)?;
+        total::<v1::CpuacctUsage>(s)?;
+        total::<v1::CpuCfsQuotaUs>(s)?;
+        total::<v1::CpuCfsPeriodUs>(s)?;
+        total::<v1::CpuStat>(s)?;
+        Ok(())
+    }
+
+    /// Tokens that reach the parsers' deeper branches (known keys, sentinels, edge numbers).
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("max".to_string()),
+            Just("-1".to_string()),
+            Just("some".to_string()),
+            Just("full".to_string()),
+            Just("avg10=1.00".to_string()),
+            Just("avg60=NaN".to_string()),
+            Just("total=18446744073709551616".to_string()),
+            Just("anon".to_string()),
+            Just("inactive_file".to_string()),
+            Just("total_inactive_file".to_string()),
+            Just("oom_kill".to_string()),
+            Just("under_oom".to_string()),
+            Just("usage_usec".to_string()),
+            Just("throttled_time".to_string()),
+            Just("9223372036854771712".to_string()),
+            any::<u64>().prop_map(|v| v.to_string()),
+            "[ -~]{0,12}",
+            "\\PC{0,6}",
+        ]
+    }
+
+    /// Files made of plausible lines.
+    fn plausible() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::collection::vec(token(), 0..6).prop_map(|t| t.join(" ")),
+            0..8,
+        )
+        .prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,200}") {
+            all(&s)?;
+        }
+
+        #[test]
+        fn plausible_files_never_panic(s in plausible()) {
+            all(&s)?;
+        }
+
+        #[test]
+        fn psi_round_trips(a in 0.0f64..100.0, b in 0.0f64..100.0, t in any::<u64>()) {
+            let text = format!("some avg10={a:.2} avg60={b:.2} avg300=0.00 total={t}\n");
+            let p = v2::MemoryPressure::parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let some = p.0.some.ok_or_else(|| TestCaseError::fail("no some line"))?;
+            prop_assert_eq!(some.total, t);
+            prop_assert!((some.avg10 - a).abs() <= 0.005 + 1e-9);
+        }
+
+        #[test]
+        fn numbers_round_trip(v in any::<u64>()) {
+            let text = format!("{v}\n");
+            prop_assert_eq!(v2::MemoryCurrent::parse(&text).map(|m| m.bytes).ok(), Some(v));
+            let lim = v1::MemoryLimitInBytes::parse(&text).map(|m| m.bytes).ok();
+            prop_assert_eq!(lim, Some((v < V1_UNLIMITED_MIN).then_some(v)));
+        }
+    }
+}

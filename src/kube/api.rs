@@ -25,7 +25,7 @@ const PAGE_SIZE: u32 = 100;
 /// Build an API-server client: `url` for tests (`http://127.0.0.1:PORT`, no auth), else the
 /// usual inference (in-cluster service account, or `$KUBECONFIG`).
 pub async fn client(url: Option<&str>, connect_timeout: Duration) -> crate::Result<kube::Client> {
-    let mut cfg = match url {
+    let cfg = match url {
         Some(u) => {
             let uri = u
                 .parse()
@@ -36,8 +36,7 @@ pub async fn client(url: Option<&str>, connect_timeout: Duration) -> crate::Resu
             .await
             .map_err(|e| Error::Kube(format!("no API server config: {e}")))?,
     };
-    cfg.connect_timeout = Some(connect_timeout);
-    kube::Client::try_from(cfg).map_err(|e| Error::Kube(format!("API client: {e}")))
+    super::client::build(&cfg, connect_timeout)
 }
 
 /// Field selector for the pods scheduled on `node`.

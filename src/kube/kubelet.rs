@@ -2,13 +2,13 @@
 //! `memory.available`), with the service-account token and CA, hard timeouts and a cap on
 //! the response size.
 //!
-//! Transport: kube's own `Client` with a `Config` whose `cluster_url` is the kubelet. It is
-//! the smallest sound option here because kube is already a dependency for the API-server
-//! fallback and Events, and its client brings exactly what a kubelet call needs: rustls,
-//! a token *file* that is re-read when the projected token rotates, a CA file that is
-//! re-read on rotation, `accept_invalid_certs` for self-signed kubelet serving certs, and
-//! plain `http://` for tests. A hand-rolled hyper-util + rustls client would duplicate all
-//! of that. Retries are ours (kube's default retry is off for the kubelet).
+//! Transport: a kube `Client` (built in `client.rs`) with a `Config` whose `cluster_url` is
+//! the kubelet. It is the smallest sound option here because kube is already a dependency
+//! for the API-server fallback and Events, and its client brings exactly what a kubelet call
+//! needs: rustls, a token *file* that is re-read when the projected token rotates, a CA file
+//! that is re-read on rotation, `accept_invalid_certs` for self-signed kubelet serving
+//! certs, and plain `http://` for tests. A hand-rolled hyper-util + rustls client would
+//! duplicate all of that. Retries are ours; the total timeout wraps connect, headers and body.
 //!
 //! Must not: block the caller for longer than the total timeout, read more than
 //! `max_body` bytes, or log (the caller rate-limits logs and counts errors).
@@ -131,10 +131,6 @@ impl Kubelet {
             )));
         }
         let mut cfg = kube::Config::new(uri);
-        cfg.connect_timeout = Some(opts.connect_timeout);
-        cfg.read_timeout = Some(opts.total_timeout);
-        cfg.write_timeout = Some(opts.total_timeout);
-        cfg.reset_reader_on_write = true;
         cfg.default_retry = false;
         cfg.accept_invalid_certs = opts.insecure_tls;
         let token = opts.service_account_dir.join("token");
@@ -146,17 +142,14 @@ impl Kubelet {
             cfg.root_cert = Some(load_pem_certs(&ca)?);
             cfg.root_cert_file = Some(ca);
         }
-        let client =
-            kube::Client::try_from(cfg).map_err(|e| Error::Kube(format!("kubelet client: {e}")))?;
+        let client = super::client::build(&cfg, opts.connect_timeout)?;
         Ok(Kubelet { client, opts })
     }
 
     /// `GET /pods`: every pod the kubelet runs.
     pub async fn pods(&self) -> Result<Vec<Pod>, FetchError> {
         let body = self.get("/pods").await?;
-        let list: k8s_openapi::List<Pod> = serde_json::from_slice(&body)
-            .map_err(|e| FetchError::Garbage(format!("/pods: {e}")))?;
-        Ok(list.items)
+        parse_pods(&body)
     }
 
     /// `GET /stats/summary?only_cpu_and_memory=true`: node `memory.availableBytes`, the
@@ -260,6 +253,19 @@ struct SummaryMemory {
     available_bytes: Option<u64>,
 }
 
+/// [`parse_pod_list`] with the error the agent counts: garbage is a [`FetchError::Garbage`]
+/// naming `/pods` (the property tests and fuzz targets drive this entry point).
+pub fn parse_pods(body: &[u8]) -> Result<Vec<Pod>, FetchError> {
+    parse_pod_list(body).map_err(|e| FetchError::Garbage(format!("/pods: {e}")))
+}
+
+/// The pods of a kubelet `/pods` body (a `PodList`; k8s-openapi 0.29 has no `PodList`
+/// type, `List<Pod>` is its replacement).
+pub fn parse_pod_list(body: &[u8]) -> Result<Vec<Pod>, serde_json::Error> {
+    let list: k8s_openapi::List<Pod> = serde_json::from_slice(body)?;
+    Ok(list.items)
+}
+
 /// Node `memory.availableBytes` from a `/stats/summary` body (`None` when the kubelet
 /// omits it, as it does before its first housekeeping pass).
 pub fn parse_summary_available(body: &[u8]) -> Result<Option<u64>, serde_json::Error> {
@@ -294,6 +300,33 @@ mod tests {
         );
         assert!(parse_summary_available(b"<html>").is_err());
         assert!(parse_summary_available(br#"{"node":{"memory":{"availableBytes":-1}}}"#).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any bytes: an error or a list, never a panic (the kubelet is outside our trust).
+        #[test]
+        fn decoders_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = parse_pod_list(&body);
+            let _ = parse_summary_available(&body);
+        }
+
+        /// A real PodList cut at any byte is an error, never a panic or a partial list.
+        #[test]
+        fn truncated_real_podlist_is_an_error(cut in 0usize..115_589) {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/pods_k8s_1_32.json");
+            let body = std::fs::read(path).unwrap();
+            let cut = cut.min(body.len() - 1);
+            proptest::prop_assert!(parse_pod_list(&body[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn real_podlist_decodes() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/pods_k8s_1_32.json");
+        let pods = parse_pod_list(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(pods.len(), 23);
+        assert_eq!(pods[0].metadata.name.as_deref(), Some("e2e-failjob-r4gnk"));
     }
 
     #[test]

@@ -11,11 +11,10 @@
 //! Must not: call the network from `enrich` or `post_alarm`, hold a lock across an await,
 //! ask for `nodes/proxy`, or keep whole Pod objects.
 pub mod api;
+pub mod client;
 pub mod events;
 pub mod kubelet;
 pub mod pods;
-
-pub use pods::observed_crash;
 
 use crate::cli::PodSource;
 use crate::predict::Prediction;
@@ -140,11 +139,12 @@ pub fn enrich_blocking(cfg: &KubeConfig, snapshot: &mut Snapshot) -> crate::Resu
 
 /// Pods (kubelet, else API per `--pod-source`) and the kubelet's node memory.available.
 async fn fetch_once(cfg: &KubeConfig) -> crate::Result<(PodIndex, Option<u64>)> {
-    let kubelet = match cfg.pod_source {
-        PodSource::Api => cfg.kubelet_options().and_then(Kubelet::new).ok(),
-        _ => Some(cfg.kubelet_options().and_then(Kubelet::new)?),
+    let built = cfg.kubelet_options().and_then(Kubelet::new);
+    let (kubelet, mut kubelet_err) = match built {
+        Ok(k) => (Some(k), None),
+        Err(e) if cfg.pod_source == PodSource::Kubelet => return Err(e),
+        Err(e) => (None, Some(bare(&e))),
     };
-    let mut kubelet_err = None;
     if cfg.pod_source != PodSource::Api {
         if let Some(k) = &kubelet {
             match k.pods().await {
@@ -153,22 +153,33 @@ async fn fetch_once(cfg: &KubeConfig) -> crate::Result<(PodIndex, Option<u64>)> 
                     return Ok((PodIndex::from_pods(&pods, Instant::now(), "kubelet"), avail));
                 }
                 Err(e) if cfg.pod_source == PodSource::Kubelet => return Err(e.into()),
-                Err(e) => kubelet_err = Some(e),
+                Err(e) => kubelet_err = Some(format!("kubelet: {e}")),
             }
         }
     }
+    let with_kubelet_err = |e: crate::Error| match (&kubelet_err, cfg.pod_source) {
+        (Some(k), PodSource::Auto) => crate::Error::Kube(format!("{k}; then {}", bare(&e))),
+        _ => e,
+    };
     let client = api::client(cfg.api_url.as_deref(), cfg.connect_timeout)
         .await
-        .map_err(|e| match &kubelet_err {
-            Some(k) => crate::Error::Kube(format!("kubelet: {k}; API server: {e}")),
-            None => e,
-        })?;
-    let pods = api::list_once(client, &cfg.node_name, cfg.request_timeout).await?;
+        .map_err(with_kubelet_err)?;
+    let pods = api::list_once(client, &cfg.node_name, cfg.request_timeout)
+        .await
+        .map_err(with_kubelet_err)?;
     let avail = match &kubelet {
         Some(k) => k.node_memory_available().await.ok().flatten(),
         None => None,
     };
     Ok((PodIndex::from_pods(&pods, Instant::now(), "api"), avail))
+}
+
+/// The message of a `Kube` error without its `kube: ` prefix (for joining two of them).
+fn bare(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Kube(m) => m.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Metric handles of this module (registered once in the agent's registry).
@@ -329,9 +340,14 @@ impl Shared {
     fn error(&self, source: &'static str, what: &str) {
         self.metrics.errors.with_label_values(&[source]).inc();
         if self.logs.allow(source) {
+            let meanwhile = if source == "kubelet_summary" {
+                "node memory.available comes from /proc/meminfo meanwhile"
+            } else {
+                "containers it cannot name keep UID labels meanwhile"
+            };
             tracing::warn!(
                 source,
-                "kubernetes metadata: {what} (containers keep UID labels until it recovers)"
+                "kubernetes metadata: {what} ({meanwhile}; next log for this source in >= 60 s)"
             );
         }
     }
@@ -420,7 +436,17 @@ impl Kube {
         } else {
             api_client
         };
-        tokio::spawn(refresher(Arc::downgrade(&shared), kubelet, api_source));
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(refresher(
+            Arc::downgrade(&shared),
+            kubelet,
+            api_source,
+            first_tx,
+        ));
+        // Give the first kubelet call its chance before the first sweep, so a healthy node
+        // starts with names instead of publishing UID-labelled series for one refresh.
+        // Bounded by the request timeout: a dead kubelet delays startup by at most that.
+        let _ = tokio::time::timeout(cfg.request_timeout + cfg.connect_timeout, first_rx).await;
         Kube {
             shared: Some(shared),
         }
@@ -477,7 +503,8 @@ impl Kube {
             }
         }
         drop(first_seen);
-        if want_refresh {
+        // The API watch pushes changes by itself; only the kubelet needs a poke.
+        if want_refresh && sh.active() == Active::Kubelet {
             sh.wake.notify_one();
         }
         let fresh = sh.cfg.refresh_interval * 3;
@@ -546,7 +573,9 @@ async fn refresher(
     weak: std::sync::Weak<Shared>,
     kubelet: Option<Kubelet>,
     api_client: Option<kube::Client>,
+    first_cycle: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut first_cycle = Some(first_cycle);
     let mut backoff = Backoff {
         next: Duration::from_secs(1),
         max: Duration::from_secs(30),
@@ -623,6 +652,9 @@ async fn refresher(
                     }
                 }
             }
+        }
+        if let Some(tx) = first_cycle.take() {
+            let _ = tx.send(());
         }
         let delay = if failed {
             backoff.fail()

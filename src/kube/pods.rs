@@ -5,7 +5,7 @@
 //! No I/O here and no clocks except the `Instant` a caller hands in: the kubelet client,
 //! the API watcher and `collect --once` all go through the same code, and tests feed it
 //! real PodList JSON.
-use crate::sample::{Cause, ContainerSample, Qos, Sample, Snapshot};
+use crate::sample::{ContainerSample, Qos, Snapshot};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -291,26 +291,6 @@ pub fn uid_labels(c: &mut ContainerSample) {
     c.sample.id = c.meta.id();
 }
 
-/// A crash the kubelet reports between two consecutive samples of one container id (the
-/// id survives restarts, the cgroup does not): `Evicted` appearing → `evicted`; the restart
-/// count going up → `oom_kill` when the last termination was `OOMKilled`, else
-/// `restart_loop`. `None` when nothing changed or the earlier sample had no kubelet data.
-/// For training labels and the online hit/miss counters.
-pub fn observed_crash(prev: &Sample, cur: &Sample) -> Option<Cause> {
-    let reason = cur.last_termination_reason.as_deref();
-    if reason == Some("Evicted") && prev.last_termination_reason.as_deref() != Some("Evicted") {
-        return Some(Cause::Evicted);
-    }
-    match (prev.restarts_total, cur.restarts_total) {
-        (Some(a), Some(b)) if b > a => Some(if reason == Some("OOMKilled") {
-            Cause::OomKill
-        } else {
-            Cause::RestartLoop
-        }),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,42 +516,5 @@ mod tests {
             ("kube-system", "storage-provisioner", 1)
         );
         assert_eq!(c.last_termination_reason.as_deref(), Some("Error"));
-    }
-
-    #[test]
-    fn crashes_seen_by_the_kubelet() {
-        let s = |restarts: Option<u64>, reason: Option<&str>| Sample {
-            restarts_total: restarts,
-            last_termination_reason: reason.map(str::to_string),
-            ..Default::default()
-        };
-        assert_eq!(
-            observed_crash(&s(Some(0), None), &s(Some(1), Some("OOMKilled"))),
-            Some(Cause::OomKill)
-        );
-        assert_eq!(
-            observed_crash(&s(Some(3), Some("OOMKilled")), &s(Some(4), Some("Error"))),
-            Some(Cause::RestartLoop)
-        );
-        assert_eq!(
-            observed_crash(&s(Some(1), None), &s(Some(1), Some("Evicted"))),
-            Some(Cause::Evicted)
-        );
-        assert_eq!(
-            observed_crash(&s(Some(1), Some("Evicted")), &s(Some(1), Some("Evicted"))),
-            None
-        );
-        assert_eq!(
-            observed_crash(
-                &s(Some(2), Some("OOMKilled")),
-                &s(Some(2), Some("OOMKilled"))
-            ),
-            None
-        );
-        assert_eq!(
-            observed_crash(&s(None, None), &s(Some(5), Some("OOMKilled"))),
-            None,
-            "first named sample"
-        );
     }
 }

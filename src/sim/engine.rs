@@ -104,6 +104,7 @@ pub struct Container {
     pids: f64,
     at_pid_limit_for: f64,
     probe_phase: f64,
+    probe_delay: f64,
     probe_failures: u32,
     restarts: u64,
     last_reason: Option<String>,
@@ -146,6 +147,7 @@ impl Container {
             pids: 1.0,
             at_pid_limit_for: 0.0,
             probe_phase: rng.random_range(0.0..10.0),
+            probe_delay: rng.random_range(0.0..30.0),
             probe_failures: 0,
             restarts,
         }
@@ -287,10 +289,11 @@ impl Container {
         frac
     }
 
-    /// Liveness probe every 10 s, failureThreshold 3: a starved process answers too late.
+    /// Liveness probe every 10 s after initialDelaySeconds, failureThreshold 3: a starved
+    /// process answers too late.
     fn probe(&mut self, now: f64, throttle: f64, rng: &mut ChaCha8Rng) -> bool {
         let phase = (now + self.probe_phase) % 10.0;
-        if phase >= 1.0 {
+        if phase >= 1.0 || now - self.started_at < self.probe_delay {
             return false;
         }
         let p_fail = ((throttle - 0.9) / 0.09).clamp(0.0, 1.0);
@@ -387,20 +390,33 @@ impl Container {
         self.crash(now, Cause::Evicted, rng)
     }
 
-    /// What the agent would read now. `v1` drops the fields cgroup v1 does not have;
-    /// `pod_kills` is the pod cgroup's oom_kill count (every container of the pod).
-    pub fn sample(
+    /// What the agent would read now on a v2 (`v1` false) or v1 node, counting only this
+    /// container's kills at pod level (a pod with one container).
+    pub fn sample(&self, ts: f64, v1: bool, node_total: f64, node_avail: f64) -> Sample {
+        let source = if v1 {
+            Source::CgroupV1
+        } else {
+            Source::CgroupV2
+        };
+        self.sample_from(ts, source, node_total, node_avail, self.pod_kills)
+    }
+
+    /// What `source` would record now (it decides which fields exist); `pod_kills` is the
+    /// pod cgroup's oom_kill count (every container of the pod).
+    pub fn sample_from(
         &self,
         ts: f64,
-        v1: bool,
+        source: Source,
         node_total: f64,
         node_avail: f64,
         pod_kills: u64,
     ) -> Sample {
+        let v2 = source == Source::CgroupV2;
+        let v1 = !v2;
         let usage = self.usage();
         let inactive = (self.file - self.active).max(0.0);
         let b = |x: f64| Some(x.max(0.0).round() as u64);
-        let psi = |x: f64| (!v1).then_some((x * 100.0).round() / 100.0);
+        let psi = |x: f64| v2.then_some((x * 100.0).round() / 100.0);
         let has_quota = self.spec.cpu_limit.is_some();
         Sample {
             ts: round_ms(ts),
@@ -411,10 +427,14 @@ impl Container {
             memory_anon_bytes: b(self.anon),
             memory_file_bytes: b(self.file),
             memory_swap_bytes: (!v1).then_some(0),
-            oom_events_total: (!v1).then_some(self.oom_events),
+            oom_events_total: v2.then_some(self.oom_events),
             oom_kills_total: Some(self.oom_kills),
             // v1 pod cgroups count only kills at the pod's own limit; v2's count is hierarchical.
-            pod_oom_kills_total: Some(if v1 { 0 } else { pod_kills }),
+            pod_oom_kills_total: match source {
+                Source::CgroupV2 => Some(pod_kills),
+                Source::CgroupV1 => Some(0),
+                Source::Prometheus => None,
+            },
             memory_high_events_total: (!v1).then_some(0),
             memory_max_events_total: Some(self.max_events),
             memory_pressure_some_avg10: psi(self.psi_mem_some),
@@ -435,7 +455,11 @@ impl Container {
             } else {
                 0
             }),
-            pids_limit: self.spec.pids_limit,
+            pids_limit: if source == Source::Prometheus {
+                None
+            } else {
+                self.spec.pids_limit
+            },
             restarts_total: Some(self.restarts),
             last_termination_reason: self.last_reason.clone(),
             qos: Some(self.spec.qos),
@@ -443,6 +467,19 @@ impl Container {
             node_memory_total_bytes: b(node_total),
         }
     }
+}
+
+/// Where a trace's samples come from, which decides the fields it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The agent on a cgroup v2 node: every field.
+    CgroupV2,
+    /// The agent on a cgroup v1 (or hybrid) node: no PSI, no `memory.events` oom/high, no
+    /// swap; `max` events are `memory.failcnt`.
+    CgroupV1,
+    /// A Prometheus export of cAdvisor + kube-state-metrics series (the usual "real" trace):
+    /// as v1, and no pod-level OOM counter or pids limit.
+    Prometheus,
 }
 
 /// Round a timestamp to milliseconds (what a trace file keeps).
@@ -511,7 +548,7 @@ pub fn run(
     t0: f64,
     duration: f64,
     schedule: Schedule,
-    v1: bool,
+    source: Source,
     rng: &mut ChaCha8Rng,
 ) -> Vec<TraceLine> {
     let mut out: Vec<TraceLine> = Vec::new();
@@ -555,7 +592,7 @@ pub fn run(
             for c in containers.iter().filter(|c| c.visible_at(ts)) {
                 let pk = pods.get(pod_of(&c.spec.id)).copied().unwrap_or(0);
                 out.push(TraceLine::Sample(Box::new(
-                    c.sample(ts, v1, node.total, avail, pk),
+                    c.sample_from(ts, source, node.total, avail, pk),
                 )));
             }
         }

@@ -11,13 +11,14 @@
 //! evictions and restarts, and only they write crash labels.
 //!
 //! Must not: write anything but traces and the manifest, or depend on the predictor.
+#![warn(missing_docs)]
 pub mod engine;
 pub mod scenarios;
 
 use crate::sample::{Cause, Qos};
 use crate::trace::TraceLine;
 use crate::{Error, Result};
-use engine::{Container, Node, Schedule, Spec, GIB, MIB};
+use engine::{Container, Node, Schedule, Source, Spec, GIB, MIB};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scenarios::{
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the generator; bump when the same seed would produce different traces.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -374,7 +375,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     let node_total = [4.0, 8.0, 16.0, 32.0, 64.0][rng.random_range(0..5)] * GIB;
     let mut node = Node::new(node_total, node_total * rng.random_range(0.3..0.7), rng);
     let sched = schedule(rng);
-    let v1 = rng.random::<f64>() < 0.3;
+    let source = match rng.random::<f64>() {
+        x if x < 0.6 => Source::CgroupV2,
+        x if x < 0.85 => Source::CgroupV1,
+        _ => Source::Prometheus,
+    };
     let pod = random_pod(rng);
     let l = pod.limit;
     let noise = |rng: &mut ChaCha8Rng| {
@@ -688,7 +693,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
         t0,
         duration.round(),
         sched,
-        v1,
+        source,
         rng,
     );
     Instance {
