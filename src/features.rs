@@ -23,7 +23,7 @@ use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
 /// Number of features.
-pub const N: usize = 26;
+pub const N: usize = 27;
 
 /// "Not going to happen within the horizon we care about", seconds: the cap of every
 /// time-to-X feature (also used when nothing grows).
@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (90 s of history, or a clean climb above 92 % of the limit); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (90 s of history, or a clean linear climb that ends within 60 s or is above 92 % of the limit); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -74,6 +74,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
     ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
     ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's 100 MiB eviction threshold at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
+    ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
 ];
 
 /// Index of each feature, by name, for code that reads the vector.
@@ -214,8 +215,9 @@ pub fn envelope_slope(
     }
 }
 
-/// Increase of a counter since `window` seconds before `now`; 0 when it went backwards
-/// (restart) or is unknown.
+/// Increase of a counter since `window` seconds before `now`, counted like Prometheus'
+/// `increase()`: when the counter went backwards the container's cgroup was recreated and
+/// counts from 0 again, so the increase is the new value (never negative). 0 when unknown.
 fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> f32) -> f32 {
     let start = match h.at_or_before(now - window) {
         Some(b) => get(b),
@@ -225,7 +227,7 @@ fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> 
             None => return 0.0,
         },
     };
-    let d = cur - start;
+    let d = if cur < start { cur } else { cur - start };
     if d.is_finite() && d > 0.0 {
         d
     } else {
@@ -268,8 +270,11 @@ pub const LONG_WINDOW: f64 = 300.0;
 pub const TRUST_SPAN: f64 = 90.0;
 /// Working set / limit above which a short but clean climb is trusted at once.
 pub const NEAR_LIMIT: f64 = 0.92;
+/// A clean (R² ≥ 0.95) climb with less history is trusted when it reaches the limit within
+/// this many seconds: a fast leak must be caught before 90 s of history exist.
+pub const EARLY_TTL: f64 = 60.0;
 /// Least history before an envelope slope is computed, seconds.
-pub const MIN_ENVELOPE_SPAN: f64 = 30.0;
+pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
 
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
@@ -342,7 +347,13 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(a), Some(b)) => Some(a.min(b)),
         _ => None,
     };
-    let g_long = min_opt(ws_env5, anon_env);
+    // With 10 minutes of history, the 10-minute envelope also has to agree: two half-window
+    // peaks of a noisy GC sawtooth can differ by chance, and the longer window halves that
+    // noise. (Without it, the 5-minute envelope alone: fast leaks are short.)
+    let g_long = match ws_env10 {
+        Some(g10) => min_opt(ws_env5, anon_env).map(|g| g.min(g10)),
+        None => min_opt(ws_env5, anon_env),
+    };
     let g_short = min_opt(ws_short, anon_short);
     let ttl_long = match (ws, limit) {
         (Some(w), Some(l)) => time_to(w, l, g_long),
@@ -358,8 +369,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // too), or when a clean, linear climb is already at the limit's doorstep.
     let span = h.span();
     let near = x[0] >= NEAR_LIMIT as f32;
-    let ttl_mem = ttl_long
-        .filter(|_| span >= TRUST_SPAN || (near && r2 >= 0.8 && ws_fit.is_some_and(|f| f.n >= 4)));
+    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 3);
+    let soon = ttl_long.is_some_and(|t| t <= EARLY_TTL);
+    let ttl_mem = ttl_long.filter(|_| span >= TRUST_SPAN || (clean && (soon || near)));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -380,6 +392,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         UNKNOWN
     } else if d_periods > 0.0 {
         (d_thr / d_periods).min(1.0)
+    } else {
+        0.0
+    };
+    let d_periods5 = delta(h, now, 300.0, c.periods, |b| b.last.periods);
+    let d_thr5 = delta(h, now, 300.0, c.throttled_periods, |b| b.last.throttled_periods);
+    x[26] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
+        UNKNOWN
+    } else if d_periods5 > 0.0 {
+        (d_thr5 / d_periods5).min(1.0)
     } else {
         0.0
     };
@@ -586,9 +607,11 @@ mod tests {
             s.restarts_total = Some(if i < 60 { 3 } else { 0 });
             s
         }));
-        assert_eq!(f.x[13], 0.0);
+        // Counted from the reset, as Prometheus' increase() does: 1 max event since restart.
+        assert_eq!(f.x[13], 1.0);
         assert_eq!(f.x[22], 0.0);
-        assert!(f.x[17] >= 0.0);
+        // The new cgroup's own throttling: half its periods.
+        assert!((f.x[17] - 0.5).abs() < 0.02, "{}", f.x[17]);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //!    the past). Its class is the cause of the next labelled crash of that container if it
 //!    comes within `--horizon` seconds, else `none`.
 //! 2. Files are split by a hash of their name: 80 % fit the trees, 20 % (validation) tune
-//!    the alarm threshold by running the real [`Predictor`] (hysteresis included) and
-//!    maximising episode-level F1. Reported figures come from `--holdout` (other seeds) only.
+//!    the alarm threshold by running the agent's real predictor (hysteresis included) and
+//!    maximising `eval`'s F1 (all kinds but the unpredictable `alloc_spike`). Reported
+//!    figures come from `--holdout` (other seeds) only, scored by `eval` itself.
 //! 3. linfa-trees fits a DecisionTree (or a bag of them on bootstrap resamples of the
 //!    training files) with crash rows up-weighted to balance the classes; the tree is
 //!    flattened and the *unweighted* training rows are routed to its leaves so each leaf
@@ -16,15 +17,15 @@
 use crate::features::{self, N};
 use crate::history::History;
 use crate::model::{self, Model, ModelFile, Node, RiskParams, TreeFile, CLASSES};
-use crate::predict::{Predictor, Transition};
 use crate::replay::{self, LoadedTrace};
 use crate::sample::Cause;
+use crate::trace::TraceLine;
+use crate::{eval, sim};
 use anyhow::Context;
 use linfa::prelude::*;
 use linfa_trees::{DecisionTree, SplitQuality};
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,10 +33,6 @@ use std::time::Instant;
 
 /// Least sample time between two training rows of one container, seconds.
 pub const ROW_SECONDS: f64 = 5.0;
-/// Least lead for an alarm to count as a hit, seconds (as `eval`).
-pub const MIN_LEAD: f64 = 30.0;
-/// An alarm not followed by a crash within this many seconds is a false alarm (as `eval`).
-pub const FALSE_ALARM_WINDOW: f64 = 600.0;
 
 /// Training rows of one trace.
 struct Rows {
@@ -87,136 +84,27 @@ fn rows_of(trace: &LoadedTrace, horizon: f64) -> Rows {
     out
 }
 
-/// Episode-level scores of a model on labelled traces (the definitions of `eval`).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Score {
-    /// Labelled crashes.
-    pub crashes: usize,
-    /// Crashes alarmed at least [`MIN_LEAD`] s before.
-    pub hits: usize,
-    /// Crashes alarmed less than [`MIN_LEAD`] s before.
-    pub late: usize,
-    /// Alarm episodes.
-    pub episodes: usize,
-    /// Episodes not followed by a crash within [`FALSE_ALARM_WINDOW`].
-    pub false_alarms: usize,
-    /// hits / crashes.
-    pub recall: f64,
-    /// (episodes − false alarms) / episodes.
-    pub precision: f64,
-    /// Harmonic mean of the two.
-    pub f1: f64,
-    /// Median lead of the hits, seconds.
-    pub median_lead_s: Option<f64>,
-    /// 10th percentile lead of the hits, seconds.
-    pub p10_lead_s: Option<f64>,
-    /// Containers without any crash label that alarmed at least once.
-    pub alarmed_quiet_containers: usize,
-    /// Containers without any crash label.
-    pub quiet_containers: usize,
-    #[serde(skip)]
-    leads: Vec<f64>,
+/// Score a model on labelled traces with `eval`'s definitions (the agent's own
+/// [`crate::predict::Predictor`] through [`eval::Crashwatch`]), per scenario kind.
+pub fn eval_report(model: &Arc<Model>, traces: &[(PathBuf, Vec<TraceLine>)]) -> eval::Report {
+    let mut r = eval::Report::default();
+    for (p, lines) in traces {
+        let kind = sim::kind_of_file(p);
+        let name = kind.map_or("other", sim::Kind::as_str).to_string();
+        let may_crash = kind.is_none_or(|k| k.expected_cause().is_some());
+        let s = eval::score_trace(lines, &mut eval::Crashwatch::new(model.clone()), may_crash);
+        r.kinds.entry(name).or_default().add(&s.tally);
+    }
+    r
 }
 
-impl Score {
-    fn add_trace(&mut self, model: &Arc<Model>, threshold: f64, trace: &LoadedTrace) {
-        let mut p = Predictor::new(model.clone(), Some(threshold));
-        // Per container: episodes as (opened, closed).
-        let mut eps: HashMap<&str, Vec<(f64, Option<f64>)>> = HashMap::new();
-        for s in &trace.samples {
-            let (pred, ts) = p.observe(s);
-            let e = eps.entry(s.id.as_str()).or_default();
-            // An episode is the span of `crash_predicted` (a crash inside a restart loop
-            // reports `Crashed` without ending it).
-            let open = e.last().is_some_and(|l| l.1.is_none());
-            if open && (!pred.crash_predicted || ts.contains(&Transition::Alarmed)) {
-                if let Some(last) = e.last_mut() {
-                    last.1 = Some(s.ts);
-                }
-            }
-            if ts.contains(&Transition::Alarmed) {
-                e.push((s.ts, None));
-            }
-        }
-        let mut labels: HashMap<&str, Vec<f64>> = HashMap::new();
-        for l in &trace.labels {
-            labels.entry(l.id.as_str()).or_default().push(l.ts);
-        }
-        for (id, e) in &eps {
-            let crash_ts = labels.get(id).map(|v| v.as_slice()).unwrap_or(&[]);
-            if crash_ts.is_empty() {
-                self.quiet_containers += 1;
-                if !e.is_empty() {
-                    self.alarmed_quiet_containers += 1;
-                }
-            }
-            for (open, _) in e {
-                self.episodes += 1;
-                if !crash_ts
-                    .iter()
-                    .any(|t| *t >= *open && *t <= open + FALSE_ALARM_WINDOW)
-                {
-                    self.false_alarms += 1;
-                }
-            }
-            for t in crash_ts {
-                self.crashes += 1;
-                // The episode alive at the crash (closed by it, at most a sweep later). An
-                // episode that stays up through a restart loop warns of every crash in it.
-                let alive = e
-                    .iter()
-                    .filter(|(o, c)| *o <= *t && c.is_none_or(|c| c >= *t - 1.0))
-                    .map(|(o, _)| *t - *o)
-                    .fold(None::<f64>, |m, l| Some(m.map_or(l, |m| m.max(l))));
-                match alive {
-                    Some(lead) if lead >= MIN_LEAD => {
-                        self.hits += 1;
-                        self.leads.push(lead);
-                    }
-                    Some(_) => self.late += 1,
-                    None => {}
-                }
-            }
-        }
-    }
-
-    fn finish(mut self) -> Score {
-        self.recall = if self.crashes > 0 {
-            self.hits as f64 / self.crashes as f64
-        } else {
-            0.0
-        };
-        self.precision = if self.episodes > 0 {
-            (self.episodes - self.false_alarms) as f64 / self.episodes as f64
-        } else {
-            1.0
-        };
-        self.f1 = if self.recall + self.precision > 0.0 {
-            2.0 * self.recall * self.precision / (self.recall + self.precision)
-        } else {
-            0.0
-        };
-        self.leads.sort_by(|a, b| a.total_cmp(b));
-        let q = |p: f64| -> Option<f64> {
-            if self.leads.is_empty() {
-                return None;
-            }
-            let i = ((self.leads.len() - 1) as f64 * p).round() as usize;
-            Some(self.leads[i])
-        };
-        self.median_lead_s = q(0.5);
-        self.p10_lead_s = q(0.1);
-        self
-    }
-}
-
-/// Score `model` at `threshold` on labelled traces.
-pub fn score(model: &Arc<Model>, threshold: f64, traces: &[LoadedTrace]) -> Score {
-    let mut s = Score::default();
-    for t in traces {
-        s.add_trace(model, threshold, t);
-    }
-    s.finish()
+/// A loaded trace back as lines (samples and labels) for `eval`'s scorer.
+fn as_lines(t: &LoadedTrace) -> Vec<TraceLine> {
+    t.samples
+        .iter()
+        .map(|s| TraceLine::Sample(Box::new(s.clone())))
+        .chain(t.labels.iter().map(|l| TraceLine::Label(l.clone())))
+        .collect()
 }
 
 /// Load every `*.jsonl` trace of a directory (labels included: this is training).
@@ -232,21 +120,6 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
         out.push((f, t));
     }
     Ok(out)
-}
-
-/// Scenario kind of a trace file: the name up to the `-<seed>-<n>` suffix (`leak_linear-1-3`
-/// → `leak_linear`); the whole stem for other names.
-pub fn kind_of(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let parts: Vec<&str> = stem.rsplitn(3, '-').collect();
-    if parts.len() == 3 && parts[0].parse::<u64>().is_ok() && parts[1].parse::<u64>().is_ok() {
-        parts[2].to_string()
-    } else {
-        stem
-    }
 }
 
 /// Deterministic file split: FNV-1a of the file name, one in five to validation.
@@ -451,31 +324,27 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         eval: serde_json::Value::Null,
         trees,
     };
-    let m = Arc::new(Model::from_file(file.clone())?);
 
-    // Threshold: best episode F1 on the validation files (ties → the higher threshold).
-    let val_traces: Vec<LoadedTrace> = val.into_iter().map(|(_, t)| t).collect();
+    // Threshold: best `eval` F1 on the validation files (ties → the higher threshold).
+    let val_lines: Vec<(PathBuf, Vec<TraceLine>)> = val.iter().map(|(p, t)| (p.clone(), as_lines(t))).collect();
+    drop(val);
     let mut sweep = Vec::new();
     let mut best = (f64::NEG_INFINITY, 0.5);
     for i in 0..=16 {
         let thr = 0.1 + 0.05 * i as f64;
-        let s = score(&m, thr, &val_traces);
-        if s.f1 >= best.0 {
-            best = (s.f1, thr);
+        file.threshold = thr;
+        let m = Arc::new(Model::from_file(file.clone())?);
+        let t = eval_report(&m, &val_lines).predictable();
+        let f1 = t.f1().unwrap_or(0.0);
+        if f1 >= best.0 {
+            best = (f1, thr);
         }
-        sweep.push(serde_json::json!({"threshold": thr, "f1": s.f1, "precision": s.precision, "recall": s.recall}));
+        sweep.push(serde_json::json!({"threshold": thr, "f1": t.f1(), "precision": t.precision(), "recall": t.recall()}));
     }
     let threshold = args.threshold.unwrap_or(best.1);
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&threshold),
-        "--threshold must be within 0..1"
-    );
+    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be within 0..1");
     file.threshold = threshold;
-    let validation = score(
-        &Arc::new(Model::from_file(file.clone())?),
-        threshold,
-        &val_traces,
-    );
+    let validation = eval_report(&Arc::new(Model::from_file(file.clone())?), &val_lines).predictable().summary();
 
     let leaves: usize = file
         .trees
@@ -502,7 +371,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         "traces_dir": args.traces.display().to_string(),
         "manifest": manifest,
         "fit_traces": fit.len(),
-        "validation_traces": val_traces.len(),
+        "validation_traces": val_lines.len(),
         "rows": y.len(),
         "rows_per_class": class_names_map(&class_rows),
         "row_every_s": ROW_SECONDS,
@@ -524,38 +393,38 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
             canon(dir) != canon(&args.traces),
             "--holdout must not be the training directory"
         );
-        let held_files = load_dir(dir)?;
         let final_model = Arc::new(Model::from_file(file.clone())?);
-        let mut kinds: std::collections::BTreeMap<String, Vec<LoadedTrace>> = Default::default();
-        for (p, t) in &held_files {
-            kinds.entry(kind_of(p)).or_default().push(t.clone());
+        let seeds = manifest.as_ref().and_then(|m| {
+            m.get("seeds").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_u64()).collect::<Vec<u64>>())
+        });
+        let run = eval::evaluate_dir(dir, final_model, seeds.as_deref())?;
+        for w in &run.warnings {
+            eprintln!("WARNING: {w}");
         }
-        let per_kind: std::collections::BTreeMap<String, Score> = kinds
+        print!("{}", eval::table("crashwatch (held-out)", &run.crashwatch));
+        let cw = run.crashwatch.predictable().summary();
+        let bl = run.baseline.predictable().summary();
+        let per_kind: serde_json::Map<String, serde_json::Value> = run
+            .crashwatch
+            .kinds
             .iter()
-            .map(|(k, ts)| (k.clone(), score(&final_model, threshold, ts)))
+            .map(|(k, t)| (k.clone(), serde_json::json!(t.summary())))
             .collect();
-        for (k, s) in &per_kind {
-            println!(
-                "  {k:<20} crashes {:>4} hits {:>4} late {:>3} episodes {:>4} false {:>4} recall {:.2} precision {:.2} median lead {:>5.0}",
-                s.crashes, s.hits, s.late, s.episodes, s.false_alarms, s.recall, s.precision, s.median_lead_s.unwrap_or(f64::NAN)
-            );
-        }
-        let held: Vec<LoadedTrace> = held_files.into_iter().map(|(_, t)| t).collect();
-        let s = score(&final_model, threshold, &held);
-        let hm = std::fs::read_to_string(dir.join("manifest.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
         file.eval = serde_json::json!({
+            "command": format!("crashwatch eval --traces {} --model {}", dir.display(), args.out.display()),
             "traces_dir": dir.display().to_string(),
-            "manifest": hm,
-            "traces": held.len(),
+            "seeds": run.seeds,
             "threshold": threshold,
-            "score": s,
+            "scope": "all kinds but alloc_spike (no warning exists by construction)",
+            "crashwatch": cw,
+            "baseline_predict_linear": bl,
+            "quiet_kind_alarms": run.crashwatch.quiet_kind_alarms(),
             "per_kind": per_kind,
+            "warnings": run.warnings,
         });
         println!(
-            "holdout: recall {:.3} precision {:.3} f1 {:.3} median lead {:?} s, {} crashes, {} episodes, {} false",
-            s.recall, s.precision, s.f1, s.median_lead_s, s.crashes, s.episodes, s.false_alarms
+            "holdout (all but alloc_spike): recall {:?} precision {:?} f1 {:?} median lead {:?} s | baseline f1 {:?}",
+            cw.recall, cw.precision, cw.f1, cw.lead_median_seconds, bl.f1
         );
     }
     let model = Model::from_file(file)?;
@@ -567,7 +436,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         model.version(),
         threshold,
         y.len(),
-        validation.f1,
+        validation.f1.unwrap_or(0.0),
         started.elapsed().as_secs_f64()
     );
     Ok(())
