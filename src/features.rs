@@ -396,7 +396,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         0.0
     };
     let d_periods5 = delta(h, now, 300.0, c.periods, |b| b.last.periods);
-    let d_thr5 = delta(h, now, 300.0, c.throttled_periods, |b| b.last.throttled_periods);
+    let d_thr5 = delta(h, now, 300.0, c.throttled_periods, |b| {
+        b.last.throttled_periods
+    });
     x[26] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
         UNKNOWN
     } else if d_periods5 > 0.0 {

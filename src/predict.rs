@@ -123,7 +123,11 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // backoff loop and restarts again within 5 minutes unless its cause went away.
     // Not for OOM kills: their next one is a memory question, which the terms above answer.
     let oom_restarts = f.x[features::idx::LAST_REASON] == 1.0;
-    let restarts = if oom_restarts { 0.0 } else { f.x[features::idx::RESTARTS_10M] as f64 };
+    let restarts = if oom_restarts {
+        0.0
+    } else {
+        f.x[features::idx::RESTARTS_10M] as f64
+    };
     let loop_risk = match restarts {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,
@@ -133,10 +137,14 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     if loop_risk > risk {
         risk = loop_risk;
         // The trees' favourite among the restart causes (starvation ends in probe kills).
-        cause = [Cause::CpuStarvation, Cause::PidExhaustion, Cause::RestartLoop]
-            .into_iter()
-            .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
-            .unwrap_or(Cause::RestartLoop);
+        cause = [
+            Cause::CpuStarvation,
+            Cause::PidExhaustion,
+            Cause::RestartLoop,
+        ]
+        .into_iter()
+        .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
+        .unwrap_or(Cause::RestartLoop);
     }
     Assessment {
         risk,

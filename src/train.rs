@@ -326,7 +326,8 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     };
 
     // Threshold: best `eval` F1 on the validation files (ties → the higher threshold).
-    let val_lines: Vec<(PathBuf, Vec<TraceLine>)> = val.iter().map(|(p, t)| (p.clone(), as_lines(t))).collect();
+    let val_lines: Vec<(PathBuf, Vec<TraceLine>)> =
+        val.iter().map(|(p, t)| (p.clone(), as_lines(t))).collect();
     drop(val);
     let mut sweep = Vec::new();
     let mut best = (f64::NEG_INFINITY, 0.5);
@@ -342,9 +343,14 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         sweep.push(serde_json::json!({"threshold": thr, "f1": t.f1(), "precision": t.precision(), "recall": t.recall()}));
     }
     let threshold = args.threshold.unwrap_or(best.1);
-    anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be within 0..1");
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&threshold),
+        "--threshold must be within 0..1"
+    );
     file.threshold = threshold;
-    let validation = eval_report(&Arc::new(Model::from_file(file.clone())?), &val_lines).predictable().summary();
+    let validation = eval_report(&Arc::new(Model::from_file(file.clone())?), &val_lines)
+        .predictable()
+        .summary();
 
     let leaves: usize = file
         .trees
@@ -395,7 +401,9 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         );
         let final_model = Arc::new(Model::from_file(file.clone())?);
         let seeds = manifest.as_ref().and_then(|m| {
-            m.get("seeds").and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_u64()).collect::<Vec<u64>>())
+            m.get("seeds")
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_u64()).collect::<Vec<u64>>())
         });
         let run = eval::evaluate_dir(dir, final_model, seeds.as_deref())?;
         for w in &run.warnings {
