@@ -111,17 +111,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
     let mut w = TreeWriter::create(&args.out)?;
-    w.write_node(&NodeSample {
-        name: "soak-node".into(),
-        memory_total_bytes: Some(64 << 30),
-        memory_available_bytes: Some(40 << 30),
-        memory_pressure_some_avg10: Some(0.0),
-        memory_pressure_full_avg10: Some(0.0),
-        cpu_pressure_some_avg10: Some(1.0),
-        io_pressure_some_avg10: Some(0.0),
-        io_pressure_full_avg10: Some(0.0),
-        ..NodeSample::default()
-    })?;
+    w.write_node(&NodeSample::quiet("soak-node", 64 << 30, 40 << 30))?;
     let mut live: VecDeque<Live> = VecDeque::with_capacity(args.containers as usize);
     for pod in 0..args.containers {
         let c = new_container(pod, &mut rng);

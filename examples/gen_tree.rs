@@ -22,17 +22,7 @@ fn main() -> anyhow::Result<()> {
     }
     let out = out.ok_or_else(|| anyhow::anyhow!("--out DIR is required"))?;
     let mut w = TreeWriter::create(&out)?;
-    w.write_node(&NodeSample {
-        name: "generated-node".into(),
-        memory_total_bytes: Some(64 << 30),
-        memory_available_bytes: Some(40 << 30),
-        memory_pressure_some_avg10: Some(0.12),
-        memory_pressure_full_avg10: Some(0.0),
-        cpu_pressure_some_avg10: Some(3.5),
-        io_pressure_some_avg10: Some(0.4),
-        io_pressure_full_avg10: Some(0.1),
-        ..NodeSample::default()
-    })?;
+    w.write_node(&NodeSample::quiet("generated-node", 64 << 30, 40 << 30))?;
     let mut written = 0u32;
     let mut pod = 0u32;
     while written < n {

@@ -244,6 +244,23 @@ pub struct NodeSample {
     pub io_pressure_full_avg10: Option<f64>,
 }
 
+impl NodeSample {
+    /// A node with the given memory and no pressure (generated trees, tests, benches).
+    pub fn quiet(name: &str, memory_total_bytes: u64, memory_available_bytes: u64) -> Self {
+        NodeSample {
+            name: name.to_string(),
+            memory_total_bytes: Some(memory_total_bytes),
+            memory_available_bytes: Some(memory_available_bytes),
+            memory_pressure_some_avg10: Some(0.0),
+            memory_pressure_full_avg10: Some(0.0),
+            cpu_pressure_some_avg10: Some(0.0),
+            io_pressure_some_avg10: Some(0.0),
+            io_pressure_full_avg10: Some(0.0),
+            ..NodeSample::default()
+        }
+    }
+}
+
 /// One sweep of the node: what `collect --format json` prints.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {

@@ -181,12 +181,7 @@ impl TreeWriter {
         }
         mkdir(&self.proc_root.join("pressure"))?;
         mkdir(&self.proc_root.join("sys/kernel"))?;
-        self.write_node(&NodeSample {
-            name: "synthetic-node".into(),
-            memory_total_bytes: Some(16 << 30),
-            memory_available_bytes: Some(12 << 30),
-            ..Default::default()
-        })
+        self.write_node(&NodeSample::quiet("synthetic-node", 16 << 30, 12 << 30))
     }
 
     /// Write (or rewrite) every v2 file of one container from `s`; creates the pod and

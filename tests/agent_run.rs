@@ -209,13 +209,8 @@ fn run_on_a_written_tree_alarms_before_the_oom_kill() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut w = TreeWriter::create(dir.path()).unwrap();
-    w.write_node(&NodeSample {
-        name: "e2e-node".into(),
-        memory_total_bytes: Some(16 << 30),
-        memory_available_bytes: Some(12 << 30),
-        ..NodeSample::default()
-    })
-    .unwrap();
+    w.write_node(&NodeSample::quiet("e2e-node", 16 << 30, 12 << 30))
+        .unwrap();
     let leak = ContainerSpec::generated(1, 0, Qos::Burstable);
     let steady = ContainerSpec::generated(2, 0, Qos::Guaranteed);
     let sample = |ws: u64, kills: u64| Sample {

@@ -62,18 +62,8 @@ fn sample(used_mib: u64) -> Sample {
 fn tree(n: u32) -> (tempfile::TempDir, TreeWriter, Vec<ContainerSpec>) {
     let dir = tempfile::tempdir().unwrap();
     let mut w = TreeWriter::create(dir.path()).unwrap();
-    w.write_node(&NodeSample {
-        name: "faults".into(),
-        memory_total_bytes: Some(16 << 30),
-        memory_available_bytes: Some(8 << 30),
-        memory_pressure_some_avg10: Some(0.0),
-        memory_pressure_full_avg10: Some(0.0),
-        cpu_pressure_some_avg10: Some(0.0),
-        io_pressure_some_avg10: Some(0.0),
-        io_pressure_full_avg10: Some(0.0),
-        ..NodeSample::default()
-    })
-    .unwrap();
+    w.write_node(&NodeSample::quiet("faults", 16 << 30, 8 << 30))
+        .unwrap();
     let mut specs: Vec<ContainerSpec> = (0..n)
         .map(|i| ContainerSpec::generated(i, 0, Qos::Burstable))
         .collect();

@@ -84,13 +84,8 @@ fn request(addr: std::net::SocketAddr, head: &str, body: &str) -> u16 {
 async fn churning_pods_under_http_load_leave_no_stale_series_and_no_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut w = TreeWriter::create(dir.path()).unwrap();
-    w.write_node(&NodeSample {
-        name: "soak".into(),
-        memory_total_bytes: Some(16 << 30),
-        memory_available_bytes: Some(8 << 30),
-        ..NodeSample::default()
-    })
-    .unwrap();
+    w.write_node(&NodeSample::quiet("soak", 16 << 30, 8 << 30))
+        .unwrap();
     let mut live: VecDeque<u32> = (0..LIVE).collect();
     for &p in &live {
         w.write_container(&spec(p), &sample(p, 0)).unwrap();
