@@ -1267,3 +1267,94 @@ async fn failing_kubelet_backs_off_and_pokes_do_not_stampede() {
             .is_some_and(|v| v >= 3.0)
     );
 }
+
+/// An evicted pod's cgroups vanish instead of restarting, so only the kubelet can say it
+/// crashed: the agent must score that (here a `miss`: nothing was alarmed) rather than
+/// forget the container.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eviction_reported_by_the_kubelet_is_scored_as_a_crash() {
+    use crashwatch::agent::engine::Engine;
+    use crashwatch::agent::outcomes::CrashOutcome;
+    use crashwatch::collect::{CollectConfig, Collector, SweepStats};
+    use crashwatch::http::AppState;
+    use crashwatch::metrics::Metrics;
+    use crashwatch::model::Model;
+    use crashwatch::predict::Predictor;
+    use crashwatch::sample::Cause;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let evicted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&evicted);
+    let kubelet = FakeServer::start(move |s: &Seen| {
+        if s.uri.starts_with("/pods") {
+            let mut list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
+            if flag.load(Ordering::SeqCst) {
+                let status = &mut list["items"][2]["status"];
+                status["phase"] = "Failed".into();
+                status["reason"] = "Evicted".into();
+                status["message"] = "The node was low on resource: memory.".into();
+            }
+            Reply::Json(200, list.to_string())
+        } else if s.uri.starts_with("/stats/summary") {
+            Reply::Json(200, summary(1 << 30))
+        } else {
+            Reply::Json(404, "{}".into())
+        }
+    });
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let kube = Kube::start(config(&kubelet.url(), None, PodSource::Kubelet, &sa), &reg).await;
+    let model = Model::embedded();
+    let metrics = Arc::new(Metrics::new(model.version()).unwrap());
+    let state = Arc::new(AppState::new(metrics, Arc::clone(&model), "node-1"));
+    let collector = Collector::new(CollectConfig {
+        cgroup_root: "/nonexistent".into(),
+        proc_root: "/nonexistent".into(),
+        node_name: "node-1".into(),
+    });
+    let mut engine = Engine::new(
+        collector,
+        Predictor::new(model, None),
+        kube.clone(),
+        state,
+        "node-1",
+    );
+
+    let mut snap = snapshot();
+    kube.enrich(&mut snap);
+    assert!(ids(&snap).contains(&"batch/etl-x2/etl".to_string()));
+    let report = engine.process(snap, SweepStats::default(), Instant::now());
+    assert!(report.crashed.is_empty());
+
+    // The kubelet evicts the pod: its cgroup is gone from the next sweeps.
+    evicted.store(true, Ordering::SeqCst);
+    let mut crashed = Vec::new();
+    for i in 1..=10 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut snap = snapshot();
+        snap.ts = 100.0 + i as f64;
+        snap.containers
+            .retain(|c| c.meta.pod_uid.as_deref() != Some(UID_DOCKER));
+        for c in &mut snap.containers {
+            c.sample.ts = snap.ts;
+        }
+        kube.enrich(&mut snap);
+        crashed.extend(
+            engine
+                .process(snap, SweepStats::default(), Instant::now())
+                .crashed,
+        );
+        if !crashed.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        crashed,
+        vec![(
+            "batch/etl-x2/etl".to_string(),
+            Cause::Evicted,
+            CrashOutcome::Miss
+        )],
+        "the eviction is scored once"
+    );
+}

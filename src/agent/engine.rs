@@ -60,10 +60,21 @@ pub struct Engine {
     node: String,
     recorder: Option<Recorder>,
     recorder_errors: u64,
-    /// Ids present in the previous sweep.
-    seen: HashSet<String>,
-    /// Named containers that vanished, with the sweep time they were last seen.
-    ghosts: HashMap<String, f64>,
+    /// Named containers of the previous sweep.
+    seen: HashMap<String, ContainerMeta>,
+    /// Named containers that vanished, kept for [`RESTART_GRACE_S`].
+    ghosts: HashMap<String, Ghost>,
+}
+
+/// A named container whose cgroup vanished.
+#[derive(Debug, Clone)]
+struct Ghost {
+    /// Sample time of the sweep that first missed it.
+    since: f64,
+    /// Its labels and container ID.
+    meta: ContainerMeta,
+    /// Already scored as evicted (an eviction is judged once).
+    evicted: bool,
 }
 
 impl Engine {
@@ -85,28 +96,59 @@ impl Engine {
             node: node.to_string(),
             recorder: None,
             recorder_errors: 0,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
             ghosts: HashMap::new(),
         }
     }
 
-    /// Track named containers that vanished since the last sweep (see [`RESTART_GRACE_S`]).
-    fn remember_vanished(&mut self, live: &HashSet<&str>, now: f64) {
-        for id in self.seen.iter().filter(|id| !live.contains(id.as_str())) {
+    /// Track named containers that vanished since the last sweep (see [`RESTART_GRACE_S`])
+    /// and return those the kubelet now reports as `Evicted`: an evicted pod's cgroups
+    /// vanish instead of restarting, so the samples alone never show that crash.
+    fn remember_vanished(&mut self, snapshot: &Snapshot) -> Vec<(ContainerMeta, f64)> {
+        let now = snapshot.ts;
+        let live: HashMap<&str, &ContainerMeta> = snapshot
+            .containers
+            .iter()
+            .map(|c| (c.sample.id.as_str(), &c.meta))
+            .collect();
+        for (id, meta) in &self.seen {
             // `namespace/pod/container`: an empty namespace means UID or host-mode labels.
-            if !id.starts_with('/') {
-                self.ghosts.insert(id.clone(), now);
+            if !live.contains_key(id.as_str()) && !meta.namespace.is_empty() {
+                self.ghosts.entry(id.clone()).or_insert_with(|| Ghost {
+                    since: now,
+                    meta: meta.clone(),
+                    evicted: false,
+                });
             }
         }
         self.ghosts
-            .retain(|id, seen| !live.contains(id.as_str()) && now - *seen <= RESTART_GRACE_S);
+            .retain(|id, g| !live.contains_key(id.as_str()) && now - g.since <= RESTART_GRACE_S);
         if self.ghosts.len() > MAX_GHOSTS {
-            let mut by_age: Vec<(String, f64)> = self.ghosts.drain().collect();
-            by_age.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut by_age: Vec<(String, Ghost)> = self.ghosts.drain().collect();
+            by_age.sort_by(|a, b| b.1.since.total_cmp(&a.1.since));
             by_age.truncate(MAX_GHOSTS);
             self.ghosts = by_age.into_iter().collect();
         }
-        self.seen = live.iter().map(|s| s.to_string()).collect();
+        let mut evicted = Vec::new();
+        for g in self.ghosts.values_mut().filter(|g| !g.evicted) {
+            let Some(cid) = g.meta.container_id.as_deref() else {
+                continue;
+            };
+            let reason = self
+                .kube
+                .lookup(cid)
+                .and_then(|i| i.last_termination_reason);
+            if reason.as_deref() == Some("Evicted") {
+                g.evicted = true;
+                evicted.push((g.meta.clone(), g.since));
+            }
+        }
+        self.seen = live
+            .into_iter()
+            .filter(|(_, m)| !m.namespace.is_empty())
+            .map(|(id, m)| (id.to_string(), m.clone()))
+            .collect();
+        evicted
     }
 
     /// Also write every sweep's samples as training traces (`run --record-dir`).
@@ -170,7 +212,25 @@ impl Engine {
             .iter()
             .map(|c| c.sample.id.as_str())
             .collect();
-        self.remember_vanished(&ids, snapshot.ts);
+        for (meta, ts) in self.remember_vanished(&snapshot) {
+            let gone = ContainerSample {
+                sample: crate::sample::Sample {
+                    ts,
+                    id: meta.id(),
+                    ..Default::default()
+                },
+                meta,
+            };
+            let crash = Transition::Crashed {
+                cause: Cause::Evicted,
+                alarmed_at: None,
+            };
+            let p = crate::predict::predict_once(self.predictor.model(), &gone.sample);
+            self.on_transition(&gone, &p, crash, &mut report);
+            if let Some(rec) = self.recorder.as_mut() {
+                rec.label(ts, &gone.sample.id, Cause::Evicted);
+            }
+        }
         let ghosts = &self.ghosts;
         self.predictor
             .retain(|id| ids.contains(id) || ghosts.contains_key(id));
