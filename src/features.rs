@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (90 s of history, or a clean linear climb that ends within 60 s or is above 92 % of the limit); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s of history of this container instance, or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -187,17 +187,17 @@ pub fn envelope_slope(
     min_span: f64,
     get: impl Fn(&Bucket) -> f32,
 ) -> Option<f64> {
-    let oldest = h
-        .iter_back()
-        .take_while(|b| b.t_last > now - window)
-        .last()?;
+    // Only the current container instance: a restart is not a trend.
+    let from = h.instance_start();
+    let inside = |b: &&Bucket| b.t_last > now - window && b.t_first >= from;
+    let oldest = h.iter_back().take_while(inside).last()?;
     let span = (now - oldest.t_first).min(window);
     if span < min_span {
         return None;
     }
     let mid = now - span / 2.0;
     let (mut recent, mut older) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for b in h.iter_back().take_while(|b| b.t_last > now - window) {
+    for b in h.iter_back().take_while(inside) {
         let v = get(b) as f64;
         if !v.is_finite() {
             return None;
@@ -266,12 +266,14 @@ fn reason_code(r: Option<&str>) -> f32 {
 pub const SHORT_WINDOW: f64 = 60.0;
 /// Window of the envelope slopes, seconds.
 pub const LONG_WINDOW: f64 = 300.0;
-/// History needed before a time-to-limit estimate is trusted, seconds.
-pub const TRUST_SPAN: f64 = 90.0;
-/// Working set / limit above which a short but clean climb is trusted at once.
+/// History of the current container instance needed before a time-to-limit estimate is
+/// trusted, seconds. Longer than a slow GC cycle (up to 2 min): the first ramp of a heap, a
+/// warm-up after a restart and a fresh leak are the same straight line until then. A leak
+/// that fills its limit sooner than this after a start is caught only near the limit.
+pub const TRUST_SPAN: f64 = 150.0;
+/// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
-/// A clean (R² ≥ 0.95) climb with less history is trusted when it reaches the limit within
-/// this many seconds: a fast leak must be caught before 90 s of history exist.
+/// ...when it reaches the limit within this many seconds.
 pub const EARLY_TTL: f64 = 60.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
@@ -304,7 +306,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         _ => UNKNOWN,
     };
 
-    let recent = |b: &&Bucket| b.t_last > now - SHORT_WINDOW;
+    let from = h.instance_start();
+    let recent = |b: &&Bucket| b.t_last > now - SHORT_WINDOW && b.t_first >= from;
     let ws_fit = least_squares(
         h.iter_back()
             .filter(recent)
@@ -365,13 +368,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     let r2 = ws_fit.map_or(0.0, |f| f.r2);
     // Trust the physical estimate once the growth is established over more than a typical
-    // GC cycle (the first ramp of a sawtooth, or a container warming up, is a straight line
-    // too), or when a clean, linear climb is already at the limit's doorstep.
-    let span = h.span();
+    // GC cycle of this instance (the first ramp of a sawtooth, or a container warming up
+    // after a restart, is a straight line too), or when a clean, linear climb is already at
+    // the limit's doorstep and about to cross it.
+    let span = h.instance_span();
     let near = x[0] >= NEAR_LIMIT as f32;
-    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 3);
+    // Four 10 s buckets at least: three noisy bucket means of a flat line fit a line by chance.
+    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 4);
     let soon = ttl_long.is_some_and(|t| t <= EARLY_TTL);
-    let ttl_mem = ttl_long.filter(|_| span >= TRUST_SPAN || (clean && (soon || near)));
+    let ttl_mem = ttl_long.filter(|_| span >= TRUST_SPAN || (clean && near && soon));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -541,6 +546,30 @@ mod tests {
         // 512 - 320 = 192 MiB left at 1 MiB/s.
         assert!((ttl - 192.0).abs() < 25.0, "ttl {ttl}");
         assert!(f.x[2] < 0.1, "file share {}", f.x[2]);
+    }
+
+    #[test]
+    fn a_leak_after_a_restart_is_not_hidden_by_the_dead_instance() {
+        // The first instance sat at 480 MiB for 5 min and died; the new one leaks 1 MiB/s
+        // from 100 MiB. The old peak must not turn the new instance's trend negative.
+        let f = run((0..=260).map(|i| {
+            let t = i as f64 * 2.0;
+            let mut s = base(t);
+            let (ws, restarts, cpu) = if t < 300.0 {
+                (480.0 + wobble(i), 0, t)
+            } else {
+                (100.0 + (t - 300.0) + wobble(i), 1, t - 300.0)
+            };
+            s.memory_working_set_bytes = Some((ws * MIB as f64) as u64);
+            s.memory_anon_bytes = s.memory_working_set_bytes;
+            s.restarts_total = Some(restarts);
+            s.cpu_usage_seconds_total = Some(cpu);
+            s
+        }));
+        // At t=520 s: 320 MiB, 192 MiB left at 1 MiB/s.
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 192.0).abs() < 25.0, "ttl {ttl}");
+        assert!(f.x[4] > 0.0 && f.x[5] > 0.0, "slopes {} {}", f.x[4], f.x[5]);
     }
 
     #[test]

@@ -147,6 +147,8 @@ pub struct History {
     head: usize,
     /// Number of valid buckets.
     len: usize,
+    /// Time of the first sample of the current container instance (see [`History::push`]).
+    instance_start: f64,
 }
 
 impl Default for History {
@@ -172,6 +174,7 @@ impl History {
             buf: Box::new([empty; CAPACITY]),
             head: 0,
             len: 0,
+            instance_start: f64::NEG_INFINITY,
         }
     }
 
@@ -186,7 +189,15 @@ impl History {
             if s.ts <= newest.t_last {
                 return false;
             }
-            if s.ts - newest.t_first < BUCKET_SECONDS {
+            // A restarted container is a new cgroup: its restart count went up or its CPU
+            // counter started again from zero. Trends must not mix the dead instance's memory
+            // with the new one's (the drop at the restart would hide a leak for 10 minutes).
+            let now = Counters::of(s);
+            let restarted =
+                now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
+            if restarted {
+                self.instance_start = s.ts;
+            } else if s.ts - newest.t_first < BUCKET_SECONDS {
                 newest.add(s);
                 return true;
             }
@@ -211,6 +222,7 @@ impl History {
     pub fn clear(&mut self) {
         self.len = 0;
         self.head = 0;
+        self.instance_start = f64::NEG_INFINITY;
     }
 
     /// Bucket `i` counted back from the newest (0 = newest).
@@ -229,6 +241,20 @@ impl History {
     /// Time of the newest sample.
     pub fn newest_ts(&self) -> Option<f64> {
         self.back(0).map(|b| b.t_last)
+    }
+
+    /// Time of the first sample of the current container instance: the first sample after a
+    /// detected restart, or −∞ when none was seen.
+    pub fn instance_start(&self) -> f64 {
+        self.instance_start
+    }
+
+    /// Seconds covered by the current instance's buckets (≤ [`History::span`]).
+    pub fn instance_span(&self) -> f64 {
+        match (self.back(0), self.back(self.len.saturating_sub(1))) {
+            (Some(n), Some(o)) if self.len > 0 => n.t_last - o.t_first.max(self.instance_start),
+            _ => 0.0,
+        }
     }
 
     /// Seconds covered, from the oldest bucket's first sample to the newest sample.
@@ -256,6 +282,35 @@ mod tests {
             memory_working_set_bytes: Some(ws),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_restart_starts_a_new_instance() {
+        let mut h = History::new();
+        for i in 0..20 {
+            let mut x = s(i as f64 * 5.0, 100);
+            x.restarts_total = Some(0);
+            x.cpu_usage_seconds_total = Some(i as f64);
+            h.push(&x);
+        }
+        assert_eq!(h.instance_start(), f64::NEG_INFINITY);
+        assert_eq!(h.instance_span(), h.span());
+        // The kubelet's restart count goes up: a new instance from this sample on.
+        let mut x = s(100.0, 5);
+        x.restarts_total = Some(1);
+        x.cpu_usage_seconds_total = Some(0.1);
+        h.push(&x);
+        assert_eq!(h.instance_start(), 100.0);
+        assert_eq!(h.instance_span(), 0.0);
+        assert_eq!(h.span(), 100.0);
+        // Without a restart count, a CPU counter that starts again from zero means the same.
+        let mut x = s(107.0, 5);
+        x.restarts_total = Some(1);
+        x.cpu_usage_seconds_total = Some(0.05);
+        h.push(&x);
+        assert_eq!(h.instance_start(), 107.0);
+        h.clear();
+        assert_eq!(h.instance_start(), f64::NEG_INFINITY);
     }
 
     #[test]

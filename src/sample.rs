@@ -176,9 +176,19 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Working set if known, else usage (what a limit is compared against).
+    /// Working set if known (what a limit is compared against). A sample that lacks it
+    /// (a foreign trace, a `POST /predict` body) but has usage and page cache gets usage minus
+    /// the cache: the kernel reclaims page cache before it OOM-kills, so counting it would
+    /// make a full cache look like a container at its limit. The kubelet subtracts only
+    /// inactive_file, so this is a slight underestimate. Else usage.
     pub fn working_set(&self) -> Option<u64> {
-        self.memory_working_set_bytes.or(self.memory_usage_bytes)
+        self.memory_working_set_bytes.or_else(|| {
+            let usage = self.memory_usage_bytes?;
+            Some(match self.memory_file_bytes {
+                Some(file) => usage.saturating_sub(file),
+                None => usage,
+            })
+        })
     }
 }
 

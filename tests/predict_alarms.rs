@@ -302,15 +302,19 @@ fn restart_with_oomkilled_reason_is_a_crash_reported_once() {
         }]
     );
     assert!(t2.is_empty(), "{t2:?}");
-    // A later restart with reason Error is a restart loop crash.
+    // A later restart with reason Error is a restart loop crash; two restarts within 10
+    // minutes are the kubelet's back-off loop, so the next crash is predicted at once.
     a.ts = 100.0;
     a.restarts_total = Some(2);
     a.last_termination_reason = Some("Error".into());
     assert_eq!(
         p.observe(&a).1,
-        vec![Transition::Crashed {
-            cause: Cause::RestartLoop,
-            alarmed_at: None
-        }]
+        vec![
+            Transition::Crashed {
+                cause: Cause::RestartLoop,
+                alarmed_at: None
+            },
+            Transition::Alarmed
+        ]
     );
 }
