@@ -8,17 +8,20 @@
 //!
 //! - **Alarm episode**: a maximal run of samples of one container for which the detector
 //!   says "crash predicted". It opens at the first such sample; it closes at the first sample
-//!   that is not alarmed, or at a crash of that container (a crash ends an episode: an alarm
+//!   that is not alarmed, or at a crash of that container. A crash ends an episode; an alarm
 //!   still standing after the restart is a new episode, opened at the first alarmed sample
-//!   of the new instance).
+//!   of the new instance — except for causes that carry over a restart ([`carries_over`]:
+//!   `restart_loop`, `cpu_starvation`): the agent keeps showing such an alarm while the
+//!   container is away in its restart back-off, so a new episode opens at the crash itself
+//!   and lasts until the first sample of the new instance that is not alarmed.
 //! - **hit**: a crash of container C at time T for which an episode of C opened within
-//!   [T − 600 s, T − 30 s] and after C's previous crash. Lead time = T − the earliest such
-//!   opening.
+//!   [T − 600 s, T − 30 s] and at or after C's previous crash. Lead time = T − the earliest
+//!   such opening (for a carried episode: the time since the previous crash).
 //! - **late**: not a hit, but an episode of C opened within (T − 30 s, T] after the previous
 //!   crash.
 //! - **miss**: neither.
 //! - **true alarm**: an episode followed by a crash of the same container within 600 s of
-//!   its opening; otherwise a **false alarm** — except that an episode whose 600 s window
+//!   its opening (for a carried episode, a later crash than the one it opened at); otherwise a **false alarm** — except that an episode whose 600 s window
 //!   runs past the container's last sample in a trace that may hold crashes is **censored**
 //!   (the outcome is unknown; excluded from precision and reported). Traces of kinds built
 //!   never to crash (page cache, flat-high, …) censor nothing.
@@ -165,6 +168,16 @@ pub struct Episode {
     pub end: Option<f64>,
     /// Cause named when it opened.
     pub cause: Option<Cause>,
+    /// Opened at a crash by [`carries_over`]: the alarm stood through the restart back-off.
+    pub carried: bool,
+}
+
+/// Whether an alarm for `cause` standing when its container dies stays up through the
+/// restart back-off (and the agent keeps showing it): a crash loop meets the same broken
+/// dependency and a starved container the same load after the restart. A memory or task
+/// leak starts again from zero, so those alarms end with the crash.
+pub fn carries_over(cause: Option<Cause>) -> bool {
+    matches!(cause, Some(Cause::RestartLoop | Cause::CpuStarvation))
 }
 
 /// A labelled crash.
@@ -235,6 +248,8 @@ pub struct Tally {
     pub misses: usize,
     /// Hits whose episode named the labelled cause.
     pub cause_ok: usize,
+    /// Hits credited to an episode carried through a restart back-off.
+    pub carried_hits: usize,
     /// Alarm episodes.
     pub episodes: usize,
     /// Episodes followed by a crash within 600 s.
@@ -257,6 +272,7 @@ impl Tally {
         self.late += o.late;
         self.misses += o.misses;
         self.cause_ok += o.cause_ok;
+        self.carried_hits += o.carried_hits;
         self.episodes += o.episodes;
         self.true_alarms += o.true_alarms;
         self.false_alarms += o.false_alarms;
@@ -312,6 +328,7 @@ impl Tally {
             late: self.late,
             misses: self.misses,
             cause_ok: self.cause_ok,
+            carried_hits: self.carried_hits,
             episodes: self.episodes,
             false_alarms: self.false_alarms,
             censored: self.censored,
@@ -342,6 +359,8 @@ pub struct Summary {
     pub misses: usize,
     /// Hits with the right cause.
     pub cause_ok: usize,
+    /// Hits credited to an episode carried through a restart back-off.
+    pub carried_hits: usize,
     /// Alarm episodes.
     pub episodes: usize,
     /// False alarms.
@@ -373,7 +392,17 @@ pub fn episodes_of(id: &str, states: &[(f64, Alarm)], crashes: &[f64]) -> Vec<Ep
         while ci < crashes.len() && crashes[ci] <= ts {
             if let Some(mut e) = open.take() {
                 e.end = Some(crashes[ci]);
+                let cause = e.cause;
                 out.push(e);
+                if carries_over(cause) {
+                    open = Some(Episode {
+                        id: id.to_string(),
+                        start: crashes[ci],
+                        end: None,
+                        cause,
+                        carried: true,
+                    });
+                }
             }
             ci += 1;
         }
@@ -384,6 +413,7 @@ pub fn episodes_of(id: &str, states: &[(f64, Alarm)], crashes: &[f64]) -> Vec<Ep
                     start: ts,
                     end: None,
                     cause: a.cause,
+                    carried: false,
                 })
             }
             (Some(_), false) => {
@@ -429,11 +459,12 @@ pub fn score(
                 .iter()
                 .filter(|e| {
                     e.id == *id
-                        && e.start > prev
+                        && e.start >= prev
                         && e.start <= c.ts
                         && e.start >= c.ts - HORIZON_SECONDS
                 })
                 .min_by(|a, b| a.start.total_cmp(&b.start));
+            let carried = earliest.is_some_and(|e| e.carried);
             let (outcome, lead, cause_ok) = match earliest {
                 Some(e) if c.ts - e.start >= MIN_LEAD_SECONDS => {
                     (Outcome::Hit, Some(c.ts - e.start), e.cause == Some(c.cause))
@@ -451,6 +482,7 @@ pub fn score(
                     t.hits += 1;
                     t.leads.extend(lead);
                     t.cause_ok += usize::from(cause_ok);
+                    t.carried_hits += usize::from(carried);
                 }
                 Outcome::Late => t.late += 1,
                 Outcome::Miss => t.misses += 1,
@@ -468,8 +500,11 @@ pub fn score(
     let mut ev = Vec::with_capacity(episodes.len());
     for e in episodes {
         let followed = by_id.get(e.id.as_str()).is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.ts >= e.start && c.ts <= e.start + HORIZON_SECONDS)
+            // A carried episode opens at a crash, which it must not count as its own.
+            cs.iter().any(|c| {
+                (c.ts > e.start || (!e.carried && c.ts == e.start))
+                    && c.ts <= e.start + HORIZON_SECONDS
+            })
         });
         let seen_until = last_seen.get(&e.id).copied().unwrap_or(e.start);
         let verdict = if followed {
@@ -551,9 +586,11 @@ pub fn score_trace(
         let after = prev.get(id).copied().unwrap_or(f64::NEG_INFINITY);
         let lo = after.max(v.crash.ts - HORIZON_SECONDS);
         let hi = v.crash.ts - MIN_LEAD_SECONDS;
+        // Or an alarm carried through the previous crash could have warned of it.
         v.warnable = states
             .get(id)
-            .is_some_and(|st| st.iter().any(|&(t, _)| t > lo && t <= hi));
+            .is_some_and(|st| st.iter().any(|&(t, _)| t > lo && t <= hi))
+            || (after.is_finite() && v.crash.ts - after >= MIN_LEAD_SECONDS);
         tally.warnable += usize::from(v.warnable);
         prev.insert(id.to_string(), v.crash.ts);
     }
@@ -846,9 +883,11 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
             );
             let f = |t: &Tally| t.f1().unwrap_or(0.0);
             println!(
-                "summary (all kinds but alloc_spike): crashwatch recall {} (of warnable {}) precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
+                "summary (all kinds but alloc_spike): crashwatch recall {} (of warnable {}; {} of {} hits from alarms carried through a restart back-off) precision {} F1 {} median lead {} | baseline recall {} precision {} F1 {} | F1 gain {:+.3}",
                 pct(cw.recall()),
                 pct(cw.recall_warnable()),
+                cw.carried_hits,
+                cw.hits,
                 pct(cw.precision()),
                 pct(cw.f1()),
                 secs(cw.lead_quantile(0.5)),

@@ -9,7 +9,7 @@ use crashwatch::trace::{Label, TraceLine};
 use std::collections::{HashMap, VecDeque};
 
 /// Alarms for given containers during given [from, to) intervals; nothing else.
-struct Script(HashMap<String, Vec<(f64, f64)>>);
+struct Script(HashMap<String, Vec<(f64, f64)>>, Cause);
 
 impl Script {
     fn new(spec: &[(&str, f64, f64)]) -> Self {
@@ -17,7 +17,12 @@ impl Script {
         for &(id, a, b) in spec {
             m.entry(id.to_string()).or_default().push((a, b));
         }
-        Script(m)
+        Script(m, Cause::OomKill)
+    }
+
+    fn naming(mut self, cause: Cause) -> Self {
+        self.1 = cause;
+        self
     }
 }
 
@@ -29,7 +34,7 @@ impl Detector for Script {
             .is_some_and(|v| v.iter().any(|&(a, b)| s.ts >= a && s.ts < b));
         Alarm {
             alarmed: on,
-            cause: on.then_some(Cause::OomKill),
+            cause: on.then_some(self.1),
         }
     }
 }
@@ -147,6 +152,69 @@ fn a_crash_ends_the_episode_and_a_standing_alarm_reopens_after_the_restart() {
     );
     // The cause named was oom_kill, not restart_loop.
     assert_eq!(r.tally.cause_ok, 0);
+}
+
+#[test]
+fn a_restart_loop_alarm_carries_through_the_back_off() {
+    // The same alarm as above, naming restart_loop: it stands through each back-off, so the
+    // episodes open at the crashes and the second crash counts from the first.
+    let mut lines = every10("x", 100.0, 390.0);
+    lines.push(crash("x", 400.0, Cause::RestartLoop));
+    lines.extend(every10("x", 420.0, 690.0));
+    lines.push(crash("x", 700.0, Cause::RestartLoop));
+    lines.extend(every10("x", 720.0, 1400.0));
+    let mut det = Script::new(&[("x", 0.0, 1000.0)]).naming(Cause::RestartLoop);
+    let r = eval::score_trace(&sorted(lines), &mut det, true);
+    let spans: Vec<(f64, Option<f64>, bool)> = r
+        .episodes
+        .iter()
+        .map(|e| (e.start, e.end, e.carried))
+        .collect();
+    assert_eq!(
+        spans,
+        vec![
+            (100.0, Some(400.0), false),
+            (400.0, Some(700.0), true),
+            (700.0, Some(1000.0), true)
+        ]
+    );
+    let leads: Vec<Option<f64>> = r.crashes.iter().map(|c| c.lead).collect();
+    assert_eq!(leads, vec![Some(300.0), Some(300.0)]);
+    // The last carried episode is not followed by a crash: a false alarm, not credited with
+    // the crash it opened at.
+    assert_eq!(r.episode_verdicts[2], EpisodeVerdict::False);
+    assert_eq!(
+        (
+            r.tally.hits,
+            r.tally.true_alarms,
+            r.tally.false_alarms,
+            r.tally.cause_ok
+        ),
+        (2, 2, 1, 2)
+    );
+
+    // Not alarmed any more at the first sample after the restart: the carried episode ends
+    // there, but it still warned of a crash that follows within 10 minutes.
+    let mut lines = every10("y", 100.0, 390.0);
+    lines.push(crash("y", 400.0, Cause::RestartLoop));
+    lines.extend(every10("y", 440.0, 490.0));
+    lines.push(crash("y", 500.0, Cause::RestartLoop));
+    let mut det = Script::new(&[("y", 300.0, 400.0)]).naming(Cause::RestartLoop);
+    let r = eval::score_trace(&sorted(lines), &mut det, true);
+    let spans: Vec<(f64, Option<f64>)> = r.episodes.iter().map(|e| (e.start, e.end)).collect();
+    assert_eq!(spans, vec![(300.0, Some(400.0)), (400.0, Some(440.0))]);
+    let o: Vec<Outcome> = r.crashes.iter().map(|c| c.outcome).collect();
+    assert_eq!(o, vec![Outcome::Hit, Outcome::Hit]);
+
+    // An OOM-kill alarm does not carry: a leak starts again from zero after the restart.
+    let mut lines = every10("z", 100.0, 390.0);
+    lines.push(crash("z", 400.0, Cause::OomKill));
+    lines.extend(every10("z", 440.0, 490.0));
+    lines.push(crash("z", 500.0, Cause::OomKill));
+    let mut det = Script::new(&[("z", 300.0, 400.0)]);
+    let r = eval::score_trace(&sorted(lines), &mut det, true);
+    let o: Vec<Outcome> = r.crashes.iter().map(|c| c.outcome).collect();
+    assert_eq!(o, vec![Outcome::Hit, Outcome::Miss]);
 }
 
 #[test]
@@ -364,11 +432,12 @@ fn eval_command_prints_json_with_both_detectors() {
 
 #[test]
 fn crashes_without_30s_of_visible_life_are_not_warnable() {
-    // Restarted at 420, dead again at 440: nothing could warn 30 s ahead of that.
+    // Restarted at 415, dead again at 425: nothing could warn 30 s ahead of that, not even an
+    // alarm carried through the back-off from the crash at 400.
     let mut lines = every10("q", 100.0, 390.0);
     lines.push(crash("q", 400.0, Cause::RestartLoop));
-    lines.extend(every10("q", 420.0, 430.0));
-    lines.push(crash("q", 440.0, Cause::RestartLoop));
+    lines.push(sample("q", 415.0));
+    lines.push(crash("q", 425.0, Cause::RestartLoop));
     let r = eval::score_trace(&sorted(lines), &mut Script::new(&[]), true);
     let w: Vec<bool> = r.crashes.iter().map(|c| c.warnable).collect();
     assert_eq!(w, vec![true, false]);

@@ -709,3 +709,67 @@ async fn garbage_request_line_gets_400_and_server_survives() {
     assert_eq!(get(addr, "/healthz").await.status, 200);
     s.handle.shutdown().await;
 }
+
+/// A crash-looping container: its alarm stays on `/metrics` and `GET /predict` while it is
+/// away in the restart back-off, and the next crash counts from the previous one (a `hit`),
+/// as `eval` scores it.
+#[tokio::test]
+async fn a_crash_loop_alarm_stays_up_through_the_back_off() {
+    let mut s = start(ServerConfig::default()).await;
+    let addr = s.handle.addr;
+    let looping = |ts: f64, restarts: u64| {
+        let mut c = container("shop", "loop-1", "app", 50_000_000, Some(536_870_912));
+        c.sample.ts = ts;
+        c.sample.restarts_total = Some(restarts);
+        c.sample.last_termination_reason = (restarts > 0).then(|| "Error".to_string());
+        c
+    };
+    let predicted = "crashwatch_crash_predicted{cause=";
+    let mut ts = 1000.0;
+    // Two quick restarts: the kubelet's back-off loop, alarmed from the second one.
+    for restarts in [0, 0, 1, 1, 2] {
+        sweep(&mut s, snapshot(ts, vec![looping(ts, restarts)])).await;
+        ts += 5.0;
+    }
+    let m = get(addr, "/metrics").await.body;
+    assert!(m.contains(predicted), "not alarmed after two restarts: {m}");
+    // Dead: away for 40 s of back-off. The warning stays visible.
+    let died = ts;
+    while ts < died + 40.0 {
+        sweep(&mut s, snapshot(ts, vec![])).await;
+        ts += 5.0;
+    }
+    let m = get(addr, "/metrics").await.body;
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with(predicted) && l.contains("pod=\"loop-1\"") && l.ends_with(" 1")),
+        "alarm not shown during the back-off: {m}"
+    );
+    let live = get(addr, "/predict?pod=loop-1").await.json();
+    assert_eq!(live["predictions"][0]["crash_predicted"], true, "{live}");
+    // Back (restart 3): that crash came 15 s after the alarm opened, `late`.
+    sweep(&mut s, snapshot(ts, vec![looping(ts, 3)])).await;
+    ts += 5.0;
+    sweep(&mut s, snapshot(ts, vec![looping(ts, 3)])).await;
+    // Dies again 10 s later, back after 40 s: warned since the previous crash, a `hit`.
+    let died2 = ts + 5.0;
+    ts = died2;
+    while ts < died2 + 40.0 {
+        sweep(&mut s, snapshot(ts, vec![])).await;
+        ts += 5.0;
+    }
+    sweep(&mut s, snapshot(ts, vec![looping(ts, 4)])).await;
+    let m = get(addr, "/metrics").await.body;
+    assert!(
+        m.contains("crashwatch_predictions_total{outcome=\"late\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("crashwatch_predictions_total{outcome=\"hit\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("crashwatch_predictions_total{outcome=\"false_alarm\"} 0\n"),
+        "{m}"
+    );
+}

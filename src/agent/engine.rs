@@ -30,6 +30,14 @@ const MAX_GHOSTS: usize = 1024;
 #[derive(Debug, Clone)]
 struct OpenAlarm {
     opened_ts: f64,
+    /// Cause named when it opened.
+    cause: Option<Cause>,
+    /// The container's last published row and live prediction, kept while the cause carries
+    /// over a restart ([`crate::eval::carries_over`]): they stay on `/metrics` and
+    /// `GET /predict` while the container is away in its restart back-off.
+    shown: Option<Box<(ContainerRow, LivePrediction)>>,
+    /// Set while the container is away (its cgroup vanished) with the alarm kept up.
+    away: bool,
 }
 
 /// What one sweep did, for the caller (the demo prints it; tests assert on it).
@@ -204,8 +212,15 @@ impl Engine {
             for tr in transitions {
                 self.on_transition(c, &p, tr, &mut report);
             }
-            rows.push(ContainerRow::new(c, &p));
-            live.push(live_prediction(c, &p));
+            let row = ContainerRow::new(c, &p);
+            let lp = live_prediction(c, &p);
+            if let Some(a) = self.alarms.get_mut(&c.sample.id) {
+                if crate::eval::carries_over(a.cause) {
+                    a.shown = Some(Box::new((row.clone(), lp.clone())));
+                }
+            }
+            rows.push(row);
+            live.push(lp);
         }
         let ids: HashSet<&str> = snapshot
             .containers
@@ -234,14 +249,34 @@ impl Engine {
         let ghosts = &self.ghosts;
         self.predictor
             .retain(|id| ids.contains(id) || ghosts.contains_key(id));
-        self.alarms.retain(|id, _| {
-            let keep = ids.contains(id.as_str());
-            if !keep {
+        self.alarms.retain(|id, a| {
+            if ids.contains(id.as_str()) {
+                return true;
+            }
+            // A crash loop or a starved container is away in the kubelet's restart back-off:
+            // the warning stays up (and on /metrics) until it is back or the back-off ends.
+            let away = a.shown.is_some() && ghosts.get(id).is_some_and(|g| !g.evicted);
+            if away && !a.away {
+                tracing::info!(
+                    "container {id} is gone while alarmed (cause={}): the alarm stays up through the restart back-off",
+                    cause_label(a.cause)
+                );
+            } else if !away {
                 // Its episode stays with the self-evaluation until the window closes.
                 tracing::info!("container {id} vanished while alarmed");
             }
-            keep
+            a.away = away;
+            away
         });
+        for (row, lp) in self
+            .alarms
+            .values()
+            .filter(|a| a.away)
+            .filter_map(|a| a.shown.as_deref())
+        {
+            rows.push(row.clone());
+            live.push(lp.clone());
+        }
         if let Some(rec) = self.recorder.as_mut() {
             let samples: Vec<_> = snapshot
                 .containers
@@ -290,7 +325,15 @@ impl Engine {
                     p.crash_risk,
                     fmt_secs(p.time_to_oom_seconds),
                 );
-                self.alarms.insert(id.clone(), OpenAlarm { opened_ts: ts });
+                self.alarms.insert(
+                    id.clone(),
+                    OpenAlarm {
+                        opened_ts: ts,
+                        cause: p.cause,
+                        shown: None,
+                        away: false,
+                    },
+                );
                 self.eval.alarm_opened(id, ts);
                 self.kube.post_alarm(&c.meta, p);
                 report.alarmed.push(id.clone());
@@ -307,8 +350,12 @@ impl Engine {
                 report.cleared.push(id.clone());
             }
             Transition::Crashed { cause, alarmed_at } => {
-                let open = self.alarms.remove(id).map(|a| a.opened_ts);
-                let (outcome, stale) = self.eval.crashed(id, ts, alarmed_at.or(open));
+                let open = self.alarms.remove(id);
+                // A container seen again after a restart back-off died when it vanished.
+                let died = self.ghosts.get(id).map_or(ts, |g| g.since.min(ts));
+                let (outcome, stale) =
+                    self.eval
+                        .crashed(id, died, alarmed_at.or(open.as_ref().map(|a| a.opened_ts)));
                 let m = &self.state.metrics;
                 m.count_outcome(outcome.label());
                 for _ in 0..stale {
@@ -324,6 +371,26 @@ impl Engine {
                 }
                 report.false_alarms += stale;
                 report.crashed.push((id.clone(), cause, outcome));
+                // The alarm stood through the back-off: from the crash on it is the warning
+                // for the next one (judged like any episode: false unless a crash follows).
+                if let Some(a) = open.filter(|a| crate::eval::carries_over(a.cause)) {
+                    self.eval.alarm_opened(id, died);
+                    if p.crash_predicted {
+                        tracing::info!(
+                            "crash prediction for pod {who} stays up after the restart cause={}",
+                            cause_label(a.cause)
+                        );
+                        self.alarms.insert(
+                            id.clone(),
+                            OpenAlarm {
+                                opened_ts: died,
+                                cause: a.cause,
+                                shown: None,
+                                away: false,
+                            },
+                        );
+                    }
+                }
             }
         }
     }
