@@ -247,6 +247,7 @@ impl Engine {
             }
         }
         let ghosts = &self.ghosts;
+        let kube = &self.kube;
         self.predictor
             .retain(|id| ids.contains(id) || ghosts.contains_key(id));
         self.alarms.retain(|id, a| {
@@ -255,7 +256,16 @@ impl Engine {
             }
             // A crash loop or a starved container is away in the kubelet's restart back-off:
             // the warning stays up (and on /metrics) until it is back or the back-off ends.
-            let away = a.shown.is_some() && ghosts.get(id).is_some_and(|g| !g.evicted);
+            // Not for a deleted pod: once the kubelet no longer lists the container, it is gone.
+            let listed = |g: &Ghost| {
+                kube.source().is_none()
+                    || g.meta
+                        .container_id
+                        .as_deref()
+                        .is_some_and(|cid| kube.lookup(cid).is_some())
+            };
+            let away = a.shown.is_some()
+                && ghosts.get(id).is_some_and(|g| !g.evicted && listed(g));
             if away && !a.away {
                 tracing::info!(
                     "container {id} is gone while alarmed (cause={}): the alarm stays up through the restart back-off",
