@@ -40,6 +40,17 @@ struct OpenAlarm {
     away: bool,
 }
 
+impl OpenAlarm {
+    fn new(opened_ts: f64, cause: Option<Cause>) -> Self {
+        OpenAlarm {
+            opened_ts,
+            cause,
+            shown: None,
+            away: false,
+        }
+    }
+}
+
 /// What one sweep did, for the caller (the demo prints it; tests assert on it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TickReport {
@@ -335,15 +346,7 @@ impl Engine {
                     p.crash_risk,
                     fmt_secs(p.time_to_oom_seconds),
                 );
-                self.alarms.insert(
-                    id.clone(),
-                    OpenAlarm {
-                        opened_ts: ts,
-                        cause: p.cause,
-                        shown: None,
-                        away: false,
-                    },
-                );
+                self.alarms.insert(id.clone(), OpenAlarm::new(ts, p.cause));
                 self.eval.alarm_opened(id, ts);
                 self.kube.post_alarm(&c.meta, p);
                 report.alarmed.push(id.clone());
@@ -390,15 +393,8 @@ impl Engine {
                             "crash prediction for pod {who} stays up after the restart cause={}",
                             cause_label(a.cause)
                         );
-                        self.alarms.insert(
-                            id.clone(),
-                            OpenAlarm {
-                                opened_ts: died,
-                                cause: a.cause,
-                                shown: None,
-                                away: false,
-                            },
-                        );
+                        self.alarms
+                            .insert(id.clone(), OpenAlarm::new(died, a.cause));
                     }
                 }
             }
