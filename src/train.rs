@@ -460,3 +460,43 @@ fn class_names_map(rows: &[usize; CLASSES]) -> serde_json::Value {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two features holding the same numbers split the rows identically. linfa-trees as
+    /// published summed Gini terms in `HashMap` order, so which of the two won changed from
+    /// fit to fit; the vendored copy (vendor/linfa-trees/PATCHED.md) sums in a fixed order.
+    #[test]
+    fn identical_columns_give_the_same_tree_on_every_fit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for _ in 0..3000 {
+            let v: f32 = rng.random_range(0.0..1.0);
+            let mut row = [0f32; N];
+            row[4] = v;
+            row[7] = v;
+            row[0] = rng.random_range(0.0..1.0);
+            x.push(row);
+            // Six overlapping classes along v, so that many candidate splits are close.
+            let c = ((v * 5.0 + rng.random_range(-0.7..0.7)).round() as i64).clamp(0, 5);
+            y.push(c as usize);
+        }
+        let first = fit_tree(&x, &y, 6).unwrap();
+        assert_eq!(
+            first.nodes[0].feature, 4,
+            "the first of two equal features wins"
+        );
+        for _ in 0..20 {
+            let again = fit_tree(&x, &y, 6).unwrap();
+            let same = again.nodes.len() == first.nodes.len()
+                && again
+                    .nodes
+                    .iter()
+                    .zip(&first.nodes)
+                    .all(|(a, b)| a.feature == b.feature && a.threshold == b.threshold);
+            assert!(same, "a refit on the same rows gave a different tree");
+        }
+    }
+}
