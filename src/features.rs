@@ -187,17 +187,14 @@ pub fn envelope_slope(
     min_span: f64,
     get: impl Fn(&Bucket) -> f32,
 ) -> Option<f64> {
-    // Only the current container instance: a restart is not a trend.
-    let from = h.instance_start();
-    let inside = |b: &&Bucket| b.t_last > now - window && b.t_first >= from;
-    let oldest = h.iter_back().take_while(inside).last()?;
+    let oldest = h.iter_instance(now - window).last()?;
     let span = (now - oldest.t_first).min(window);
     if span < min_span {
         return None;
     }
     let mid = now - span / 2.0;
     let (mut recent, mut older) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-    for b in h.iter_back().take_while(inside) {
+    for b in h.iter_instance(now - window) {
         let v = get(b) as f64;
         if !v.is_finite() {
             return None;
@@ -306,18 +303,14 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         _ => UNKNOWN,
     };
 
-    let from = h.instance_start();
-    let recent = |b: &&Bucket| b.t_last > now - SHORT_WINDOW && b.t_first >= from;
     let ws_fit = least_squares(
-        h.iter_back()
-            .filter(recent)
+        h.iter_instance(now - SHORT_WINDOW)
             .map(|b| (b.t_mid(), b.ws_mean() as f64)),
     );
     let anon_known = anon.is_some();
     let anon_fit = if anon_known {
         least_squares(
-            h.iter_back()
-                .filter(recent)
+            h.iter_instance(now - SHORT_WINDOW)
                 .map(|b| (b.t_mid(), b.anon_mean() as f64)),
         )
     } else {
@@ -389,28 +382,22 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
 
-    let d_periods = delta(h, now, 60.0, c.periods, |b| b.last.periods);
-    let d_thr = delta(h, now, 60.0, c.throttled_periods, |b| {
-        b.last.throttled_periods
-    });
-    x[17] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
-        UNKNOWN
-    } else if d_periods > 0.0 {
-        (d_thr / d_periods).min(1.0)
-    } else {
-        0.0
+    let throttle_ratio = |window: f64| {
+        if c.periods.is_nan() || c.throttled_periods.is_nan() {
+            return UNKNOWN;
+        }
+        let periods = delta(h, now, window, c.periods, |b| b.last.periods);
+        let throttled = delta(h, now, window, c.throttled_periods, |b| {
+            b.last.throttled_periods
+        });
+        if periods > 0.0 {
+            (throttled / periods).min(1.0)
+        } else {
+            0.0
+        }
     };
-    let d_periods5 = delta(h, now, 300.0, c.periods, |b| b.last.periods);
-    let d_thr5 = delta(h, now, 300.0, c.throttled_periods, |b| {
-        b.last.throttled_periods
-    });
-    x[26] = if c.periods.is_nan() || c.throttled_periods.is_nan() {
-        UNKNOWN
-    } else if d_periods5 > 0.0 {
-        (d_thr5 / d_periods5).min(1.0)
-    } else {
-        0.0
-    };
+    x[17] = throttle_ratio(60.0);
+    x[26] = throttle_ratio(300.0);
     x[18] = opt_f(s.cpu_pressure_some_avg10);
     x[19] = match (
         s.cpu_limit_cores.filter(|l| *l > 0.0),

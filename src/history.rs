@@ -238,6 +238,14 @@ impl History {
         (0..self.len).map(move |i| &self.buf[(self.head + CAPACITY - i) % CAPACITY])
     }
 
+    /// Buckets of the current container instance whose newest sample is after `since`, newest
+    /// first: the window every trend looks at (a restart is not a trend).
+    pub fn iter_instance(&self, since: f64) -> impl Iterator<Item = &Bucket> + '_ {
+        let from = self.instance_start;
+        self.iter_back()
+            .take_while(move |b| b.t_last > since && b.t_first >= from)
+    }
+
     /// Time of the newest sample.
     pub fn newest_ts(&self) -> Option<f64> {
         self.back(0).map(|b| b.t_last)
