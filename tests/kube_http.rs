@@ -1358,3 +1358,122 @@ async fn eviction_reported_by_the_kubelet_is_scored_as_a_crash() {
         "the eviction is scored once"
     );
 }
+
+/// A crash-loop alarm stays up while the container is away in its restart back-off, but
+/// only while the kubelet still lists it: once the pod is deleted, the alarm goes from
+/// `/predict` and `/metrics` at the next sweep instead of lingering for minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loop_alarm_goes_when_the_pod_is_deleted() {
+    use crashwatch::agent::engine::Engine;
+    use crashwatch::collect::{CollectConfig, Collector, SweepStats};
+    use crashwatch::http::AppState;
+    use crashwatch::metrics::Metrics;
+    use crashwatch::model::Model;
+    use crashwatch::predict::Predictor;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    let restarts = Arc::new(AtomicU32::new(1));
+    let deleted = Arc::new(AtomicBool::new(false));
+    let (r, d) = (Arc::clone(&restarts), Arc::clone(&deleted));
+    let kubelet = FakeServer::start(move |s: &Seen| {
+        if s.uri.starts_with("/pods") {
+            let mut list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
+            let items = list["items"].as_array_mut().unwrap();
+            if d.load(Ordering::SeqCst) {
+                items.retain(|p| p["metadata"]["name"] != "etl-x2");
+            } else {
+                items[2]["status"]["containerStatuses"][0]["restartCount"] =
+                    r.load(Ordering::SeqCst).into();
+            }
+            Reply::Json(200, list.to_string())
+        } else if s.uri.starts_with("/stats/summary") {
+            Reply::Json(200, summary(1 << 30))
+        } else {
+            Reply::Json(404, "{}".into())
+        }
+    });
+    let sa = sa_dir();
+    let reg = prometheus::Registry::new();
+    let kube = Kube::start(config(&kubelet.url(), None, PodSource::Kubelet, &sa), &reg).await;
+    let model = Model::embedded();
+    let metrics = Arc::new(Metrics::new(model.version()).unwrap());
+    let state = Arc::new(AppState::new(metrics, Arc::clone(&model), "node-1"));
+    let collector = Collector::new(CollectConfig {
+        cgroup_root: "/nonexistent".into(),
+        proc_root: "/nonexistent".into(),
+        node_name: "node-1".into(),
+    });
+    let mut engine = Engine::new(
+        collector,
+        Predictor::new(model, None),
+        kube.clone(),
+        Arc::clone(&state),
+        "node-1",
+    );
+    const ETL: &str = "batch/etl-x2/etl";
+    // One sweep at `ts`, with or without the etl container's cgroup.
+    let sweep = |engine: &mut Engine, ts: f64, with_etl: bool| {
+        let mut snap = snapshot();
+        snap.ts = ts;
+        if !with_etl {
+            snap.containers
+                .retain(|c| c.meta.pod_uid.as_deref() != Some(UID_DOCKER));
+        }
+        for c in &mut snap.containers {
+            c.sample.ts = ts;
+        }
+        kube.enrich(&mut snap);
+        engine.process(snap, SweepStats::default(), Instant::now());
+    };
+    let alarmed = |state: &AppState| {
+        state
+            .live()
+            .predictions
+            .iter()
+            .any(|p| p.id == ETL && p.crash_predicted)
+    };
+
+    // Restarts 1 → 2 → 3 within seconds: the back-off loop, alarmed.
+    let mut ts = 100.0;
+    for n in [1, 2, 3] {
+        restarts.store(n, Ordering::SeqCst);
+        listed_restarts(&kube, Some(n)).await;
+        sweep(&mut engine, ts, true);
+        ts += 5.0;
+    }
+    assert!(alarmed(&state), "no crash-loop alarm: {:?}", state.live());
+    // Its cgroup vanishes (back-off); the kubelet still lists it: the alarm stays up.
+    sweep(&mut engine, ts, false);
+    ts += 5.0;
+    sweep(&mut engine, ts, false);
+    assert!(alarmed(&state), "alarm dropped during the back-off");
+    // The pod is deleted: the kubelet no longer lists it, and the alarm goes.
+    deleted.store(true, Ordering::SeqCst);
+    listed_restarts(&kube, None).await;
+    ts += 5.0;
+    sweep(&mut engine, ts, false);
+    assert!(
+        !state.live().predictions.iter().any(|p| p.id == ETL),
+        "a deleted pod's alarm lingers: {:?}",
+        state.live()
+    );
+    let mut text = Vec::new();
+    state.metrics.encode(&mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        !text.contains("pod=\"etl-x2\""),
+        "a deleted pod's series linger on /metrics"
+    );
+}
+
+/// Wait until the agent's kubelet index shows the etl container with `want` restarts
+/// (`None`: not listed at all).
+async fn listed_restarts(kube: &Kube, want: Option<u32>) {
+    for _ in 0..50 {
+        if kube.lookup(ID_DOCKER).map(|i| i.restarts as u32) == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the kubelet index never showed {want:?} restarts");
+}
