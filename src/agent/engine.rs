@@ -340,12 +340,7 @@ impl Engine {
                 if self.alarms.contains_key(id) {
                     return; // one line per episode, even if told twice
                 }
-                tracing::warn!(
-                    "crash predicted for pod {who} cause={} risk={:.2} time_to_oom={}",
-                    cause_label(p.cause),
-                    p.crash_risk,
-                    fmt_secs(p.time_to_oom_seconds),
-                );
+                tracing::warn!("{}", alarm_line(&who, p));
                 self.alarms.insert(id.clone(), OpenAlarm::new(ts, p.cause));
                 self.eval.alarm_opened(id, ts);
                 self.kube.post_alarm(&c.meta, p);
@@ -420,6 +415,20 @@ fn who(meta: &ContainerMeta) -> String {
     )
 }
 
+/// The one log line of a predicted crash (`kubectl logs`), as in the interface contract.
+fn alarm_line(who: &str, p: &Prediction) -> String {
+    // The memory estimate says nothing about a PID, CPU or restart crash.
+    let tto = match p.cause {
+        Some(Cause::OomKill) | None => format!(" time_to_oom={}", fmt_secs(p.time_to_oom_seconds)),
+        Some(_) => String::new(),
+    };
+    format!(
+        "crash predicted for pod {who} cause={} risk={:.2}{tto}",
+        cause_label(p.cause),
+        p.crash_risk
+    )
+}
+
 fn cause_label(c: Option<Cause>) -> &'static str {
     c.map_or("unknown", Cause::as_str)
 }
@@ -465,5 +474,28 @@ mod tests {
         assert_eq!(fmt_secs(Some(-3.0)), "0s");
         assert_eq!(fmt_secs(None), "none");
         assert_eq!(fmt_secs(Some(f64::NAN)), "none");
+    }
+
+    #[test]
+    fn alarm_lines_give_time_to_oom_only_for_memory() {
+        let mut p = Prediction {
+            id: "default/stress-pod/stress".into(),
+            ts: 0.0,
+            crash_risk: 0.931,
+            crash_predicted: true,
+            cause: Some(Cause::OomKill),
+            time_to_oom_seconds: Some(41.7),
+        };
+        let who = "default/stress-pod container=stress";
+        assert_eq!(
+            alarm_line(who, &p),
+            "crash predicted for pod default/stress-pod container=stress cause=oom_kill risk=0.93 time_to_oom=42s"
+        );
+        // A fork bomb's line must not quote the (unrelated) memory estimate.
+        p.cause = Some(Cause::PidExhaustion);
+        assert_eq!(
+            alarm_line(who, &p),
+            "crash predicted for pod default/stress-pod container=stress cause=pid_exhaustion risk=0.93"
+        );
     }
 }
