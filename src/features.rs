@@ -268,6 +268,9 @@ pub const LONG_WINDOW: f64 = 300.0;
 /// warm-up after a restart and a fresh leak are the same straight line until then. A leak
 /// that fills its limit sooner than this after a start is caught only near the limit.
 pub const TRUST_SPAN: f64 = 150.0;
+/// History buckets (at most one per 10 s) of the current instance needed as well: at a 30 s
+/// sampling interval the trust span alone holds five points.
+pub const TRUST_BUCKETS: usize = 10;
 /// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
 /// ...when it reaches the limit within this many seconds.
@@ -369,7 +372,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // Four 10 s buckets at least: three noisy bucket means of a flat line fit a line by chance.
     let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 4);
     let soon = ttl_long.is_some_and(|t| t <= EARLY_TTL);
-    let ttl_mem = ttl_long.filter(|_| span >= TRUST_SPAN || (clean && near && soon));
+    // Sparse samples (a 30 s scrape) put only a few random phases of a GC cycle in each half
+    // of the envelope window, and two such maxima differ by chance: also wait for enough
+    // points of this instance.
+    let established = || {
+        span >= TRUST_SPAN
+            && h.iter_instance(f64::NEG_INFINITY)
+                .nth(TRUST_BUCKETS - 1)
+                .is_some()
+    };
+    let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -611,6 +623,24 @@ mod tests {
             "{:?}",
             f.ttl_mem
         );
+    }
+
+    #[test]
+    fn sparse_samples_wait_for_enough_points_before_a_time_to_limit() {
+        // A 0.5 MiB/s leak scraped every 30 s: at 150 s only six points (a GC cycle's random
+        // phases would look the same), at 300 s eleven.
+        let leak = |until: u64| {
+            run((0..=until / 30).map(|i| {
+                let t = i as f64 * 30.0;
+                let mut s = base(t);
+                s.memory_working_set_bytes = Some(((100.0 + 0.5 * t) * MIB as f64) as u64);
+                s
+            }))
+        };
+        assert_eq!(leak(150).ttl_mem, None);
+        // At 300 s: 250 MiB, 262 MiB left at 0.5 MiB/s.
+        let ttl = leak(300).ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 524.0).abs() < 60.0, "ttl {ttl}");
     }
 
     #[test]
