@@ -23,7 +23,7 @@ use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
 /// Number of features.
-pub const N: usize = 27;
+pub const N: usize = 28;
 
 /// "Not going to happen within the horizon we care about", seconds: the cap of every
 /// time-to-X feature (also used when nothing grows).
@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s of history of this container instance, or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -75,6 +75,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
     ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's 100 MiB eviction threshold at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
     ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
+    ("ttl_cpu_starve_s", "s", "time until the 1 min throttled-period ratio reaches 0.9 at its rise from the 5 min ratio (0 at or above 0.9); 3600 when not rising or unknown"),
 ];
 
 /// Index of each feature, by name, for code that reads the vector.
@@ -212,6 +213,57 @@ pub fn envelope_slope(
     }
 }
 
+/// Whether the envelope slope over the last `window` seconds can be taken at face value for a
+/// time to limit. Two ways it can mislead:
+/// - part cycles: the working set fell by `min_fall` from one sample to the next (a GC cycle)
+///   in one half of the window only, so the other half holds part of a cycle whose maximum
+///   depends on where the window cut it (a steady sawtooth then looks like a rising one);
+///   falls in both halves (each maximum a real peak) or in neither (a leak) are fine;
+/// - noise: without cycles, the rise between the two half-window peaks is under
+///   [`RISE_NOISE`] times the mean step between neighbouring bucket peaks, so two noisy
+///   maxima of a flat line can differ that much by chance.
+pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
+    let Some(oldest) = h.iter_instance(now - window).last() else {
+        return false;
+    };
+    let mid = now - (now - oldest.t_first).min(window) / 2.0;
+    let (mut fall_recent, mut fall_older) = (false, false);
+    let (mut peak_recent, mut peak_older) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    let (mut steps, mut n_steps, mut newer) = (0.0f32, 0u32, None::<f32>);
+    for b in h.iter_instance(now - window) {
+        let recent = b.t_mid() >= mid;
+        if b.ws_fall >= min_fall {
+            if recent {
+                fall_recent = true;
+            } else {
+                fall_older = true;
+            }
+        }
+        if recent {
+            peak_recent = peak_recent.max(b.ws_max);
+        } else {
+            peak_older = peak_older.max(b.ws_max);
+        }
+        if let Some(n) = newer {
+            steps += (n - b.ws_max).abs();
+            n_steps += 1;
+        }
+        newer = Some(b.ws_max);
+    }
+    match (fall_recent, fall_older) {
+        (true, true) => true,
+        (false, false) => {
+            let noise = if n_steps > 0 {
+                steps / n_steps as f32
+            } else {
+                0.0
+            };
+            peak_recent - peak_older >= RISE_NOISE * noise
+        }
+        _ => false,
+    }
+}
+
 /// Increase of a counter since `window` seconds before `now`, counted like Prometheus'
 /// `increase()`: when the counter went backwards the container's cgroup was recreated and
 /// counts from 0 again, so the increase is the new value (never negative). 0 when unknown.
@@ -271,6 +323,15 @@ pub const TRUST_SPAN: f64 = 150.0;
 /// History buckets (at most one per 10 s) of the current instance needed as well: at a 30 s
 /// sampling interval the trust span alone holds five points.
 pub const TRUST_BUCKETS: usize = 10;
+/// Throttled-period ratio at which a container is starved: requests and probes wait whole
+/// CFS periods (the simulator's liveness probes start failing above it).
+pub const STARVED_THROTTLE: f32 = 0.9;
+/// A fall of the working set by this fraction of the limit from one sample to the next is a
+/// GC cycle (or dropped cache), not noise (see [`envelope_trusted`]).
+pub const CYCLE_FALL: f64 = 0.1;
+/// A trusted envelope rise is at least this many mean steps between neighbouring bucket
+/// peaks (see [`envelope_trusted`]); a steady leak rises by one step per bucket.
+pub const RISE_NOISE: f32 = 1.5;
 /// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
 /// ...when it reaches the limit within this many seconds.
@@ -380,6 +441,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             && h.iter_instance(f64::NEG_INFINITY)
                 .nth(TRUST_BUCKETS - 1)
                 .is_some()
+            && limit.is_none_or(|l| envelope_trusted(h, now, LONG_WINDOW, (CYCLE_FALL * l) as f32))
     };
     let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
     x[8] = ttl_feature(ttl_mem);
@@ -410,6 +472,19 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     x[17] = throttle_ratio(60.0);
     x[26] = throttle_ratio(300.0);
+    // A steady rise of the ratio averages to the value at the middle of each window; the
+    // 5 min window covers what history there is.
+    let covered = h.span().min(300.0);
+    x[27] = if x[17] < 0.0 || x[26] < 0.0 {
+        TTL_CAP as f32
+    } else if x[17] >= STARVED_THROTTLE {
+        0.0
+    } else if covered > 90.0 && x[17] > x[26] {
+        let rate = (x[17] - x[26]) as f64 / ((covered - 60.0) / 2.0);
+        ((STARVED_THROTTLE - x[17]) as f64 / rate).min(TTL_CAP) as f32
+    } else {
+        TTL_CAP as f32
+    };
     x[18] = opt_f(s.cpu_pressure_some_avg10);
     x[19] = match (
         s.cpu_limit_cores.filter(|l| *l > 0.0),
@@ -641,6 +716,68 @@ mod tests {
         // At 300 s: 250 MiB, 262 MiB left at 0.5 MiB/s.
         let ttl = leak(300).ttl_mem.unwrap_or(f64::INFINITY);
         assert!((ttl - 524.0).abs() < 60.0, "ttl {ttl}");
+    }
+
+    #[test]
+    fn a_window_holding_part_of_a_slow_gc_cycle_is_not_a_trend() {
+        // A steady 120 s cycle from 200 to 400 MiB, sampled every 5 s from phase 0. At 150 s
+        // the older half-window peaks at 325 MiB (cut mid-ramp), the recent one at ~400 MiB.
+        let f = run((0..=30).map(|i| {
+            let t = i as f64 * 5.0;
+            let mut s = base(t);
+            let phase = (t % 120.0) / 120.0;
+            s.memory_working_set_bytes = Some(((200.0 + 200.0 * phase) * MIB as f64) as u64);
+            s
+        }));
+        assert!(f.x[4] > 0.1, "the envelope alone rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None, "one GC fall, in one half only");
+    }
+
+    #[test]
+    fn two_noisy_maxima_of_a_flat_line_are_not_a_trend() {
+        // Flat near the limit, ±3 MiB from one 10 s sample to the next; by chance the recent
+        // half peaks 3 MiB above the older one (under 1.5 mean steps of 7 MiB).
+        let f = run((0..=16).map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = base(t);
+            let mib = match (t < 80.0, i % 2 == 0) {
+                (true, true) => 470,
+                (true, false) => 476,
+                (false, true) => 471,
+                (false, false) => 479,
+            };
+            s.memory_working_set_bytes = Some(mib * MIB);
+            s
+        }));
+        assert!(f.x[4] > 0.0, "the envelope alone rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn rising_throttling_gives_a_time_to_starvation() {
+        // 10 CFS periods a second; the throttled share rises from 0.2 to 0.7 over 5 min
+        // (plus `jump`), sampled every 5 s.
+        let throttling = |rise: f64, jump: f64| {
+            let mut throttled = 0.0;
+            run((0..=60).map(|i| {
+                let t = i as f64 * 5.0;
+                let mut s = base(t);
+                throttled += 50.0 * (0.2 + jump + rise * t / 300.0);
+                s.cpu_periods_total = Some(10 * t as u64);
+                s.cpu_throttled_periods_total = Some(throttled as u64);
+                s
+            }))
+        };
+        // The ratio reaches 0.9 120 s after the end; the 1 min average lags it by 30 s.
+        let t = throttling(0.5, 0.0).x[27];
+        assert!((110.0..=170.0).contains(&t), "ttl {t}");
+        assert_eq!(throttling(0.0, 0.5).x[27], TTL_CAP as f32, "steady at 0.7");
+        assert_eq!(throttling(0.0, 0.75).x[27], 0.0, "already starved");
+        assert_eq!(
+            run((0..60).map(|i| base(i as f64))).x[27],
+            TTL_CAP as f32,
+            "unknown"
+        );
     }
 
     #[test]

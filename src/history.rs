@@ -34,6 +34,11 @@ pub struct Bucket {
     pub anon_sum: f32,
     /// Largest anon seen; NaN once any sample lacked anon.
     pub anon_max: f32,
+    /// Working set of the bucket's last sample.
+    pub ws_last: f32,
+    /// Largest fall of the working set from one sample to the next, into or inside this
+    /// bucket (0 when none or unknown): a GC cycle or a dropped cache shows up here.
+    pub ws_fall: f32,
     /// Counters and gauges as of the bucket's last sample (NaN = unknown).
     pub last: Counters,
 }
@@ -87,7 +92,9 @@ impl Counters {
 }
 
 impl Bucket {
-    fn start(s: &Sample) -> Bucket {
+    /// A new bucket for `s`; `prev_ws` is the working set of the sample before it in the
+    /// same container instance (NaN when none).
+    fn start(s: &Sample, prev_ws: f32) -> Bucket {
         let ws = opt_u(s.working_set());
         let anon = opt_u(s.memory_anon_bytes);
         Bucket {
@@ -98,6 +105,8 @@ impl Bucket {
             ws_max: ws,
             anon_sum: anon,
             anon_max: anon,
+            ws_last: ws,
+            ws_fall: fall(prev_ws, ws),
             last: Counters::of(s),
         }
     }
@@ -111,6 +120,8 @@ impl Bucket {
         self.ws_max = max_nan(self.ws_max, ws);
         self.anon_sum += anon;
         self.anon_max = max_nan(self.anon_max, anon);
+        self.ws_fall = self.ws_fall.max(fall(self.ws_last, ws));
+        self.ws_last = ws;
         self.last = Counters::of(s);
     }
 
@@ -127,6 +138,16 @@ impl Bucket {
     /// Mean anon over the bucket (NaN if any sample lacked it).
     pub fn anon_mean(&self) -> f32 {
         self.anon_sum / self.n as f32
+    }
+}
+
+/// How far `to` is below `from` (0 when not below or unknown).
+fn fall(from: f32, to: f32) -> f32 {
+    let d = from - to;
+    if d > 0.0 {
+        d
+    } else {
+        0.0
     }
 }
 
@@ -168,6 +189,8 @@ impl History {
             ws_max: f32::NAN,
             anon_sum: f32::NAN,
             anon_max: f32::NAN,
+            ws_last: f32::NAN,
+            ws_fall: 0.0,
             last: Counters::of(&Sample::default()),
         };
         History {
@@ -184,6 +207,7 @@ impl History {
         if !s.ts.is_finite() {
             return false;
         }
+        let mut prev_ws = f32::NAN;
         if self.len > 0 {
             let newest = &mut self.buf[self.head];
             if s.ts <= newest.t_last {
@@ -200,10 +224,12 @@ impl History {
             } else if s.ts - newest.t_first < BUCKET_SECONDS {
                 newest.add(s);
                 return true;
+            } else {
+                prev_ws = newest.ws_last;
             }
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s);
+        self.buf[self.head] = Bucket::start(s, prev_ws);
         self.len = (self.len + 1).min(CAPACITY);
         true
     }
