@@ -23,7 +23,7 @@ use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
 /// Number of features.
-pub const N: usize = 28;
+pub const N: usize = 27;
 
 /// "Not going to happen within the horizon we care about", seconds: the cap of every
 /// time-to-X feature (also used when nothing grows).
@@ -75,7 +75,6 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
     ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's 100 MiB eviction threshold at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
     ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
-    ("ttl_cpu_starve_s", "s", "time until the 1 min throttled-period ratio reaches 0.9 at its rise from the 5 min ratio (0 at or above 0.9); 3600 when not rising or unknown"),
 ];
 
 /// Index of each feature, by name, for code that reads the vector.
@@ -323,9 +322,6 @@ pub const TRUST_SPAN: f64 = 150.0;
 /// History buckets (at most one per 10 s) of the current instance needed as well: at a 30 s
 /// sampling interval the trust span alone holds five points.
 pub const TRUST_BUCKETS: usize = 10;
-/// Throttled-period ratio at which a container is starved: requests and probes wait whole
-/// CFS periods (the simulator's liveness probes start failing above it).
-pub const STARVED_THROTTLE: f32 = 0.9;
 /// A fall of the working set by this fraction of the limit from one sample to the next is a
 /// GC cycle (or dropped cache), not noise (see [`envelope_trusted`]).
 pub const CYCLE_FALL: f64 = 0.1;
@@ -472,19 +468,6 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     x[17] = throttle_ratio(60.0);
     x[26] = throttle_ratio(300.0);
-    // A steady rise of the ratio averages to the value at the middle of each window; the
-    // 5 min window covers what history there is.
-    let covered = h.span().min(300.0);
-    x[27] = if x[17] < 0.0 || x[26] < 0.0 {
-        TTL_CAP as f32
-    } else if x[17] >= STARVED_THROTTLE {
-        0.0
-    } else if covered > 90.0 && x[17] > x[26] {
-        let rate = (x[17] - x[26]) as f64 / ((covered - 60.0) / 2.0);
-        ((STARVED_THROTTLE - x[17]) as f64 / rate).min(TTL_CAP) as f32
-    } else {
-        TTL_CAP as f32
-    };
     x[18] = opt_f(s.cpu_pressure_some_avg10);
     x[19] = match (
         s.cpu_limit_cores.filter(|l| *l > 0.0),
@@ -751,33 +734,6 @@ mod tests {
         }));
         assert!(f.x[4] > 0.0, "the envelope alone rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None);
-    }
-
-    #[test]
-    fn rising_throttling_gives_a_time_to_starvation() {
-        // 10 CFS periods a second; the throttled share rises from 0.2 to 0.7 over 5 min
-        // (plus `jump`), sampled every 5 s.
-        let throttling = |rise: f64, jump: f64| {
-            let mut throttled = 0.0;
-            run((0..=60).map(|i| {
-                let t = i as f64 * 5.0;
-                let mut s = base(t);
-                throttled += 50.0 * (0.2 + jump + rise * t / 300.0);
-                s.cpu_periods_total = Some(10 * t as u64);
-                s.cpu_throttled_periods_total = Some(throttled as u64);
-                s
-            }))
-        };
-        // The ratio reaches 0.9 120 s after the end; the 1 min average lags it by 30 s.
-        let t = throttling(0.5, 0.0).x[27];
-        assert!((110.0..=170.0).contains(&t), "ttl {t}");
-        assert_eq!(throttling(0.0, 0.5).x[27], TTL_CAP as f32, "steady at 0.7");
-        assert_eq!(throttling(0.0, 0.75).x[27], 0.0, "already starved");
-        assert_eq!(
-            run((0..60).map(|i| base(i as f64))).x[27],
-            TTL_CAP as f32,
-            "unknown"
-        );
     }
 
     #[test]
