@@ -1273,52 +1273,29 @@ async fn failing_kubelet_backs_off_and_pokes_do_not_stampede() {
 /// forget the container.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eviction_reported_by_the_kubelet_is_scored_as_a_crash() {
-    use crashwatch::agent::engine::Engine;
     use crashwatch::agent::outcomes::CrashOutcome;
-    use crashwatch::collect::{CollectConfig, Collector, SweepStats};
-    use crashwatch::http::AppState;
-    use crashwatch::metrics::Metrics;
-    use crashwatch::model::Model;
-    use crashwatch::predict::Predictor;
+    use crashwatch::collect::SweepStats;
     use crashwatch::sample::Cause;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let evicted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&evicted);
-    let kubelet = FakeServer::start(move |s: &Seen| {
-        if s.uri.starts_with("/pods") {
-            let mut list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
-            if flag.load(Ordering::SeqCst) {
-                let status = &mut list["items"][2]["status"];
-                status["phase"] = "Failed".into();
-                status["reason"] = "Evicted".into();
-                status["message"] = "The node was low on resource: memory.".into();
-            }
-            Reply::Json(200, list.to_string())
-        } else if s.uri.starts_with("/stats/summary") {
-            Reply::Json(200, summary(1 << 30))
-        } else {
-            Reply::Json(404, "{}".into())
+    // Bound by name (not `..`): the fake kubelet must live as long as the test.
+    let Agent {
+        kube,
+        mut engine,
+        _kubelet,
+        _sa,
+        ..
+    } = Agent::start(move |list| {
+        if flag.load(Ordering::SeqCst) {
+            let status = &mut list["items"][2]["status"];
+            status["phase"] = "Failed".into();
+            status["reason"] = "Evicted".into();
+            status["message"] = "The node was low on resource: memory.".into();
         }
-    });
-    let sa = sa_dir();
-    let reg = prometheus::Registry::new();
-    let kube = Kube::start(config(&kubelet.url(), None, PodSource::Kubelet, &sa), &reg).await;
-    let model = Model::embedded();
-    let metrics = Arc::new(Metrics::new(model.version()).unwrap());
-    let state = Arc::new(AppState::new(metrics, Arc::clone(&model), "node-1"));
-    let collector = Collector::new(CollectConfig {
-        cgroup_root: "/nonexistent".into(),
-        proc_root: "/nonexistent".into(),
-        node_name: "node-1".into(),
-    });
-    let mut engine = Engine::new(
-        collector,
-        Predictor::new(model, None),
-        kube.clone(),
-        state,
-        "node-1",
-    );
+    })
+    .await;
 
     let mut snap = snapshot();
     kube.enrich(&mut snap);
@@ -1365,51 +1342,29 @@ async fn eviction_reported_by_the_kubelet_is_scored_as_a_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_loop_alarm_goes_when_the_pod_is_deleted() {
     use crashwatch::agent::engine::Engine;
-    use crashwatch::collect::{CollectConfig, Collector, SweepStats};
+    use crashwatch::collect::SweepStats;
     use crashwatch::http::AppState;
-    use crashwatch::metrics::Metrics;
-    use crashwatch::model::Model;
-    use crashwatch::predict::Predictor;
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
     let restarts = Arc::new(AtomicU32::new(1));
     let deleted = Arc::new(AtomicBool::new(false));
     let (r, d) = (Arc::clone(&restarts), Arc::clone(&deleted));
-    let kubelet = FakeServer::start(move |s: &Seen| {
-        if s.uri.starts_with("/pods") {
-            let mut list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
-            let items = list["items"].as_array_mut().unwrap();
-            if d.load(Ordering::SeqCst) {
-                items.retain(|p| p["metadata"]["name"] != "etl-x2");
-            } else {
-                items[2]["status"]["containerStatuses"][0]["restartCount"] =
-                    r.load(Ordering::SeqCst).into();
-            }
-            Reply::Json(200, list.to_string())
-        } else if s.uri.starts_with("/stats/summary") {
-            Reply::Json(200, summary(1 << 30))
+    let Agent {
+        kube,
+        mut engine,
+        state,
+        _kubelet,
+        _sa,
+    } = Agent::start(move |list| {
+        let items = list["items"].as_array_mut().unwrap();
+        if d.load(Ordering::SeqCst) {
+            items.retain(|p| p["metadata"]["name"] != "etl-x2");
         } else {
-            Reply::Json(404, "{}".into())
+            items[2]["status"]["containerStatuses"][0]["restartCount"] =
+                r.load(Ordering::SeqCst).into();
         }
-    });
-    let sa = sa_dir();
-    let reg = prometheus::Registry::new();
-    let kube = Kube::start(config(&kubelet.url(), None, PodSource::Kubelet, &sa), &reg).await;
-    let model = Model::embedded();
-    let metrics = Arc::new(Metrics::new(model.version()).unwrap());
-    let state = Arc::new(AppState::new(metrics, Arc::clone(&model), "node-1"));
-    let collector = Collector::new(CollectConfig {
-        cgroup_root: "/nonexistent".into(),
-        proc_root: "/nonexistent".into(),
-        node_name: "node-1".into(),
-    });
-    let mut engine = Engine::new(
-        collector,
-        Predictor::new(model, None),
-        kube.clone(),
-        Arc::clone(&state),
-        "node-1",
-    );
+    })
+    .await;
     const ETL: &str = "batch/etl-x2/etl";
     // One sweep at `ts`, with or without the etl container's cgroup.
     let sweep = |engine: &mut Engine, ts: f64, with_etl: bool| {
@@ -1476,4 +1431,61 @@ async fn listed_restarts(kube: &Kube, want: Option<u32>) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the kubelet index never showed {want:?} restarts");
+}
+
+/// The agent's sweep engine with its real kube client, fed by a fake kubelet that serves
+/// [`pod_list`] after `edit` (and a node summary).
+struct Agent {
+    _kubelet: FakeServer,
+    _sa: SaDir,
+    kube: Kube,
+    engine: crashwatch::agent::engine::Engine,
+    state: Arc<crashwatch::http::AppState>,
+}
+
+impl Agent {
+    async fn start(edit: impl Fn(&mut serde_json::Value) + Send + Sync + 'static) -> Agent {
+        use crashwatch::collect::{CollectConfig, Collector};
+        use crashwatch::model::Model;
+        let kubelet = FakeServer::start(move |s: &Seen| {
+            if s.uri.starts_with("/pods") {
+                let mut list: serde_json::Value = serde_json::from_str(&pod_list()).unwrap();
+                edit(&mut list);
+                Reply::Json(200, list.to_string())
+            } else if s.uri.starts_with("/stats/summary") {
+                Reply::Json(200, summary(1 << 30))
+            } else {
+                Reply::Json(404, "{}".into())
+            }
+        });
+        let sa = sa_dir();
+        let reg = prometheus::Registry::new();
+        let kube = Kube::start(config(&kubelet.url(), None, PodSource::Kubelet, &sa), &reg).await;
+        let model = Model::embedded();
+        let metrics = Arc::new(crashwatch::metrics::Metrics::new(model.version()).unwrap());
+        let state = Arc::new(crashwatch::http::AppState::new(
+            metrics,
+            Arc::clone(&model),
+            "node-1",
+        ));
+        let collector = Collector::new(CollectConfig {
+            cgroup_root: "/nonexistent".into(),
+            proc_root: "/nonexistent".into(),
+            node_name: "node-1".into(),
+        });
+        let engine = crashwatch::agent::engine::Engine::new(
+            collector,
+            crashwatch::predict::Predictor::new(model, None),
+            kube.clone(),
+            Arc::clone(&state),
+            "node-1",
+        );
+        Agent {
+            _kubelet: kubelet,
+            _sa: sa,
+            kube,
+            engine,
+            state,
+        }
+    }
 }
