@@ -44,7 +44,7 @@ fn parsers(c: &mut Criterion) {
     );
 }
 
-/// Files one sweep reads per container (v2), per pod, and per node.
+/// Files one sweep reads per container (v2); per pod and per node below.
 const CONTAINER_FILES: [&str; 11] = [
     "memory.current",
     "memory.max",
@@ -79,7 +79,10 @@ fn sweep_1000(c: &mut Criterion) {
         let d = w.write_container(&spec, &s).expect("write");
         files.extend(CONTAINER_FILES.iter().map(|f| d.join(f)));
         if i % 3 == 0 {
-            files.push(w.cgroup_root().join(spec.pod_rel()).join("memory.events"));
+            let pod = w.cgroup_root().join(spec.pod_rel());
+            files.push(pod.join("memory.events"));
+            // The containers say pids.max `max`, so the sweep reads the pod's.
+            files.push(pod.join("pids.max"));
         }
     }
     for f in ["meminfo", "pressure/memory", "pressure/cpu", "pressure/io"] {

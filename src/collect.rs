@@ -175,7 +175,9 @@ impl Collector {
         snap: &mut Snapshot,
         stats: &mut SweepStats,
     ) {
-        let mut pod_cache: Option<(String, Option<u64>)> = None;
+        // Pod-level files, read once per pod per sweep (containers of a pod come together).
+        let mut pod_kills: Option<(String, Option<u64>)> = None;
+        let mut pod_pids: Option<(String, Option<u64>)> = None;
         for t in targets {
             if host_mode && !self.host_limited(layout, &t.rel) {
                 continue;
@@ -197,14 +199,17 @@ impl Collector {
                 continue;
             }
             if let Some(pod_rel) = &t.pod_rel {
-                s.pod_oom_kills_total = match &pod_cache {
-                    Some((p, v)) if p == pod_rel => *v,
-                    _ => {
-                        let v = self.read_pod_oom_kills(layout, pod_rel, stats);
-                        pod_cache = Some((pod_rel.clone(), v));
-                        v
-                    }
-                };
+                s.pod_oom_kills_total = per_pod(&mut pod_kills, pod_rel, || {
+                    self.read_pod_oom_kills(layout, pod_rel, stats)
+                });
+                if s.pids_limit.is_none() {
+                    // A pod spec has no container PID limit: the kubelet's podPidsLimit is
+                    // pids.max of the pod cgroup, and the container's own says `max`. (Shared
+                    // with the pod's other containers; for the usual one-container pod exact.)
+                    s.pids_limit = per_pod(&mut pod_pids, pod_rel, || {
+                        self.read_pod_pids_limit(layout, pod_rel, stats)
+                    });
+                }
             }
             s.node_memory_available_bytes = snap.node.memory_available_bytes;
             s.node_memory_total_bytes = snap.node.memory_total_bytes;
@@ -396,6 +401,19 @@ impl Collector {
         r.unwrap_or(None)
     }
 
+    /// The pod cgroup's pids.max (`None` when `max` or unreadable).
+    fn read_pod_pids_limit(
+        &mut self,
+        layout: &Layout,
+        pod_rel: &str,
+        stats: &mut SweepStats,
+    ) -> Option<u64> {
+        let dir = layout.pids.join(pod_rel);
+        self.get::<v2::PidsMax>(&dir, false, stats)
+            .unwrap_or(None)
+            .and_then(|p| p.limit)
+    }
+
     /// Count an error by kind and warn about it, at most once a minute per file.
     fn note_error(&mut self, stats: &mut SweepStats, e: Error) {
         let kind = match &e {
@@ -548,6 +566,19 @@ pub fn table(snap: &Snapshot) -> String {
         );
     }
     out
+}
+
+/// The value cached for `pod` in `cache`, else `read()` (then cached): containers of one pod
+/// come one after another in a sweep.
+fn per_pod<T: Copy>(cache: &mut Option<(String, T)>, pod: &str, read: impl FnOnce() -> T) -> T {
+    match cache {
+        Some((p, v)) if p == pod => *v,
+        _ => {
+            let v = read();
+            *cache = Some((pod.to_string(), v));
+            v
+        }
+    }
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ impl TreeWriter {
                 self.put(&pod, "cgroup.procs", "")?;
                 self.put(&pod, "memory.max", "max\n")?;
                 self.put(&pod, "cpu.max", "max 100000\n")?;
+                self.put(&pod, "pids.max", "max\n")?;
             }
             mkdir(&dir)?;
             self.put(&dir, "cgroup.procs", "")?;

@@ -394,7 +394,7 @@ const V2_SYSTEMD_CONTAINERD: &[Want] = &[
         pod_oom_kills: Some(0),
         cpu_limit: None,
         pids: 1,
-        pids_limit: None,
+        pids_limit: Some(4096), // the pod cgroup's (kubelet podPidsLimit)
     },
     // worker
     Want {
@@ -408,7 +408,7 @@ const V2_SYSTEMD_CONTAINERD: &[Want] = &[
         pod_oom_kills: Some(0),
         cpu_limit: None,
         pids: 3,
-        pids_limit: None,
+        pids_limit: Some(4096), // the pod cgroup's (kubelet podPidsLimit)
     },
     // api
     Want {
@@ -622,7 +622,7 @@ const V1_CGROUPFS_DOCKER: &[Want] = &[
         pod_oom_kills: Some(0),
         cpu_limit: Some(0.2),
         pids: 17,
-        pids_limit: None,
+        pids_limit: Some(4096), // the pod cgroup's (kubelet podPidsLimit)
     },
     // pause-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9 (pause)
     Want {
@@ -636,7 +636,7 @@ const V1_CGROUPFS_DOCKER: &[Want] = &[
         pod_oom_kills: Some(0),
         cpu_limit: None,
         pids: 1,
-        pids_limit: None,
+        pids_limit: Some(4096), // the pod cgroup's (kubelet podPidsLimit)
     },
     // unlimited-sidecar
     Want {
@@ -650,7 +650,7 @@ const V1_CGROUPFS_DOCKER: &[Want] = &[
         pod_oom_kills: Some(0),
         cpu_limit: None,
         pids: 4,
-        pids_limit: None,
+        pids_limit: Some(4096), // the pod cgroup's (kubelet podPidsLimit)
     },
     // mysql
     Want {
