@@ -21,8 +21,9 @@
 //!   crash.
 //! - **miss**: neither.
 //! - **true alarm**: an episode followed by a crash of the same container within 600 s of
-//!   its opening (for a carried episode, a later crash than the one it opened at); otherwise a **false alarm** — except that an episode whose 600 s window
-//!   runs past the container's last sample in a trace that may hold crashes is **censored**
+//!   its opening (for a carried episode, a later crash than the one it opened at); otherwise
+//!   a **false alarm** — except that an episode whose 600 s window runs past the container's
+//!   last sample in a trace that may hold crashes is **censored**
 //!   (the outcome is unknown; excluded from precision and reported). Traces of kinds built
 //!   never to crash (page cache, flat-high, …) censor nothing.
 //! - recall = hits / crashes; precision = true alarms / (true + false alarms); F1 their

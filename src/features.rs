@@ -177,6 +177,14 @@ pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
     Some(Fit { slope, r2, n })
 }
 
+/// The span of this instance's history inside the last `window` seconds, and the time that
+/// splits it into the older and the recent half (`None` without history).
+fn half_window(h: &History, now: f64, window: f64) -> Option<(f64, f64)> {
+    let oldest = h.iter_instance(now - window).last()?;
+    let span = (now - oldest.t_first).min(window);
+    Some((span, now - span / 2.0))
+}
+
 /// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
 /// max of the older half) / half the covered span. Needs at least `min_span` seconds of data
 /// and a value in each half; units of y per second.
@@ -187,12 +195,10 @@ pub fn envelope_slope(
     min_span: f64,
     get: impl Fn(&Bucket) -> f32,
 ) -> Option<f64> {
-    let oldest = h.iter_instance(now - window).last()?;
-    let span = (now - oldest.t_first).min(window);
+    let (span, mid) = half_window(h, now, window)?;
     if span < min_span {
         return None;
     }
-    let mid = now - span / 2.0;
     let (mut recent, mut older) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     for b in h.iter_instance(now - window) {
         let v = get(b) as f64;
@@ -222,10 +228,9 @@ pub fn envelope_slope(
 ///   [`RISE_NOISE`] times the mean step between neighbouring bucket peaks, so two noisy
 ///   maxima of a flat line can differ that much by chance.
 pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
-    let Some(oldest) = h.iter_instance(now - window).last() else {
+    let Some((_, mid)) = half_window(h, now, window) else {
         return false;
     };
-    let mid = now - (now - oldest.t_first).min(window) / 2.0;
     let (mut fall_recent, mut fall_older) = (false, false);
     let (mut peak_recent, mut peak_older) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     let (mut steps, mut n_steps, mut newer) = (0.0f32, 0u32, None::<f32>);

@@ -497,13 +497,10 @@ mod tests {
         );
         for _ in 0..20 {
             let again = fit_tree(&x, &y, 6).unwrap();
-            let same = again.nodes.len() == first.nodes.len()
-                && again
-                    .nodes
-                    .iter()
-                    .zip(&first.nodes)
-                    .all(|(a, b)| a.feature == b.feature && a.threshold == b.threshold);
-            assert!(same, "a refit on the same rows gave a different tree");
+            assert_eq!(
+                again.nodes, first.nodes,
+                "a refit on the same rows gave a different tree"
+            );
         }
     }
 }

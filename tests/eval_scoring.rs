@@ -129,14 +129,21 @@ fn hit_late_miss_false_and_censored_are_counted_exactly() {
     assert_eq!((r2.tally.false_alarms, r2.tally.censored), (1, 0));
 }
 
-#[test]
-fn a_crash_ends_the_episode_and_a_standing_alarm_reopens_after_the_restart() {
-    // Alarmed the whole time; crashes at 400 and 700 (restart gap: no samples 400..420).
+/// Container `x` sampled every 10 s from 100 s to `end`, crashing (restart_loop) at 400 and
+/// 700 s with a 20 s restart gap after each crash.
+fn two_restarts(end: f64) -> Vec<TraceLine> {
     let mut lines = every10("x", 100.0, 390.0);
     lines.push(crash("x", 400.0, Cause::RestartLoop));
     lines.extend(every10("x", 420.0, 690.0));
     lines.push(crash("x", 700.0, Cause::RestartLoop));
-    lines.extend(every10("x", 720.0, 800.0));
+    lines.extend(every10("x", 720.0, end));
+    lines
+}
+
+#[test]
+fn a_crash_ends_the_episode_and_a_standing_alarm_reopens_after_the_restart() {
+    // Alarmed the whole time; crashes at 400 and 700 (restart gap: no samples 400..420).
+    let lines = two_restarts(800.0);
     let mut det = Script::new(&[("x", 0.0, 1e9)]);
     let r = eval::score_trace(&sorted(lines), &mut det, true);
     let spans: Vec<(f64, Option<f64>)> = r.episodes.iter().map(|e| (e.start, e.end)).collect();
@@ -158,11 +165,7 @@ fn a_crash_ends_the_episode_and_a_standing_alarm_reopens_after_the_restart() {
 fn a_restart_loop_alarm_carries_through_the_back_off() {
     // The same alarm as above, naming restart_loop: it stands through each back-off, so the
     // episodes open at the crashes and the second crash counts from the first.
-    let mut lines = every10("x", 100.0, 390.0);
-    lines.push(crash("x", 400.0, Cause::RestartLoop));
-    lines.extend(every10("x", 420.0, 690.0));
-    lines.push(crash("x", 700.0, Cause::RestartLoop));
-    lines.extend(every10("x", 720.0, 1400.0));
+    let lines = two_restarts(1400.0);
     let mut det = Script::new(&[("x", 0.0, 1000.0)]).naming(Cause::RestartLoop);
     let r = eval::score_trace(&sorted(lines), &mut det, true);
     let spans: Vec<(f64, Option<f64>, bool)> = r
