@@ -18,7 +18,7 @@
 //! - counters that go backwards (container restart) give no rate (0), never a negative one.
 //!
 //! This module must not decide anything (no thresholds, no alarms): that is `predict`.
-use crate::history::{Bucket, History};
+use crate::history::{Bucket, History, BUCKET_SECONDS};
 use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
@@ -125,6 +125,9 @@ pub struct Features {
     pub ttl_pids: Option<f64>,
     /// Seconds until node eviction pressure, for pods the kubelet would evict first.
     pub ttl_node: Option<f64>,
+    /// Seconds until liveness probes are expected to kill a container whose CFS throttling
+    /// climbs toward starvation ([`starvation_eta`]).
+    pub ttl_starve: Option<f64>,
 }
 
 /// Least-squares fit result.
@@ -339,6 +342,17 @@ pub const NEAR_LIMIT: f64 = 0.92;
 pub const EARLY_TTL: f64 = 60.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
+/// Throttled share of CFS periods at which a starved process stops answering probes in time.
+pub const STARVED_RATIO: f64 = 0.9;
+/// Seconds from the first failed liveness probe to the kill (period 10 s × failureThreshold 3,
+/// the Kubernetes defaults).
+pub const PROBE_KILL_S: f64 = 30.0;
+/// Window of the throttling trend, seconds.
+pub const STARVE_WINDOW: f64 = 120.0;
+/// The throttled share must already be this high for its trend to count.
+pub const STARVE_FROM: f64 = 0.5;
+/// ... and rise at least this fast (share per second: 0.12 per minute).
+pub const STARVE_MIN_RISE: f64 = 0.002;
 
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
@@ -540,7 +554,61 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_mem,
         ttl_pids,
         ttl_node,
+        ttl_starve: starvation_eta(h, now),
     }
+}
+
+/// Seconds until a container whose CFS throttling climbs toward starvation is expected to be
+/// killed by its liveness probe: the time until the throttled share of periods reaches
+/// [`STARVED_RATIO`] at its trend, plus [`PROBE_KILL_S`].
+///
+/// The trend is a least-squares line through the throttled share of each interval between
+/// history buckets of the current instance over the last [`STARVE_WINDOW`] seconds (the 1 min
+/// ratio the model sees lags a fast ramp by half a minute, which made fast ramps late). It
+/// counts only when it is clean (R² ≥ 0.8 over ≥ 4 intervals), rising by at least
+/// [`STARVE_MIN_RISE`], and the share is already [`STARVE_FROM`] or more: a container pinned
+/// at its quota (flat near 1.0, a CPU-bound batch job) has no rising trend, and a busy one
+/// that copes levels off well below starvation.
+pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
+    let mut pts = [(0.0f64, 0.0f64); 16];
+    let mut n = 0;
+    let mut newer: Option<&Bucket> = None;
+    for b in h.iter_instance(now - STARVE_WINDOW - BUCKET_SECONDS) {
+        if let Some(nb) = newer {
+            let periods = nb.last.periods - b.last.periods;
+            let throttled = nb.last.throttled_periods - b.last.throttled_periods;
+            if !(periods > 0.0 && throttled >= 0.0) {
+                break;
+            }
+            pts[n] = (
+                0.5 * (nb.t_last + b.t_last),
+                f64::from((throttled / periods).min(1.0)),
+            );
+            n += 1;
+            if n == pts.len() {
+                break;
+            }
+        }
+        newer = Some(b);
+    }
+    if n < 4 {
+        return None;
+    }
+    let (t_new, _) = pts[0];
+    let fit = least_squares(pts[..n].iter().rev().copied())?;
+    if fit.r2 < 0.8 || fit.slope < STARVE_MIN_RISE {
+        return None;
+    }
+    // Level of the line at the newest interval (mean point + slope × offset).
+    let (mt, my) = pts[..n]
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t, b + y));
+    let level = my / n as f64 + fit.slope * (t_new - mt / n as f64);
+    if level < STARVE_FROM {
+        return None;
+    }
+    let reach = t_new + (STARVED_RATIO - level).max(0.0) / fit.slope;
+    Some(((reach - now).max(0.0) + PROBE_KILL_S).min(TTL_CAP))
 }
 
 /// Features of a lone sample with no history (`POST /predict`): levels only, no trends.
@@ -578,6 +646,51 @@ mod tests {
     /// Deterministic noise in [-1, 1] (no RNG: exact assertions stay exact).
     fn wobble(i: u64) -> f64 {
         ((i * 2_654_435_761) % 1000) as f64 / 500.0 - 1.0
+    }
+
+    /// A container with a 0.5-core quota sampled every 5 s whose throttled share of periods
+    /// at time `t` is `share(t)`; `cpu_throttled_periods_total` accumulates it like cpu.stat.
+    fn throttled(end: f64, share: impl Fn(f64) -> f64) -> Features {
+        let (mut periods, mut thr) = (0.0, 0.0);
+        run((0..=(end / 5.0) as u64).map(|i| {
+            let t = i as f64 * 5.0;
+            periods += 50.0;
+            thr += 50.0 * share(t).clamp(0.0, 1.0);
+            let mut s = base(t);
+            s.cpu_limit_cores = Some(0.5);
+            s.cpu_usage_seconds_total = Some(t * 0.5);
+            s.cpu_periods_total = Some(periods as u64);
+            s.cpu_throttled_periods_total = Some(thr.round() as u64);
+            s
+        }))
+    }
+
+    #[test]
+    fn throttling_climbing_to_starvation_gives_a_finite_time_to_the_probe_kill() {
+        // 0 at t=100 s, +0.6 % per second: 0.6 at t=200, 0.9 at t=250, probes kill ≈ 280.
+        let f = throttled(200.0, |t| (t - 100.0) * 0.006);
+        let eta = f
+            .ttl_starve
+            .expect("a clean climb past half the periods is starvation");
+        assert!((60.0..=100.0).contains(&eta), "eta {eta}");
+        // Later on the same ramp the estimate shrinks.
+        let later = throttled(230.0, |t| (t - 100.0) * 0.006)
+            .ttl_starve
+            .unwrap();
+        assert!(later < eta, "{later} !< {eta}");
+    }
+
+    #[test]
+    fn steady_or_levelling_throttling_is_not_starvation() {
+        // A CPU-bound job pinned at its quota: throttled in ~97 % of periods for ever.
+        let pinned = throttled(600.0, |t| 0.97 + 0.02 * wobble(t as u64));
+        assert_eq!(pinned.ttl_starve, None);
+        // Busy but coping: the share rose to 0.6 and stays there.
+        let level = throttled(600.0, |t| (t * 0.004).min(0.6));
+        assert_eq!(level.ttl_starve, None);
+        // Rising, but still far from starvation (0.3): not yet.
+        let low = throttled(200.0, |t| t * 0.0015);
+        assert_eq!(low.ttl_starve, None);
     }
 
     #[test]

@@ -104,12 +104,14 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     let mut risk = learned;
     let mut cause = Cause::ALL[cause_i - 1];
     let scale = model.risk_params().ttl_scale_s;
-    // Physical floors: memory limit → OOM kill, pids.max → fork failures. Node pressure is
-    // left to the trees: the kubelet evicts one pod at a time, so a floor for every
-    // BestEffort pod on the node would be a flood of false alarms.
+    // Physical floors: memory limit → OOM kill, pids.max → fork failures, throttling climbing
+    // to starvation → liveness-probe kills. Node pressure is left to the trees: the kubelet
+    // evicts one pod at a time, so a floor for every BestEffort pod on the node would be a
+    // flood of false alarms.
     for (ttl, c) in [
         (f.ttl_mem, Cause::OomKill),
         (f.ttl_pids, Cause::PidExhaustion),
+        (f.ttl_starve, Cause::CpuStarvation),
     ] {
         if let Some(t) = ttl {
             let r = ttl_risk(t, scale);
