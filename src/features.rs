@@ -128,6 +128,9 @@ pub struct Features {
     /// Seconds until liveness probes are expected to kill a container whose CFS throttling
     /// climbs toward starvation ([`starvation_eta`]).
     pub ttl_starve: Option<f64>,
+    /// Memory pressure of a container without a memory limit on a node whose memory is
+    /// unknown ([`node_pressure_fallback`]).
+    pub node_psi: Option<f64>,
 }
 
 /// Least-squares fit result.
@@ -555,6 +558,26 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_pids,
         ttl_node,
         ttl_starve: starvation_eta(h, now),
+        node_psi: node_pressure_fallback(s),
+    }
+}
+
+/// Memory pressure (PSI avg10, percent: the larger of `full` and half of `some`) of a
+/// container that has no memory limit, in a sample that does not say how much memory the
+/// node has left (a foreign trace, a `POST /predict` body; the agent always knows the node).
+///
+/// Without a limit the container's own cgroup never reclaims, so its tasks stall on memory
+/// only when the whole node is short of it: the state in which the kubelet evicts pods
+/// without limits first (BestEffort, and Burstable above their requests).
+pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
+    if s.memory_limit_bytes.is_some() || s.node_memory_available_bytes.is_some() {
+        return None;
+    }
+    let some = s.memory_pressure_some_avg10.filter(|v| v.is_finite());
+    let full = s.memory_pressure_full_avg10.filter(|v| v.is_finite());
+    match (some, full) {
+        (None, None) => None,
+        (a, b) => Some(b.unwrap_or(0.0).max(a.unwrap_or(0.0) / 2.0).max(0.0)),
     }
 }
 

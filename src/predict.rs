@@ -58,6 +58,10 @@ pub enum Transition {
     },
 }
 
+/// Memory PSI (percent) at which a container without a limit on an unknown node is at half
+/// risk of eviction.
+const NODE_PSI_HALF: f64 = 10.0;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -119,6 +123,16 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
                 risk = r;
                 cause = c;
             }
+        }
+    }
+    // Node memory pressure seen from inside a container without a limit, where the node
+    // itself is unknown: 0.5 at 10 % stalled, 0.8 at 20 %, 0.9 at 30 %. Levels that high are
+    // the node thrashing (page-cache refaults on a busy node stay at a few percent).
+    if let Some(p) = f.node_psi {
+        let r = p * p / (p * p + NODE_PSI_HALF * NODE_PSI_HALF);
+        if r > risk {
+            risk = r;
+            cause = Cause::Evicted;
         }
     }
     // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
@@ -357,5 +371,35 @@ mod tests {
         assert!(ttl_risk(20.0, 120.0) > 0.95);
         assert_eq!(ttl_risk(120.0, 120.0), 0.5);
         assert_eq!(ttl_risk(f64::NAN, 120.0), 0.0);
+    }
+
+    #[test]
+    fn memory_stalls_without_a_limit_on_an_unknown_node_mean_eviction() {
+        let model = Model::embedded();
+        let sample = |full: f64, limit: Option<u64>, node: Option<u64>| Sample {
+            ts: 1.0,
+            id: "ns/p/c".into(),
+            memory_working_set_bytes: Some(3 << 30),
+            memory_limit_bytes: limit,
+            memory_pressure_some_avg10: Some(full * 2.0),
+            memory_pressure_full_avg10: Some(full),
+            node_memory_available_bytes: node,
+            node_memory_total_bytes: node.map(|_| 16 << 30),
+            ..Default::default()
+        };
+        let thrashing = assess(&model, &features::extract_once(&sample(25.0, None, None)));
+        assert!(thrashing.risk >= model.threshold(), "{thrashing:?}");
+        assert_eq!(thrashing.cause, Some(Cause::Evicted));
+        // A few percent (refaults on a busy node) is not the node running out.
+        let busy = assess(&model, &features::extract_once(&sample(2.0, None, None)));
+        assert!(busy.risk < 0.1, "{busy:?}");
+        // With a limit the stalls are the container's own (the memory terms answer that);
+        // with the node's memory known, the node terms do.
+        for s in [
+            sample(25.0, Some(4 << 30), None),
+            sample(25.0, None, Some(8 << 30)),
+        ] {
+            assert_eq!(features::extract_once(&s).node_psi, None);
+        }
     }
 }

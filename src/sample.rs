@@ -167,11 +167,20 @@ pub struct Sample {
     pub last_termination_reason: Option<String>,
     /// QoS class of the pod (drives eviction ranking). Metadata, but a predictor input too.
     pub qos: Option<Qos>,
-    /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes.
-    #[serde(deserialize_with = "de::opt_u64")]
+    /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes. Traces
+    /// exported from Prometheus may carry node-exporter's name for it.
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        alias = "node_memory_MemAvailable_bytes",
+        alias = "node_available_bytes"
+    )]
     pub node_memory_available_bytes: Option<u64>,
     /// Node MemTotal, bytes.
-    #[serde(deserialize_with = "de::opt_u64")]
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        alias = "node_memory_MemTotal_bytes",
+        alias = "node_total_bytes"
+    )]
     pub node_memory_total_bytes: Option<u64>,
 }
 
@@ -413,6 +422,16 @@ mod tests {
             serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
         assert_eq!(s.cpu_usage_cores, Some(0.5));
         assert_eq!(s.memory_usage_bytes, Some(1024));
+    }
+
+    #[test]
+    fn node_exporter_names_are_read_as_node_memory() {
+        let s: Sample = serde_json::from_str(
+            r#"{"node_memory_MemAvailable_bytes":100,"node_memory_MemTotal_bytes":800}"#,
+        )
+        .unwrap();
+        assert_eq!(s.node_memory_available_bytes, Some(100));
+        assert_eq!(s.node_memory_total_bytes, Some(800));
     }
 
     #[test]

@@ -237,6 +237,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 ttl_pids: None,
                 ttl_node: None,
                 ttl_starve: None,
+                node_psi: None,
             };
             let a = assess(&m, &f);
             assert!(
