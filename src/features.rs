@@ -18,7 +18,7 @@
 //! - counters that go backwards (container restart) give no rate (0), never a negative one.
 //!
 //! This module must not decide anything (no thresholds, no alarms): that is `predict`.
-use crate::history::{Bucket, History, BUCKET_SECONDS};
+use crate::history::{Bucket, History, BUCKET_SECONDS, CAPACITY};
 use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
@@ -294,6 +294,27 @@ fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> 
     }
 }
 
+/// Restarts over the last 10 minutes.
+///
+/// While the container was first seen less than 10 minutes ago, the restarts it already had
+/// then count too when the kubelet says the last termination was within the window
+/// (`finishedAt`): an agent started beside a pod in CrashLoopBackOff must not wait for two
+/// more restarts (up to 10 minutes of back-off) before it says so. Without that time the
+/// restarts may be last week's (long-running pods carry old restarts), so they do not count.
+fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
+    const WINDOW: f64 = 600.0;
+    let seen = delta(h, now, WINDOW, cur, |b| b.last.restarts);
+    let young = h.len() < CAPACITY
+        && h.back(h.len().saturating_sub(1))
+            .is_some_and(|first| now - first.t_first < WINDOW);
+    let recent = s.last_termination_ts.is_some_and(|t| now - t <= WINDOW);
+    if young && recent && cur.is_finite() {
+        seen.max(cur)
+    } else {
+        seen
+    }
+}
+
 /// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
     let rate = rate?;
@@ -525,7 +546,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         _ => None,
     };
     x[21] = ttl_feature(ttl_pids);
-    x[22] = delta(h, now, 600.0, c.restarts, |b| b.last.restarts);
+    x[22] = restarts_10m(h, s, now, c.restarts);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
     let total = s
@@ -714,6 +735,26 @@ mod tests {
         // Rising, but still far from starvation (0.3): not yet.
         let low = throttled(200.0, |t| t * 0.0015);
         assert_eq!(low.ttl_starve, None);
+    }
+
+    #[test]
+    fn restarts_before_first_sight_count_only_when_the_kubelet_says_they_are_recent() {
+        // First sight of a container that already restarted 4 times (an agent started beside a
+        // pod in CrashLoopBackOff), 60 s of samples.
+        let first_seen = |finished: Option<f64>| {
+            run((0..=6).map(|i| {
+                let mut s = base(1_000_000.0 + i as f64 * 10.0);
+                s.restarts_total = Some(4);
+                s.last_termination_reason = Some("Error".into());
+                s.last_termination_ts = finished;
+                s
+            }))
+            .x[idx::RESTARTS_10M]
+        };
+        assert_eq!(first_seen(Some(1_000_000.0 - 90.0)), 4.0);
+        // Last week's restarts, or restarts of unknown age (long-running pods carry old ones).
+        assert_eq!(first_seen(Some(1_000_000.0 - 7.0 * 86_400.0)), 0.0);
+        assert_eq!(first_seen(None), 0.0);
     }
 
     #[test]

@@ -165,6 +165,13 @@ pub struct Sample {
     pub restarts_total: Option<u64>,
     /// Last termination reason from the kubelet, e.g. `OOMKilled`, `Error`, `Evicted`.
     pub last_termination_reason: Option<String>,
+    /// When that termination happened (kubelet `finishedAt`), Unix seconds. Not in the
+    /// interface's schema; written only when known.
+    #[serde(
+        deserialize_with = "de::opt_f64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_termination_ts: Option<f64>,
     /// QoS class of the pod (drives eviction ranking). Metadata, but a predictor input too.
     pub qos: Option<Qos>,
     /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes. Traces

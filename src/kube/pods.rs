@@ -26,6 +26,8 @@ pub struct ContainerInfo {
     pub restarts: u64,
     /// `Evicted` (pod), else `state.terminated.reason`, else `lastState.terminated.reason`.
     pub last_termination_reason: Option<String>,
+    /// `finishedAt` of that termination, Unix seconds.
+    pub last_termination_ts: Option<i64>,
     /// `status.qosClass`.
     pub qos: Option<Qos>,
 }
@@ -61,10 +63,11 @@ impl PodEntry {
                 &st.ephemeral_container_statuses,
             ];
             for cs in lists.into_iter().flatten().flatten() {
+                let (reason, finished) = termination(cs);
                 let reason = if evicted {
                     Some("Evicted".to_string())
                 } else {
-                    termination_reason(cs)
+                    reason
                 };
                 let info = ContainerInfo {
                     namespace: namespace.clone(),
@@ -73,6 +76,7 @@ impl PodEntry {
                     container: cs.name.clone(),
                     restarts: u64::try_from(cs.restart_count).unwrap_or(0),
                     last_termination_reason: reason,
+                    last_termination_ts: finished,
                     qos,
                 };
                 for id in status_ids(cs) {
@@ -104,20 +108,21 @@ fn status_ids(cs: &ContainerStatus) -> Vec<String> {
     ids
 }
 
-/// Why the container last stopped: the current instance if it is terminated, else the
-/// previous one (`lastState`), which after a restart is what says `OOMKilled`.
-fn termination_reason(cs: &ContainerStatus) -> Option<String> {
-    let now = cs
-        .state
-        .as_ref()
-        .and_then(|s| s.terminated.as_ref())
-        .and_then(|t| t.reason.clone());
-    let last = cs
-        .last_state
-        .as_ref()
-        .and_then(|s| s.terminated.as_ref())
-        .and_then(|t| t.reason.clone());
-    now.or(last).filter(|r| !r.is_empty())
+/// Why and when the container last stopped: the current instance if it is terminated, else
+/// the previous one (`lastState`), which after a restart is what says `OOMKilled`. The time
+/// (`finishedAt`, Unix seconds) tells a restart loop happening now from restarts of last week.
+fn termination(cs: &ContainerStatus) -> (Option<String>, Option<i64>) {
+    let now = cs.state.as_ref().and_then(|s| s.terminated.as_ref());
+    let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let reason = now
+        .and_then(|t| t.reason.clone())
+        .or_else(|| last.and_then(|t| t.reason.clone()))
+        .filter(|r| !r.is_empty());
+    let finished = now
+        .and_then(|t| t.finished_at.as_ref())
+        .or_else(|| last.and_then(|t| t.finished_at.as_ref()))
+        .map(|t| t.0.as_second());
+    (reason, finished)
 }
 
 /// `containerd://<hex>`, `cri-o://<hex>`, `docker://<hex>` → lower-case `<hex>`; `None` for an
@@ -270,6 +275,7 @@ fn attach(c: &mut ContainerSample, info: &ContainerInfo) {
     c.sample
         .last_termination_reason
         .clone_from(&info.last_termination_reason);
+    c.sample.last_termination_ts = info.last_termination_ts.map(|t| t as f64);
     if info.qos.is_some() {
         // The kubelet's class is authoritative; the cgroup path only hints at it.
         c.sample.qos = info.qos;
@@ -330,7 +336,8 @@ mod tests {
                     "name": "stress", "image": "x", "imageID": "", "ready": true, "restartCount": 3,
                     "containerID": format!("cri-o://{A}"),
                     "state": {"running": {"startedAt": "2025-11-04T19:11:32Z"}},
-                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "containerID": "cri-o://00ff"}}
+                    "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "containerID": "cri-o://00ff",
+                                                  "startedAt": "2025-11-04T19:02:10Z", "finishedAt": "2025-11-04T19:11:31Z"}}
                 }],
                 "initContainerStatuses": [{
                     "name": "init", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
@@ -386,6 +393,8 @@ mod tests {
             c.sample.last_termination_reason.as_deref(),
             Some("OOMKilled")
         );
+        // finishedAt of that OOM kill, 2025-11-04T19:11:31Z.
+        assert_eq!(c.sample.last_termination_ts, Some(1_762_283_491.0));
         assert_eq!(c.sample.qos, Some(Qos::Burstable));
         let init = &snap.containers[1];
         assert_eq!(init.sample.id, "default/stress-pod/init");
