@@ -191,6 +191,29 @@ fn half_window(h: &History, now: f64, window: f64) -> Option<(f64, f64)> {
     Some((span, now - span / 2.0))
 }
 
+/// Whether the working set of this instance over the last 10 minutes is a climb that noise
+/// or an aliased GC cycle cannot fake: no fall of `min_fall` between neighbouring samples (a
+/// GC cycle; a creeping GC floor waits for the point count instead), and a least-squares
+/// line through the bucket means whose slope has a t statistic ≥ [`CLIMB_T`] over ≥ 5
+/// points. A flat noisy line gives t ≥ 6 by chance about once in a thousand windows of 5
+/// points, far less with more; a leak sampled every 60 s gives t in the tens.
+fn significant_climb(h: &History, now: f64, min_fall: f32) -> bool {
+    let window = now - 2.0 * LONG_WINDOW;
+    if h.iter_instance(window).any(|b| b.ws_fall >= min_fall) {
+        return false;
+    }
+    let fit = least_squares(
+        h.iter_instance(window)
+            .map(|b| (b.t_mid(), b.ws_mean() as f64)),
+    );
+    match fit {
+        Some(f) if f.n >= 5 && f.slope > 0.0 => {
+            f.r2 >= 1.0 || f.r2 * (f.n - 2) as f64 / (1.0 - f.r2) >= CLIMB_T * CLIMB_T
+        }
+        _ => false,
+    }
+}
+
 /// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
 /// max of the older half) / half the covered span. Needs at least `min_span` seconds of data
 /// and a value in each half; units of y per second.
@@ -360,6 +383,13 @@ pub const CYCLE_FALL: f64 = 0.1;
 /// A trusted envelope rise is at least this many mean steps between neighbouring bucket
 /// peaks (see [`envelope_trusted`]); a steady leak rises by one step per bucket.
 pub const RISE_NOISE: f32 = 1.5;
+/// History of the instance needed when fewer than [`TRUST_BUCKETS`] points are there: long
+/// enough that a GC cycle of up to 2 minutes has shown at least one fall at a 30–60 s scrape
+/// unless the scrape aliases it (the first ramp of a sawtooth looked like a leak at 150 s).
+pub const SPARSE_TRUST_SPAN: f64 = 225.0;
+/// t statistic of the working-set slope that counts as a climb on few points
+/// ([`significant_climb`]).
+pub const CLIMB_T: f64 = 6.0;
 /// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
 /// ...when it reaches the limit within this many seconds.
@@ -475,11 +505,20 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // Sparse samples (a 30 s scrape) put only a few random phases of a GC cycle in each half
     // of the envelope window, and two such maxima differ by chance: also wait for enough
     // points of this instance.
+    // Unless the points there are already an unmistakable climb ([`significant_climb`]): at a
+    // 60 s scrape ten points take ten minutes, longer than many leaks take to fill a limit.
     let established = || {
         span >= TRUST_SPAN
-            && h.iter_instance(f64::NEG_INFINITY)
+            && (h
+                .iter_instance(f64::NEG_INFINITY)
                 .nth(TRUST_BUCKETS - 1)
                 .is_some()
+                || (span >= SPARSE_TRUST_SPAN
+                    && significant_climb(
+                        h,
+                        now,
+                        limit.map_or(f32::INFINITY, |l| (CYCLE_FALL * l) as f32),
+                    )))
             && limit.is_none_or(|l| envelope_trusted(h, now, LONG_WINDOW, (CYCLE_FALL * l) as f32))
     };
     let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
@@ -881,6 +920,33 @@ mod tests {
         // At 300 s: 250 MiB, 262 MiB left at 0.5 MiB/s.
         let ttl = leak(300).ttl_mem.unwrap_or(f64::INFINITY);
         assert!((ttl - 524.0).abs() < 60.0, "ttl {ttl}");
+    }
+
+    #[test]
+    fn a_clean_climb_at_a_60_s_scrape_is_trusted_before_ten_points() {
+        // Ten points at a 60 s scrape take nine minutes, longer than many leaks take. A climb
+        // without a GC fall whose slope is unmistakable (t ≥ 6) is trusted from 225 s on.
+        let at_60s = |until: u64, mib: &dyn Fn(f64, u64) -> f64| {
+            run((0..=until / 60).map(|i| {
+                let t = i as f64 * 60.0;
+                let mut s = base(t);
+                s.memory_working_set_bytes = Some((mib(t, i) * MIB as f64) as u64);
+                s
+            }))
+        };
+        let leak = |t: f64, i: u64| 100.0 + 0.5 * t + 3.0 * wobble(i);
+        assert_eq!(at_60s(180, &leak).ttl_mem, None, "three minutes: not yet");
+        let ttl = at_60s(240, &leak)
+            .ttl_mem
+            .expect("five clean points over four minutes");
+        // 220 MiB at 240 s, 292 MiB left at 0.5 MiB/s: 584 s. With two and three points per
+        // half window the envelope's peaks lie 180 s apart, not 120 s, so the estimate errs
+        // early (≈ 410 s), the safe side.
+        assert!((0.6 * 584.0..=1.1 * 584.0).contains(&ttl), "ttl {ttl}");
+        // A 150 s GC cycle between 200 and 400 MiB at the same scrape: its falls show, so it
+        // still waits for ten points.
+        let gc = |t: f64, _| 200.0 + 200.0 * ((t % 150.0) / 150.0);
+        assert_eq!(at_60s(420, &gc).ttl_mem, None);
     }
 
     #[test]
