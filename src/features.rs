@@ -403,6 +403,9 @@ pub const STARVED_RATIO: f64 = 0.9;
 pub const PROBE_KILL_S: f64 = 30.0;
 /// Window of the throttling trend, seconds.
 pub const STARVE_WINDOW: f64 = 120.0;
+/// Longest window of the throttling trend, for sparse samples (four intervals at a 60 s
+/// scrape), seconds.
+pub const STARVE_WINDOW_MAX: f64 = 300.0;
 /// The throttled share must already be this high for its trend to count.
 pub const STARVE_FROM: f64 = 0.5;
 /// ... and rise at least this fast (share per second: 0.12 per minute).
@@ -656,7 +659,11 @@ pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
     let mut pts = [(0.0f64, 0.0f64); 16];
     let mut n = 0;
     let mut newer: Option<&Bucket> = None;
-    for b in h.iter_instance(now - STARVE_WINDOW - BUCKET_SECONDS) {
+    // STARVE_WINDOW, or as far back as four intervals take at a sparse scrape (at most 5 min).
+    for b in h.iter_instance(now - STARVE_WINDOW_MAX - BUCKET_SECONDS) {
+        if n >= 4 && now - b.t_last > STARVE_WINDOW + BUCKET_SECONDS {
+            break;
+        }
         if let Some(nb) = newer {
             let periods = nb.last.periods - b.last.periods;
             let throttled = nb.last.throttled_periods - b.last.throttled_periods;
