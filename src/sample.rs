@@ -95,7 +95,7 @@ pub struct Sample {
     #[serde(deserialize_with = "de::opt_u64")]
     pub memory_working_set_bytes: Option<u64>,
     /// memory.max / memory.limit_in_bytes; `None` = unlimited.
-    #[serde(deserialize_with = "de::opt_u64")]
+    #[serde(deserialize_with = "de::opt_limit")]
     pub memory_limit_bytes: Option<u64>,
     /// Anonymous memory (v2 `anon`, v1 `total_rss`).
     #[serde(deserialize_with = "de::opt_u64")]
@@ -158,7 +158,7 @@ pub struct Sample {
     #[serde(deserialize_with = "de::opt_u64")]
     pub pids_current: Option<u64>,
     /// pids.max; `None` = unlimited.
-    #[serde(deserialize_with = "de::opt_u64")]
+    #[serde(deserialize_with = "de::opt_limit")]
     pub pids_limit: Option<u64>,
     /// Container restart count from the kubelet (0 / None when unknown).
     #[serde(deserialize_with = "de::opt_u64")]
@@ -352,6 +352,51 @@ pub mod de {
         d.deserialize_option(OptU64)
     }
 
+    /// Smallest value the kernel's "no limit" takes in v1 files (`PAGE_COUNTER_MAX` in bytes).
+    const UNLIMITED_MIN: u64 = 1 << 62;
+
+    struct OptLimit;
+    impl<'de> Visitor<'de> for OptLimit {
+        type Value = Option<u64>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a non-negative integer, \"max\" or null")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(OptLimit)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok((v < UNLIMITED_MIN).then_some(v))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            OptU64.visit_i64(v)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(OptU64.visit_f64(v)?.filter(|v| *v < UNLIMITED_MIN))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v == "max" {
+                Ok(None)
+            } else {
+                Err(E::custom(format!(
+                    "invalid limit {v:?}, expected an integer, \"max\" or null"
+                )))
+            }
+        }
+    }
+
+    /// A limit as interface.md has it: an integer, null, or a value that means "unlimited"
+    /// (the string `max` that v2 files hold, or a v1 value ≥ 2^62) → `None`. Samples written by
+    /// other tools carry the raw cgroup values; rejecting them would lose the whole sample.
+    pub fn opt_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_option(OptLimit)
+    }
+
     struct OptF64;
     impl<'de> Visitor<'de> for OptF64 {
         type Value = Option<f64>;
@@ -429,6 +474,34 @@ mod tests {
             serde_json::from_str(r#"{"cpu_usage_cores":0.5,"memory_usage_bytes":1024}"#).unwrap();
         assert_eq!(s.cpu_usage_cores, Some(0.5));
         assert_eq!(s.memory_usage_bytes, Some(1024));
+    }
+
+    #[test]
+    fn unlimited_in_any_spelling_is_no_limit() {
+        for body in [
+            r#"{"memory_limit_bytes":"max","pids_limit":"max"}"#,
+            r#"{"memory_limit_bytes":9223372036854771712,"pids_limit":null}"#,
+            r#"{"memory_limit_bytes":9.223372036854772e18}"#,
+        ] {
+            let s: Sample = serde_json::from_str(body).unwrap();
+            assert_eq!((s.memory_limit_bytes, s.pids_limit), (None, None), "{body}");
+        }
+        let s: Sample =
+            serde_json::from_str(r#"{"memory_limit_bytes":268435456,"pids_limit":512}"#).unwrap();
+        assert_eq!(
+            (s.memory_limit_bytes, s.pids_limit),
+            (Some(1 << 28), Some(512))
+        );
+        for bad in [
+            r#"{"memory_limit_bytes":"268435456"}"#,
+            r#"{"memory_limit_bytes":"lots"}"#,
+            r#"{"pids_limit":-1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Sample>(bad).is_err(),
+                "{bad} accepted"
+            );
+        }
     }
 
     #[test]
