@@ -510,6 +510,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // points of this instance.
     // Unless the points there are already an unmistakable climb ([`significant_climb`]): at a
     // 60 s scrape ten points take ten minutes, longer than many leaks take to fill a limit.
+    let cycle_fall = limit.map(|l| (CYCLE_FALL * l) as f32);
     let established = || {
         span >= TRUST_SPAN
             && (h
@@ -517,12 +518,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 .nth(TRUST_BUCKETS - 1)
                 .is_some()
                 || (span >= SPARSE_TRUST_SPAN
-                    && significant_climb(
-                        h,
-                        now,
-                        limit.map_or(f32::INFINITY, |l| (CYCLE_FALL * l) as f32),
-                    )))
-            && limit.is_none_or(|l| envelope_trusted(h, now, LONG_WINDOW, (CYCLE_FALL * l) as f32))
+                    && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
+            && cycle_fall.is_none_or(|fall| envelope_trusted(h, now, LONG_WINDOW, fall))
     };
     let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
     x[8] = ttl_feature(ttl_mem);

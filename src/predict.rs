@@ -109,30 +109,24 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     let mut cause = Cause::ALL[cause_i - 1];
     let scale = model.risk_params().ttl_scale_s;
     // Physical floors: memory limit → OOM kill, pids.max → fork failures, throttling climbing
-    // to starvation → liveness-probe kills. Node pressure is left to the trees: the kubelet
-    // evicts one pod at a time, so a floor for every BestEffort pod on the node would be a
-    // flood of false alarms.
-    for (ttl, c) in [
-        (f.ttl_mem, Cause::OomKill),
-        (f.ttl_pids, Cause::PidExhaustion),
-        (f.ttl_starve, Cause::CpuStarvation),
+    // to starvation → liveness-probe kills. Node pressure with the node's memory known is left
+    // to the trees: the kubelet evicts one pod at a time, so a floor for every BestEffort pod
+    // on the node would be a flood of false alarms. Where the node is unknown, memory stalls
+    // inside a container without a limit stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %,
+    // 0.9 at 30 % (page-cache refaults on a busy node stay at a few percent).
+    let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk(t, scale));
+    let node_psi = f
+        .node_psi
+        .map_or(0.0, |p| p * p / (p * p + NODE_PSI_HALF * NODE_PSI_HALF));
+    for (r, c) in [
+        (ttl(f.ttl_mem), Cause::OomKill),
+        (ttl(f.ttl_pids), Cause::PidExhaustion),
+        (ttl(f.ttl_starve), Cause::CpuStarvation),
+        (node_psi, Cause::Evicted),
     ] {
-        if let Some(t) = ttl {
-            let r = ttl_risk(t, scale);
-            if r > risk {
-                risk = r;
-                cause = c;
-            }
-        }
-    }
-    // Node memory pressure seen from inside a container without a limit, where the node
-    // itself is unknown: 0.5 at 10 % stalled, 0.8 at 20 %, 0.9 at 30 %. Levels that high are
-    // the node thrashing (page-cache refaults on a busy node stay at a few percent).
-    if let Some(p) = f.node_psi {
-        let r = p * p / (p * p + NODE_PSI_HALF * NODE_PSI_HALF);
         if r > risk {
             risk = r;
-            cause = Cause::Evicted;
+            cause = c;
         }
     }
     // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
