@@ -49,6 +49,19 @@ struct FieldValue {
     want: Option<Value>,
 }
 
+/// Limits: a value ≥ 2^62 (v1's "unlimited") and the string `max` (v2's) decode to null.
+const LIMITS: &[&str] = &["memory_limit_bytes", "pids_limit"];
+
+/// What a limit field must decode to instead of `f.want`.
+fn as_limit(f: FieldValue) -> FieldValue {
+    let want = match &f.want {
+        Some(v) if v.as_u64().is_some_and(|n| n >= 1 << 62) => Some(Value::Null),
+        None if f.text == "\"max\"" => Some(Value::Null),
+        w => w.clone(),
+    };
+    FieldValue { want, ..f }
+}
+
 fn field_value(integer: bool) -> impl Strategy<Value = FieldValue> {
     let valid_int = any::<u64>().prop_map(|v| FieldValue {
         text: v.to_string(),
@@ -116,7 +129,18 @@ fn sample_object() -> impl Strategy<Value = Vec<(&'static str, FieldValue)>> {
     let per_field: Vec<_> = FIELDS
         .iter()
         .map(|&(name, integer)| {
-            proptest::option::weighted(0.4, field_value(integer)).prop_map(move |v| (name, v))
+            let limit = LIMITS.contains(&name);
+            let value = if limit {
+                prop_oneof![9 => field_value(integer), 1 => Just(FieldValue {
+                    text: "\"max\"".into(),
+                    want: None,
+                })]
+                .prop_map(as_limit)
+                .boxed()
+            } else {
+                field_value(integer).boxed()
+            };
+            proptest::option::weighted(0.4, value).prop_map(move |v| (name, v))
         })
         .collect();
     per_field.prop_map(|v| {
