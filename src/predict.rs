@@ -130,14 +130,12 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         }
     }
     // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
-    // backoff loop and restarts again within 5 minutes unless its cause went away.
-    // Not for OOM kills: their next one is a memory question, which the terms above answer.
-    let oom_restarts = f.x[features::idx::LAST_REASON] == 1.0;
-    let restarts = if oom_restarts {
-        0.0
-    } else {
-        f.x[features::idx::RESTARTS_10M] as f64
-    };
+    // backoff loop and restarts again within 5 minutes unless its cause went away. That holds
+    // for OOM kills too: a limit below what the app needs at start-up kills every instance
+    // within seconds, faster than any memory trend can be trusted. Such a loop is named
+    // `restart_loop` (the alarm stands through the back-off, see `eval::carries_over`); the
+    // kubelet's `OOMKilled` still says what kills it.
+    let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     let loop_risk = match restarts {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,
@@ -146,15 +144,19 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     };
     if loop_risk > risk {
         risk = loop_risk;
-        // The trees' favourite among the restart causes (starvation ends in probe kills).
-        cause = [
-            Cause::CpuStarvation,
-            Cause::PidExhaustion,
-            Cause::RestartLoop,
-        ]
-        .into_iter()
-        .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
-        .unwrap_or(Cause::RestartLoop);
+        cause = if f.x[features::idx::LAST_REASON] == 1.0 {
+            Cause::RestartLoop
+        } else {
+            // The trees' favourite among the restart causes (starvation ends in probe kills).
+            [
+                Cause::CpuStarvation,
+                Cause::PidExhaustion,
+                Cause::RestartLoop,
+            ]
+            .into_iter()
+            .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
+            .unwrap_or(Cause::RestartLoop)
+        };
     }
     Assessment {
         risk,

@@ -320,3 +320,35 @@ fn restart_with_oomkilled_reason_is_a_crash_reported_once() {
         ]
     );
 }
+
+#[test]
+fn an_oom_kill_at_every_start_is_a_restart_loop() {
+    // A limit below what the app needs at start-up: each instance climbs to it within 20 s
+    // and is OOM-killed; the kubelet restarts it after 10, 20, 40 s of back-off. No memory
+    // trend of 20 s is trusted, so it is the restarts that must give it away.
+    let mut p = Predictor::new(Model::embedded(), None);
+    let (mut t, mut kills, mut crashes, mut first_alarm) = (0.0, 0u64, Vec::new(), None);
+    for (instance, back_off) in [10.0, 20.0, 40.0, 80.0].into_iter().enumerate() {
+        for age in 0..20u32 {
+            let mut s = sample(t + f64::from(age), "a/b/c");
+            s.memory_working_set_bytes = Some((100 + 7 * u64::from(age)) * MIB);
+            s.oom_kills_total = Some(kills);
+            s.restarts_total = Some(kills);
+            s.cpu_usage_seconds_total = Some(f64::from(age) * 0.1);
+            if kills > 0 {
+                s.last_termination_reason = Some("OOMKilled".into());
+            }
+            let (pred, tr) = p.observe(&s);
+            if tr.contains(&Transition::Alarmed) {
+                first_alarm.get_or_insert((instance, pred.cause));
+            }
+        }
+        t += 20.0;
+        crashes.push(t);
+        kills += 1;
+        t += back_off;
+    }
+    // The third instance starts after two OOM kills within a minute: alarmed at its first
+    // sample, as a loop (whose warning stands through the next back-off).
+    assert_eq!(first_alarm, Some((2, Some(Cause::RestartLoop))));
+}
