@@ -135,16 +135,19 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // within seconds, faster than any memory trend can be trusted. Such a loop is named
     // `restart_loop` (the alarm stands through the back-off, see `eval::carries_over`); the
     // kubelet's `OOMKilled` still says what kills it.
+    // One OOM kill is not yet a loop: a leak starts again from zero, and the memory terms speak
+    // for it (a "restart_loop" hint after every OOM kill of a leak would mislead).
+    let oom = f.x[features::idx::LAST_REASON] == 1.0;
     let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     let loop_risk = match restarts {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,
-        r if r >= 1.0 => 0.25,
+        r if r >= 1.0 && !oom => 0.25,
         _ => 0.0,
     };
     if loop_risk > risk {
         risk = loop_risk;
-        cause = if f.x[features::idx::LAST_REASON] == 1.0 {
+        cause = if oom {
             Cause::RestartLoop
         } else {
             // The trees' favourite among the restart causes (starvation ends in probe kills).
