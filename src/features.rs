@@ -142,6 +142,17 @@ pub struct Fit {
     pub r2: f64,
     /// Points used.
     pub n: usize,
+    /// Mean time of the points.
+    pub t_mean: f64,
+    /// Mean value of the points.
+    pub y_mean: f64,
+}
+
+impl Fit {
+    /// The fitted line's value at time `t`.
+    pub fn at(&self, t: f64) -> f64 {
+        self.y_mean + self.slope * (t - self.t_mean)
+    }
 }
 
 /// Ordinary least squares of y on t (t shifted for numeric stability). `None` with fewer
@@ -180,7 +191,13 @@ pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
     } else {
         0.0
     };
-    Some(Fit { slope, r2, n })
+    Some(Fit {
+        slope,
+        r2,
+        n,
+        t_mean: t0 + st / nf,
+        y_mean: sy / nf,
+    })
 }
 
 /// The span of this instance's history inside the last `window` seconds, and the time that
@@ -327,9 +344,8 @@ fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> 
 fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
     const WINDOW: f64 = 600.0;
     let seen = delta(h, now, WINDOW, cur, |b| b.last.restarts);
-    let young = h.len() < CAPACITY
-        && h.back(h.len().saturating_sub(1))
-            .is_some_and(|first| now - first.t_first < WINDOW);
+    // The ring has not wrapped, so its span reaches back to the first sight.
+    let young = h.len() < CAPACITY && h.span() < WINDOW;
     let recent = s.last_termination_ts.is_some_and(|t| now - t <= WINDOW);
     if young && recent && cur.is_finite() {
         seen.max(cur)
@@ -686,11 +702,7 @@ pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
     if fit.r2 < 0.8 || fit.slope < STARVE_MIN_RISE {
         return None;
     }
-    // Level of the line at the newest interval (mean point + slope × offset).
-    let (mt, my) = pts[..n]
-        .iter()
-        .fold((0.0, 0.0), |(a, b), (t, y)| (a + t, b + y));
-    let level = my / n as f64 + fit.slope * (t_new - mt / n as f64);
+    let level = fit.at(t_new);
     if level < STARVE_FROM {
         return None;
     }
@@ -1050,8 +1062,11 @@ mod tests {
             slope: 0.0,
             r2: 0.0,
             n: 0,
+            t_mean: 0.0,
+            y_mean: 0.0,
         });
         assert!((fit.slope - 3.0).abs() < 1e-9);
+        assert!((fit.at(20.0) - 61.0).abs() < 1e-9);
         assert!((fit.r2 - 1.0).abs() < 1e-9);
         assert_eq!(least_squares([(0.0, 1.0), (1.0, 2.0)].into_iter()), None);
     }

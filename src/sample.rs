@@ -366,15 +366,12 @@ pub mod de {
         d.deserialize_option(OptU64 { limit: false })
     }
 
-    /// Smallest value the kernel's "no limit" takes in v1 files (`PAGE_COUNTER_MAX` in bytes).
-    const UNLIMITED_MIN: u64 = 1 << 62;
-
     /// A limit as interface.md has it: an integer, null, or a value that means "unlimited"
     /// (the string `max` that v2 files hold, or a v1 value ≥ 2^62) → `None`. Samples written by
     /// other tools carry the raw cgroup values; rejecting them would lose the whole sample.
     pub fn opt_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         Ok(d.deserialize_option(OptU64 { limit: true })?
-            .filter(|v| *v < UNLIMITED_MIN))
+            .filter(|v| *v < crate::cgroup::V1_UNLIMITED_MIN))
     }
 
     struct OptF64;
