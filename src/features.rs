@@ -209,7 +209,7 @@ fn half_window(h: &History, now: f64, window: f64) -> Option<(f64, f64)> {
 }
 
 /// Whether the working set of this instance over the last 10 minutes is a climb that noise
-/// or an aliased GC cycle cannot fake: no fall of `min_fall` between neighbouring samples (a
+/// or an aliased GC cycle cannot fake: no fall of `min_fall` over a run of falling samples (a
 /// GC cycle; a creeping GC floor waits for the point count instead), and a least-squares
 /// line through the bucket means whose slope has a t statistic ≥ [`CLIMB_T`] over ≥ 5
 /// points. A flat noisy line gives t ≥ 6 by chance about once in a thousand windows of 5
@@ -266,7 +266,7 @@ pub fn envelope_slope(
 
 /// Whether the envelope slope over the last `window` seconds can be taken at face value for a
 /// time to limit. Two ways it can mislead:
-/// - part cycles: the working set fell by `min_fall` from one sample to the next (a GC cycle)
+/// - part cycles: the working set fell by `min_fall` over a run of falling samples (a GC cycle)
 ///   in one half of the window only, so the other half holds part of a cycle whose maximum
 ///   depends on where the window cut it (a steady sawtooth then looks like a rising one);
 ///   falls in both halves (each maximum a real peak) or in neither (a leak) are fine;
@@ -393,7 +393,7 @@ pub const TRUST_SPAN: f64 = 150.0;
 /// History buckets (at most one per 10 s) of the current instance needed as well: at a 30 s
 /// sampling interval the trust span alone holds five points.
 pub const TRUST_BUCKETS: usize = 10;
-/// A fall of the working set by this fraction of the limit from one sample to the next is a
+/// A fall of the working set by this fraction of the limit over a run of falling samples is a
 /// GC cycle (or dropped cache), not noise (see [`envelope_trusted`]).
 pub const CYCLE_FALL: f64 = 0.1;
 /// A trusted envelope rise is at least this many mean steps between neighbouring bucket

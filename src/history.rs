@@ -36,8 +36,9 @@ pub struct Bucket {
     pub anon_max: f32,
     /// Working set of the bucket's last sample.
     pub ws_last: f32,
-    /// Largest fall of the working set from one sample to the next, into or inside this
-    /// bucket (0 when none or unknown): a GC cycle or a dropped cache shows up here.
+    /// Largest fall of the working set over a run of falling samples ending in this bucket
+    /// (0 when none or unknown): a GC cycle or a dropped cache shows up here, also when a
+    /// sparse scrape catches it halfway down (an aliased sawtooth falls over two samples).
     pub ws_fall: f32,
     /// Counters and gauges as of the bucket's last sample (NaN = unknown).
     pub last: Counters,
@@ -92,9 +93,8 @@ impl Counters {
 }
 
 impl Bucket {
-    /// A new bucket for `s`; `prev_ws` is the working set of the sample before it in the
-    /// same container instance (NaN when none).
-    fn start(s: &Sample, prev_ws: f32) -> Bucket {
+    /// A new bucket for `s`, which fell by `fall` (see [`Bucket::ws_fall`]).
+    fn start(s: &Sample, fall: f32) -> Bucket {
         let ws = opt_u(s.working_set());
         let anon = opt_u(s.memory_anon_bytes);
         Bucket {
@@ -106,12 +106,12 @@ impl Bucket {
             anon_sum: anon,
             anon_max: anon,
             ws_last: ws,
-            ws_fall: fall(prev_ws, ws),
+            ws_fall: fall,
             last: Counters::of(s),
         }
     }
 
-    fn add(&mut self, s: &Sample) {
+    fn add(&mut self, s: &Sample, fall: f32) {
         let ws = opt_u(s.working_set());
         let anon = opt_u(s.memory_anon_bytes);
         self.t_last = s.ts;
@@ -120,7 +120,7 @@ impl Bucket {
         self.ws_max = max_nan(self.ws_max, ws);
         self.anon_sum += anon;
         self.anon_max = max_nan(self.anon_max, anon);
-        self.ws_fall = self.ws_fall.max(fall(self.ws_last, ws));
+        self.ws_fall = self.ws_fall.max(fall);
         self.ws_last = ws;
         self.last = Counters::of(s);
     }
@@ -138,16 +138,6 @@ impl Bucket {
     /// Mean anon over the bucket (NaN if any sample lacked it).
     pub fn anon_mean(&self) -> f32 {
         self.anon_sum / self.n as f32
-    }
-}
-
-/// How far `to` is below `from` (0 when not below or unknown).
-fn fall(from: f32, to: f32) -> f32 {
-    let d = from - to;
-    if d > 0.0 {
-        d
-    } else {
-        0.0
     }
 }
 
@@ -170,6 +160,8 @@ pub struct History {
     len: usize,
     /// Time of the first sample of the current container instance (see [`History::push`]).
     instance_start: f64,
+    /// Working set where the current run of falling samples began (NaN when not falling).
+    decline_top: f32,
 }
 
 impl Default for History {
@@ -198,6 +190,7 @@ impl History {
             head: 0,
             len: 0,
             instance_start: f64::NEG_INFINITY,
+            decline_top: f32::NAN,
         }
     }
 
@@ -207,9 +200,13 @@ impl History {
         if !s.ts.is_finite() {
             return false;
         }
+        let ws = opt_u(s.working_set());
+        // Where the sample goes: into the newest bucket, or a new one (first sample, a
+        // restart, or the bucket's time is up). A restart starts with no fall.
+        let mut same_bucket = false;
         let mut prev_ws = f32::NAN;
         if self.len > 0 {
-            let newest = &mut self.buf[self.head];
+            let newest = &self.buf[self.head];
             if s.ts <= newest.t_last {
                 return false;
             }
@@ -221,17 +218,37 @@ impl History {
                 now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
             if restarted {
                 self.instance_start = s.ts;
-            } else if s.ts - newest.t_first < BUCKET_SECONDS {
-                newest.add(s);
-                return true;
             } else {
                 prev_ws = newest.ws_last;
+                same_bucket = s.ts - newest.t_first < BUCKET_SECONDS;
             }
+        }
+        let fall = self.fall_to(prev_ws, ws);
+        if same_bucket {
+            self.buf[self.head].add(s, fall);
+            return true;
+        }
+        if self.len > 0 {
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s, prev_ws);
+        self.buf[self.head] = Bucket::start(s, fall);
         self.len = (self.len + 1).min(CAPACITY);
         true
+    }
+
+    /// How far the working set has fallen since the current run of falling samples began
+    /// (0 when it did not fall from `prev` to `ws`, or either is unknown).
+    fn fall_to(&mut self, prev: f32, ws: f32) -> f32 {
+        // NaN compares false: an unknown value ends the run.
+        if ws < prev {
+            if self.decline_top.is_nan() {
+                self.decline_top = prev;
+            }
+            self.decline_top - ws
+        } else {
+            self.decline_top = f32::NAN;
+            0.0
+        }
     }
 
     /// Number of buckets held.
@@ -249,6 +266,7 @@ impl History {
         self.len = 0;
         self.head = 0;
         self.instance_start = f64::NEG_INFINITY;
+        self.decline_top = f32::NAN;
     }
 
     /// Bucket `i` counted back from the newest (0 = newest).
@@ -400,5 +418,27 @@ mod tests {
         c.memory_anon_bytes = Some(9);
         h.push(&c);
         assert_eq!(h.back(0).map(|b| b.anon_max), Some(9.0));
+    }
+
+    #[test]
+    fn a_fall_over_several_samples_counts_whole() {
+        // A GC cycle caught halfway down by a 60 s scrape: 300 → 250 → 190 is one fall of
+        // 110, not two of 50 and 60; a rise ends it, and a restart's drop is no fall.
+        let mut h = History::new();
+        let falls: Vec<f32> = [100, 200, 300, 250, 190, 240, 230]
+            .iter()
+            .enumerate()
+            .map(|(i, ws)| {
+                let mut x = s(i as f64 * 60.0, *ws);
+                x.restarts_total = Some(0);
+                h.push(&x);
+                h.back(0).map_or(f32::NAN, |b| b.ws_fall)
+            })
+            .collect();
+        assert_eq!(falls, [0.0, 0.0, 0.0, 50.0, 110.0, 0.0, 10.0]);
+        let mut r = s(420.0, 20);
+        r.restarts_total = Some(1);
+        h.push(&r);
+        assert_eq!(h.back(0).map(|b| b.ws_fall), Some(0.0));
     }
 }
