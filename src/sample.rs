@@ -196,13 +196,15 @@ impl Sample {
     /// (a foreign trace, a `POST /predict` body) but has usage and page cache gets usage minus
     /// the cache: the kernel reclaims page cache before it OOM-kills, so counting it would
     /// make a full cache look like a container at its limit. The kubelet subtracts only
-    /// inactive_file, so this is a slight underestimate. Else usage.
+    /// inactive_file, so this is a slight underestimate. With usage and anon but no page-cache
+    /// figure, anon, for the same reason (usage beyond anon is mostly cache). Else usage.
     pub fn working_set(&self) -> Option<u64> {
         self.memory_working_set_bytes.or_else(|| {
             let usage = self.memory_usage_bytes?;
-            Some(match self.memory_file_bytes {
-                Some(file) => usage.saturating_sub(file),
-                None => usage,
+            Some(match (self.memory_file_bytes, self.memory_anon_bytes) {
+                (Some(file), _) => usage.saturating_sub(file),
+                (None, Some(anon)) => anon.min(usage),
+                (None, None) => usage,
             })
         })
     }
@@ -419,6 +421,23 @@ pub mod de {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn working_set_without_the_field_leaves_page_cache_out() {
+        // Usage 1000 beside one more field.
+        let ws = |field: &str| {
+            let body = format!(r#"{{"memory_usage_bytes":1000{field}}}"#);
+            serde_json::from_str::<Sample>(&body).unwrap().working_set()
+        };
+        assert_eq!(ws(r#","memory_working_set_bytes":900"#), Some(900));
+        assert_eq!(ws(r#","memory_file_bytes":300"#), Some(700));
+        // A page cache filling the limit beside a flat heap of 250.
+        assert_eq!(ws(r#","memory_anon_bytes":250"#), Some(250));
+        assert_eq!(ws(r#","memory_anon_bytes":2000"#), Some(1000));
+        assert_eq!(ws(""), Some(1000));
+        let no_usage: Sample = serde_json::from_str(r#"{"memory_anon_bytes":250}"#).unwrap();
+        assert_eq!(no_usage.working_set(), None);
+    }
 
     #[test]
     fn integer_valued_floats_are_byte_counts() {
