@@ -213,7 +213,11 @@ fn half_window(h: &History, now: f64, window: f64) -> Option<(f64, f64)> {
 /// GC cycle; a creeping GC floor waits for the point count instead), and a least-squares
 /// line through the bucket means whose slope has a t statistic ≥ [`CLIMB_T`] over ≥ 5
 /// points. A flat noisy line gives t ≥ 6 by chance about once in a thousand windows of 5
-/// points, far less with more; a leak sampled every 60 s gives t in the tens.
+/// points, far less with more; a leak sampled every 60 s gives t in the tens. An
+/// accelerating leak bends away from any line (five points of one that fills its limit in
+/// five minutes give t ≈ 5), so a window whose every point is above the one before also
+/// counts from t ≥ [`CLIMB_T_MONOTONE`]: noise orders five points that way once in 120
+/// windows, ten once in 3.6 million.
 fn significant_climb(h: &History, now: f64, min_fall: f32) -> bool {
     let window = now - 2.0 * LONG_WINDOW;
     if h.iter_instance(window).any(|b| b.ws_fall >= min_fall) {
@@ -223,12 +227,26 @@ fn significant_climb(h: &History, now: f64, min_fall: f32) -> bool {
         h.iter_instance(window)
             .map(|b| (b.t_mid(), b.ws_mean() as f64)),
     );
-    match fit {
-        Some(f) if f.n >= 5 && f.slope > 0.0 => {
-            f.r2 >= 1.0 || f.r2 * (f.n - 2) as f64 / (1.0 - f.r2) >= CLIMB_T * CLIMB_T
-        }
-        _ => false,
-    }
+    let Some(f) = fit.filter(|f| f.n >= 5 && f.slope > 0.0) else {
+        return false;
+    };
+    let t2 = if f.r2 >= 1.0 {
+        f64::INFINITY
+    } else {
+        f.r2 * (f.n - 2) as f64 / (1.0 - f.r2)
+    };
+    t2 >= CLIMB_T * CLIMB_T || (t2 >= CLIMB_T_MONOTONE * CLIMB_T_MONOTONE && rising(h, window))
+}
+
+/// Whether every bucket mean of this instance since `since` is above the one before it.
+fn rising(h: &History, since: f64) -> bool {
+    let mut newer = f32::INFINITY;
+    h.iter_instance(since).all(|b| {
+        let m = b.ws_mean();
+        let below = m < newer;
+        newer = m;
+        below
+    })
 }
 
 /// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
@@ -406,6 +424,8 @@ pub const SPARSE_TRUST_SPAN: f64 = 225.0;
 /// t statistic of the working-set slope that counts as a climb on few points
 /// ([`significant_climb`]).
 pub const CLIMB_T: f64 = 6.0;
+/// ... and the one that does when every point is above the one before.
+pub const CLIMB_T_MONOTONE: f64 = 4.0;
 /// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
 /// ...when it reaches the limit within this many seconds.
@@ -963,6 +983,25 @@ mod tests {
         // still waits for ten points.
         let gc = |t: f64, _| 200.0 + 200.0 * ((t % 150.0) / 150.0);
         assert_eq!(at_60s(420, &gc).ttl_mem, None);
+    }
+
+    #[test]
+    fn an_accelerating_climb_at_a_60_s_scrape_is_trusted_on_five_points() {
+        // From 90 MiB to 225 of 512 in four minutes, growing as t^2.5: the five points bend
+        // away from a line (t ≈ 5 < 6), but each is above the one before.
+        let mib = |t: f64| 90.0 + 135.0 * (t / 240.0).powf(2.5);
+        let leak = |order: &[f64]| {
+            run(order.iter().enumerate().map(|(i, at)| {
+                let mut s = base(i as f64 * 60.0);
+                s.memory_working_set_bytes = Some((mib(*at) * MIB as f64) as u64);
+                s
+            }))
+        };
+        let f = leak(&[0.0, 60.0, 120.0, 180.0, 240.0]);
+        assert!(f.ttl_mem.is_some_and(|t| t < 600.0), "{:?}", f.ttl_mem);
+        // The same points with one step out of order (a noisy plateau) are not yet trusted.
+        let f = leak(&[0.0, 120.0, 60.0, 180.0, 240.0]);
+        assert_eq!(f.ttl_mem, None);
     }
 
     #[test]
