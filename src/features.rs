@@ -999,7 +999,7 @@ mod tests {
         };
         let f = leak(&[0.0, 60.0, 120.0, 180.0, 240.0]);
         assert!(f.ttl_mem.is_some_and(|t| t < 600.0), "{:?}", f.ttl_mem);
-        // The same points with one step out of order (a noisy plateau) are not yet trusted.
+        // The same points with one step back (noise on a slower climb) are not yet trusted.
         let f = leak(&[0.0, 120.0, 60.0, 180.0, 240.0]);
         assert_eq!(f.ttl_mem, None);
     }
