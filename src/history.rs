@@ -93,9 +93,9 @@ impl Counters {
 }
 
 impl Bucket {
-    /// A new bucket for `s`, which fell by `fall` (see [`Bucket::ws_fall`]).
-    fn start(s: &Sample, fall: f32) -> Bucket {
-        let ws = opt_u(s.working_set());
+    /// A new bucket for `s`, whose working set `ws` fell by `fall` (see [`Bucket::ws_fall`])
+    /// and whose counters are `last` (both already computed by [`History::push`]).
+    fn start(s: &Sample, ws: f32, fall: f32, last: Counters) -> Bucket {
         let anon = opt_u(s.memory_anon_bytes);
         Bucket {
             t_first: s.ts,
@@ -107,12 +107,11 @@ impl Bucket {
             anon_max: anon,
             ws_last: ws,
             ws_fall: fall,
-            last: Counters::of(s),
+            last,
         }
     }
 
-    fn add(&mut self, s: &Sample, fall: f32) {
-        let ws = opt_u(s.working_set());
+    fn add(&mut self, s: &Sample, ws: f32, fall: f32, last: Counters) {
         let anon = opt_u(s.memory_anon_bytes);
         self.t_last = s.ts;
         self.n += 1;
@@ -122,7 +121,7 @@ impl Bucket {
         self.anon_max = max_nan(self.anon_max, anon);
         self.ws_fall = self.ws_fall.max(fall);
         self.ws_last = ws;
-        self.last = Counters::of(s);
+        self.last = last;
     }
 
     /// Mid time of the bucket.
@@ -201,6 +200,7 @@ impl History {
             return false;
         }
         let ws = opt_u(s.working_set());
+        let now = Counters::of(s);
         // Where the sample goes: into the newest bucket, or a new one (first sample, a
         // restart, or the bucket's time is up). A restart starts with no fall.
         let mut same_bucket = false;
@@ -213,7 +213,6 @@ impl History {
             // A restarted container is a new cgroup: its restart count went up or its CPU
             // counter started again from zero. Trends must not mix the dead instance's memory
             // with the new one's (the drop at the restart would hide a leak for 10 minutes).
-            let now = Counters::of(s);
             let restarted =
                 now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
             if restarted {
@@ -225,13 +224,13 @@ impl History {
         }
         let fall = self.fall_to(prev_ws, ws);
         if same_bucket {
-            self.buf[self.head].add(s, fall);
+            self.buf[self.head].add(s, ws, fall, now);
             return true;
         }
         if self.len > 0 {
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s, fall);
+        self.buf[self.head] = Bucket::start(s, ws, fall, now);
         self.len = (self.len + 1).min(CAPACITY);
         true
     }
