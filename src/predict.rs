@@ -9,6 +9,10 @@
 //! trees add what physics cannot see (restart loops, throttling, eviction pressure) and
 //! gate nothing away from physics.
 //!
+//! A restart that nothing in the dead instance's samples explains (no risk ≥ 0.5, no task
+//! count that multiplied) holds the risk just above the threshold for the kubelet's back-off
+//! cap, as `restart_loop`: apps that exit by themselves mostly do it again.
+//!
 //! Alarm episodes: one opens when risk ≥ threshold, and closes when risk stays below
 //! `threshold − clear_margin` for `clear_after_s` seconds of sample time, or when a crash is
 //! observed and the risk right after it is below the threshold. Each episode is reported once
@@ -68,6 +72,24 @@ const CAUSE_FLOOR: f64 = 0.05;
 /// A second crash signal of the same kind within this many seconds is the same crash (the
 /// kernel counter and the kubelet's restart/OOMKilled report arrive at different sweeps).
 const SAME_CRASH_SECONDS: f64 = 60.0;
+
+/// An instance whose risk never reached this before it died died of something the samples
+/// did not show (an exit the app chose, not a resource running out).
+const EXPLAINED_RISK: f64 = 0.5;
+
+/// Risk of a container right after an unexplained restart: just above the default threshold.
+const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
+
+/// How long an unexplained restart keeps its risk: the kubelet's back-off cap (5 min), the
+/// longest a looping container waits before it runs (and fails) again.
+const UNEXPLAINED_RESTART_SECONDS: f64 = 300.0;
+
+/// An instance whose task count grew this many times over (and by at least
+/// `PIDS_GROWTH_MIN` tasks) was leaking threads or processes: a restart resets that even
+/// where the samples do not show `pids.max` (a scrape without it).
+const PIDS_GROWTH_FACTOR: u64 = 4;
+/// See `PIDS_GROWTH_FACTOR`.
+const PIDS_GROWTH_MIN: u64 = 100;
 
 /// Risk, cause and time to OOM of one feature vector.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -188,6 +210,23 @@ struct State {
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
     last_crash: Option<(f64, Cause)>,
+    /// Highest risk of the running instance (reset at each crash).
+    peak_risk: f64,
+    /// When the container last restarted without anything in its samples to explain it.
+    unexplained_restart: Option<f64>,
+    /// Fewest and latest task counts of the running instance.
+    pids_span: Option<(u64, u64)>,
+}
+
+impl State {
+    /// Whether the instance that just died showed a resource running out: a risk that rose
+    /// to `EXPLAINED_RISK`, or a task count that kept multiplying.
+    fn death_explained(&self) -> bool {
+        self.peak_risk >= EXPLAINED_RISK
+            || self.pids_span.is_some_and(|(lo, last)| {
+                last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo + PIDS_GROWTH_MIN
+            })
+    }
 }
 
 /// Holds per-container histories and alarm state.
@@ -242,13 +281,34 @@ impl Predictor {
         let crashed = detect_crash(st, sample);
         if let Some(cause) = crashed {
             st.last_crash = Some((sample.ts, cause));
+            // An app that exits on its own after a quiet run (a bad config, a failing
+            // dependency, a panic) mostly does the same again after the restart: that is how
+            // CrashLoopBackOff starts. A restart after a resource ran out resets the resource
+            // (fresh pids, fresh heap), so it is left to the memory/pids/cpu terms.
+            if cause == Cause::RestartLoop && !st.death_explained() {
+                st.unexplained_restart = Some(sample.ts);
+            }
+            st.peak_risk = 0.0;
+            st.pids_span = None;
+        }
+        if let Some(p) = sample.pids_current {
+            st.pids_span = Some(st.pids_span.map_or((p, p), |(lo, _)| (lo.min(p), p)));
         }
         st.last_oom_kills = sample.oom_kills_total.or(st.last_oom_kills);
         st.last_restarts = sample.restarts_total.or(st.last_restarts);
 
         st.hist.push(sample);
         let f = features::extract(&st.hist, sample);
-        let a = assess(&self.model, &f);
+        let mut a = assess(&self.model, &f);
+        if let Some(t) = st.unexplained_restart {
+            if sample.ts - t >= UNEXPLAINED_RESTART_SECONDS || sample.ts < t {
+                st.unexplained_restart = None;
+            } else if a.risk < UNEXPLAINED_RESTART_RISK {
+                a.risk = UNEXPLAINED_RESTART_RISK;
+                a.cause = Some(Cause::RestartLoop);
+            }
+        }
+        st.peak_risk = st.peak_risk.max(a.risk);
 
         let rp = self.model.risk_params();
         let alarm = &mut st.alarm;

@@ -356,3 +356,100 @@ fn an_oom_kill_at_every_start_is_a_restart_loop() {
     // sample, as a loop (whose warning stands through the next back-off).
     assert_eq!(first_alarm, Some((2, Some(Cause::RestartLoop))));
 }
+
+/// A quiet container sampled every 10 s from `from` to `to`, restarted `restarts` times so
+/// far, with `pids` tasks at each instant.
+fn quiet(id: &str, from: f64, to: f64, restarts: u64, pids: impl Fn(f64) -> u64) -> Vec<Sample> {
+    let mut out = Vec::new();
+    let mut t = from;
+    while t < to {
+        let mut s = sample(t, id);
+        s.memory_working_set_bytes = Some(60 * MIB);
+        s.restarts_total = Some(restarts);
+        s.pids_current = Some(pids(t));
+        if restarts > 0 {
+            s.last_termination_reason = Some("Error".into());
+        }
+        out.push(s);
+        t += 10.0;
+    }
+    out
+}
+
+#[test]
+fn an_exit_nothing_explained_warns_of_the_next_one_for_the_back_off_cap() {
+    for (name, m) in models() {
+        // Ten quiet minutes, then the app exits on its own (reason Error) and is restarted.
+        let mut p = Predictor::new(m.clone(), None);
+        let mut samples = quiet("a/b/c", 0.0, 600.0, 0, |_| 40);
+        samples.extend(quiet("a/b/c", 620.0, 1400.0, 1, |_| 40));
+        let tr = run(&mut p, &samples);
+        assert_eq!(
+            &tr[..2],
+            &[
+                (
+                    620.0,
+                    Transition::Crashed {
+                        cause: Cause::RestartLoop,
+                        alarmed_at: None
+                    }
+                ),
+                (620.0, Transition::Alarmed)
+            ],
+            "{name}"
+        );
+        // No second exit: the warning lapses after the kubelet's 5-minute back-off cap and
+        // the usual clearing delay.
+        let cleared: Vec<f64> = tr
+            .iter()
+            .filter(|(_, t)| *t == Transition::Cleared)
+            .map(|(ts, _)| *ts)
+            .collect();
+        assert_eq!(cleared.len(), 1, "{name}: {tr:?}");
+        assert!((920.0..=1000.0).contains(&cleared[0]), "{name}: {tr:?}");
+    }
+}
+
+#[test]
+fn a_restart_after_a_resource_ran_out_is_not_read_as_a_loop() {
+    for (name, m) in models() {
+        // Tasks multiplying from 40 to 2000 with no pids.max in the samples (a scrape without
+        // it), then an Error exit: the restart starts from 40 tasks again.
+        let mut p = Predictor::new(m.clone(), None);
+        let mut samples = quiet("a/b/forks", 0.0, 600.0, 0, |t| 40 + (t * 3.3) as u64);
+        samples.extend(quiet("a/b/forks", 620.0, 900.0, 1, |_| 40));
+        let tr = run(&mut p, &samples);
+        assert!(
+            !tr.contains(&(620.0, Transition::Alarmed)),
+            "{name}: {tr:?}"
+        );
+
+        // Memory climbing to the limit, then the runtime gives up by itself (a JVM's
+        // OutOfMemoryError exits with Error before the kernel kills anything).
+        let mut p = Predictor::new(m.clone(), None);
+        let (mut samples, crash) = leak(1.0, 5.0);
+        samples.pop();
+        let end = samples.last().map_or(0.0, |s| s.ts);
+        assert!(end > crash - 6.0);
+        let tr = run(&mut p, &samples);
+        let alarmed_at = tr
+            .iter()
+            .find_map(|(ts, t)| (*t == Transition::Alarmed).then_some(*ts));
+        assert!(
+            alarmed_at.is_some(),
+            "{name}: the leak is warned of: {tr:?}"
+        );
+        let mut restarted = quiet("default/leaky/app", end + 20.0, end + 30.0, 1, |_| 40);
+        restarted[0].memory_working_set_bytes = Some(40 * MIB);
+        let (pred, tr) = p.observe(&restarted[0]);
+        assert_eq!(
+            tr,
+            vec![Transition::Crashed {
+                cause: Cause::RestartLoop,
+                alarmed_at
+            }],
+            "{name}"
+        );
+        assert!(!pred.crash_predicted, "{name}: {pred:?}");
+    }
+}
