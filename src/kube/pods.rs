@@ -111,16 +111,14 @@ fn status_ids(cs: &ContainerStatus) -> Vec<String> {
 /// Why and when the container last stopped: the current instance if it is terminated, else
 /// the previous one (`lastState`), which after a restart is what says `OOMKilled`. The time
 /// (`finishedAt`, Unix seconds) tells a restart loop happening now from restarts of last week.
+/// Both come from the same state, so a reason is never dated by another termination.
 fn termination(cs: &ContainerStatus) -> (Option<String>, Option<i64>) {
     let now = cs.state.as_ref().and_then(|s| s.terminated.as_ref());
     let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
-    let reason = now
-        .and_then(|t| t.reason.clone())
-        .or_else(|| last.and_then(|t| t.reason.clone()))
-        .filter(|r| !r.is_empty());
-    let finished = now
+    let t = now.or(last);
+    let reason = t.and_then(|t| t.reason.clone()).filter(|r| !r.is_empty());
+    let finished = t
         .and_then(|t| t.finished_at.as_ref())
-        .or_else(|| last.and_then(|t| t.finished_at.as_ref()))
         .map(|t| t.0.as_second());
     (reason, finished)
 }
@@ -401,6 +399,35 @@ mod tests {
         assert_eq!(
             init.sample.last_termination_reason.as_deref(),
             Some("Completed")
+        );
+    }
+
+    #[test]
+    fn reason_and_time_come_from_the_same_termination() {
+        let status = |state: serde_json::Value, last: serde_json::Value| -> ContainerStatus {
+            serde_json::from_value(serde_json::json!({
+                "name": "app", "image": "x", "imageID": "", "ready": false, "restartCount": 4,
+                "state": state, "lastState": last
+            }))
+            .expect("container status")
+        };
+        let oom_last_week = serde_json::json!({"terminated": {"exitCode": 137,
+            "reason": "OOMKilled", "finishedAt": "2025-11-01T10:00:00Z"}});
+        // Terminated now without a reason: last week's OOMKilled must not be dated now.
+        let cs = status(
+            serde_json::json!({"terminated": {"exitCode": 1,
+                "finishedAt": "2025-11-08T10:00:00Z"}}),
+            oom_last_week.clone(),
+        );
+        assert_eq!(termination(&cs), (None, Some(1_762_596_000)));
+        // Running: the previous instance's termination, reason and time together.
+        let cs = status(
+            serde_json::json!({"running": {"startedAt": "2025-11-08T10:00:05Z"}}),
+            oom_last_week,
+        );
+        assert_eq!(
+            termination(&cs),
+            (Some("OOMKilled".into()), Some(1_761_991_200))
         );
     }
 
