@@ -64,6 +64,14 @@ fn run(p: &mut Predictor, samples: &[Sample]) -> Vec<(f64, Transition)> {
     out
 }
 
+/// When each `which` transition happened.
+fn times(tr: &[(f64, Transition)], which: &Transition) -> Vec<f64> {
+    tr.iter()
+        .filter(|(_, t)| t == which)
+        .map(|(ts, _)| *ts)
+        .collect()
+}
+
 fn models() -> Vec<(&'static str, Arc<Model>)> {
     vec![
         ("shipped", Model::embedded()),
@@ -78,11 +86,7 @@ fn leak_alarms_once_well_before_the_oom_kill_at_any_interval() {
             let (samples, crash) = leak(1.0, dt);
             let mut p = Predictor::new(m.clone(), None);
             let tr = run(&mut p, &samples);
-            let alarms: Vec<f64> = tr
-                .iter()
-                .filter(|(_, t)| *t == Transition::Alarmed)
-                .map(|(ts, _)| *ts)
-                .collect();
+            let alarms = times(&tr, &Transition::Alarmed);
             assert_eq!(alarms.len(), 1, "{name} dt={dt}: {tr:?}");
             let lead = crash - alarms[0];
             assert!(lead >= 60.0, "{name} dt={dt}: lead {lead}");
@@ -400,11 +404,7 @@ fn an_exit_nothing_explained_warns_of_the_next_one_for_the_back_off_cap() {
         );
         // No second exit: the warning lapses after the kubelet's 5-minute back-off cap and
         // the usual clearing delay.
-        let cleared: Vec<f64> = tr
-            .iter()
-            .filter(|(_, t)| *t == Transition::Cleared)
-            .map(|(ts, _)| *ts)
-            .collect();
+        let cleared = times(&tr, &Transition::Cleared);
         assert_eq!(cleared.len(), 1, "{name}: {tr:?}");
         assert!((920.0..=1000.0).contains(&cleared[0]), "{name}: {tr:?}");
     }
@@ -432,9 +432,7 @@ fn a_restart_after_a_resource_ran_out_is_not_read_as_a_loop() {
         let end = samples.last().map_or(0.0, |s| s.ts);
         assert!(end > crash - 6.0);
         let tr = run(&mut p, &samples);
-        let alarmed_at = tr
-            .iter()
-            .find_map(|(ts, t)| (*t == Transition::Alarmed).then_some(*ts));
+        let alarmed_at = times(&tr, &Transition::Alarmed).first().copied();
         assert!(
             alarmed_at.is_some(),
             "{name}: the leak is warned of: {tr:?}"
