@@ -9,8 +9,8 @@
 //! trees add what physics cannot see (restart loops, throttling, eviction pressure) and
 //! gate nothing away from physics.
 //!
-//! A restart that nothing in the dead instance's samples explains (no risk ≥ 0.5, no task
-//! count that multiplied) holds the risk just above the threshold for the kubelet's back-off
+//! A restart that nothing in the dead instance's samples explains (no resource risk ≥ 0.5,
+//! no task count that multiplied) holds the risk just above the threshold for the kubelet's back-off
 //! cap, as `restart_loop`: apps that exit by themselves mostly do it again.
 //!
 //! Alarm episodes: one opens when risk ≥ threshold, and closes when risk stays below
@@ -73,8 +73,8 @@ const CAUSE_FLOOR: f64 = 0.05;
 /// kernel counter and the kubelet's restart/OOMKilled report arrive at different sweeps).
 const SAME_CRASH_SECONDS: f64 = 60.0;
 
-/// An instance whose risk never reached this before it died died of something the samples
-/// did not show (an exit the app chose, not a resource running out).
+/// An instance whose resource risk never reached this before it died died of something the
+/// samples did not show (an exit the app chose, not a resource running out).
 const EXPLAINED_RISK: f64 = 0.5;
 
 /// Risk of a container right after an unexplained restart: just above the default threshold.
@@ -102,6 +102,10 @@ pub struct Assessment {
     pub time_to_oom: Option<f64>,
     /// The learned crash probability alone.
     pub learned: f64,
+    /// The part of the risk that says a resource is running out (memory, tasks, CPU, the
+    /// node): the physical terms and the learned probability of every cause but a restart
+    /// loop. A restart after it was high is explained.
+    pub resource: f64,
 }
 
 /// Index of a cause in the model's class probabilities.
@@ -128,6 +132,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         }
     }
     let mut risk = learned;
+    let mut resource = (learned - p[class_index(Cause::RestartLoop)] as f64).max(0.0);
     let mut cause = Cause::ALL[cause_i - 1];
     let scale = model.risk_params().ttl_scale_s;
     // Physical floors: memory limit → OOM kill, pids.max → fork failures, throttling climbing
@@ -146,6 +151,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         (ttl(f.ttl_starve), Cause::CpuStarvation),
         (node_psi, Cause::Evicted),
     ] {
+        resource = resource.max(r);
         if r > risk {
             risk = r;
             cause = c;
@@ -188,6 +194,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         cause: (risk >= CAUSE_FLOOR).then_some(cause),
         time_to_oom: f.ttl_mem,
         learned,
+        resource,
     }
 }
 
@@ -210,7 +217,7 @@ struct State {
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
     last_crash: Option<(f64, Cause)>,
-    /// Highest risk of the running instance (reset at each crash).
+    /// Highest resource risk of the running instance (reset at each crash).
     peak_risk: f64,
     /// When the container last restarted without anything in its samples to explain it.
     unexplained_restart: Option<f64>,
@@ -219,8 +226,8 @@ struct State {
 }
 
 impl State {
-    /// Whether the instance that just died showed a resource running out: a risk that rose
-    /// to `EXPLAINED_RISK`, or a task count that kept multiplying.
+    /// Whether the instance that just died showed a resource running out: a resource risk
+    /// that rose to `EXPLAINED_RISK`, or a task count that kept multiplying.
     fn death_explained(&self) -> bool {
         self.peak_risk >= EXPLAINED_RISK
             || self.pids_span.is_some_and(|(lo, last)| {
@@ -300,6 +307,7 @@ impl Predictor {
         st.hist.push(sample);
         let f = features::extract(&st.hist, sample);
         let mut a = assess(&self.model, &f);
+        st.peak_risk = st.peak_risk.max(a.resource);
         if let Some(t) = st.unexplained_restart {
             if sample.ts - t >= UNEXPLAINED_RESTART_SECONDS || sample.ts < t {
                 st.unexplained_restart = None;
@@ -308,7 +316,6 @@ impl Predictor {
                 a.cause = Some(Cause::RestartLoop);
             }
         }
-        st.peak_risk = st.peak_risk.max(a.risk);
 
         let rp = self.model.risk_params();
         let alarm = &mut st.alarm;

@@ -387,6 +387,9 @@ fn an_exit_nothing_explained_warns_of_the_next_one_for_the_back_off_cap() {
         let mut p = Predictor::new(m.clone(), None);
         let mut samples = quiet("a/b/c", 0.0, 600.0, 0, |_| 40);
         samples.extend(quiet("a/b/c", 620.0, 1400.0, 1, |_| 40));
+        // Exits again 13 minutes later: not explained by the warning that stood after the
+        // first exit, so warned of again.
+        samples.extend(quiet("a/b/c", 1420.0, 1500.0, 2, |_| 40));
         let tr = run(&mut p, &samples);
         assert_eq!(
             &tr[..2],
@@ -407,6 +410,11 @@ fn an_exit_nothing_explained_warns_of_the_next_one_for_the_back_off_cap() {
         let cleared = times(&tr, &Transition::Cleared);
         assert_eq!(cleared.len(), 1, "{name}: {tr:?}");
         assert!((920.0..=1000.0).contains(&cleared[0]), "{name}: {tr:?}");
+        assert_eq!(
+            times(&tr, &Transition::Alarmed),
+            [620.0, 1420.0],
+            "{name}: {tr:?}"
+        );
     }
 }
 
