@@ -298,7 +298,8 @@ impl Predictor {
             st.peak_risk = 0.0;
             st.pids_span = None;
         }
-        if let Some(p) = sample.pids_current {
+        // A cgroup caught before its first process starts reads 0 tasks: no baseline.
+        if let Some(p) = sample.pids_current.filter(|p| *p > 0) {
             st.pids_span = Some(st.pids_span.map_or((p, p), |(lo, _)| (lo.min(p), p)));
         }
         st.last_oom_kills = sample.oom_kills_total.or(st.last_oom_kills);

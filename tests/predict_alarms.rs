@@ -415,6 +415,14 @@ fn an_exit_nothing_explained_warns_of_the_next_one_for_the_back_off_cap() {
             [620.0, 1420.0],
             "{name}: {tr:?}"
         );
+
+        // First seen before its first process started (0 tasks), then a steady 150: that is
+        // not a task count that multiplied.
+        let mut p = Predictor::new(m.clone(), None);
+        let mut samples = quiet("a/b/d", 0.0, 600.0, 0, |t| if t < 1.0 { 0 } else { 150 });
+        samples.extend(quiet("a/b/d", 620.0, 700.0, 1, |_| 150));
+        let tr = run(&mut p, &samples);
+        assert_eq!(times(&tr, &Transition::Alarmed), [620.0], "{name}: {tr:?}");
     }
 }
 
