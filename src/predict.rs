@@ -10,8 +10,8 @@
 //! gate nothing away from physics.
 //!
 //! A restart that nothing in the dead instance's samples explains (no resource risk ≥ 0.5,
-//! no task count that multiplied) holds the risk just above the threshold for the kubelet's back-off
-//! cap, as `restart_loop`: apps that exit by themselves mostly do it again.
+//! no task count that multiplied) holds the risk just above the threshold for the kubelet's
+//! back-off cap, as `restart_loop`: apps that exit by themselves mostly do it again.
 //!
 //! Alarm episodes: one opens when risk ≥ threshold, and closes when risk stays below
 //! `threshold − clear_margin` for `clear_after_s` seconds of sample time, or when a crash is
