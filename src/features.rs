@@ -131,6 +131,10 @@ pub struct Features {
     /// Memory pressure of a container without a memory limit on a node whose memory is
     /// unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
+    /// The working set of a container without a memory limit grew by at least
+    /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
+    /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
+    pub grows_without_limit: bool,
 }
 
 /// Least-squares fit result.
@@ -446,6 +450,9 @@ pub const STARVE_WINDOW_MAX: f64 = 300.0;
 pub const STARVE_FROM: f64 = 0.5;
 /// ... and rise at least this fast (share per second: 0.12 per minute).
 pub const STARVE_MIN_RISE: f64 = 0.002;
+/// Share of its own working set a container without a limit must have grown by over 5 min to
+/// count as growing ([`Features::grows_without_limit`]): above GC and allocation noise.
+pub const VICTIM_GROWTH: f64 = 0.05;
 
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
@@ -655,6 +662,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_node,
         ttl_starve: starvation_eta(h, now),
         node_psi: node_pressure_fallback(s),
+        grows_without_limit: limit.is_none()
+            && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
     }
 }
 

@@ -65,6 +65,9 @@ pub enum Transition {
 /// Memory PSI (percent) at which a container without a limit on an unknown node is at half
 /// risk of eviction.
 const NODE_PSI_HALF: f64 = 10.0;
+/// The same for a container that grows while the node is short of memory: the pressure is
+/// partly its own doing, it will worsen, and the kubelet ranks this pod first.
+const NODE_PSI_HALF_GROWING: f64 = 5.0;
 
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
@@ -142,9 +145,12 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // inside a container without a limit stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %,
     // 0.9 at 30 % (page-cache refaults on a busy node stay at a few percent).
     let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk(t, scale));
-    let node_psi = f
-        .node_psi
-        .map_or(0.0, |p| p * p / (p * p + NODE_PSI_HALF * NODE_PSI_HALF));
+    let half = if f.grows_without_limit {
+        NODE_PSI_HALF_GROWING
+    } else {
+        NODE_PSI_HALF
+    };
+    let node_psi = f.node_psi.map_or(0.0, |p| p * p / (p * p + half * half));
     for (r, c) in [
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
