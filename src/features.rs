@@ -135,6 +135,8 @@ pub struct Features {
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
     pub grows_without_limit: bool,
+    /// Seconds between this container's samples ([`History::sample_gap`]).
+    pub sample_gap: f64,
 }
 
 /// Least-squares fit result.
@@ -664,6 +666,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         node_psi: node_pressure_fallback(s),
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
+        sample_gap: h.sample_gap(),
     }
 }
 

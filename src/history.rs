@@ -15,6 +15,10 @@ pub const BUCKET_SECONDS: f64 = 10.0;
 /// Number of buckets kept (64 × 10 s ≈ 10.7 min).
 pub const CAPACITY: usize = 64;
 
+/// Buckets [`History::sample_gap`] averages over: a minute at a dense scrape, a few scrapes
+/// at a sparse one, so one missed scrape does not double it.
+pub const GAP_BUCKETS: usize = 6;
+
 /// Summary of the samples that fell into one time bucket. Memory values are bytes as `f32`
 /// (24-bit mantissa: ample for slopes, and half the size of `f64` per container); `NaN`
 /// means "not reported by any sample in the bucket".
@@ -316,6 +320,24 @@ impl History {
         }
     }
 
+    /// Mean seconds between the samples of the current instance over its newest
+    /// [`GAP_BUCKETS`] buckets (0 with fewer than two samples): how long until the next one.
+    pub fn sample_gap(&self) -> f64 {
+        let (mut n, mut first, mut last) = (0u32, f64::NAN, f64::NAN);
+        for b in self.iter_instance(f64::NEG_INFINITY).take(GAP_BUCKETS) {
+            if n == 0 {
+                last = b.t_last;
+            }
+            n += b.n;
+            first = b.t_first;
+        }
+        if n >= 2 {
+            (last - first) / f64::from(n - 1)
+        } else {
+            0.0
+        }
+    }
+
     /// The newest bucket whose last sample is at or before `t` (the counter state at `t`).
     pub fn at_or_before(&self, t: f64) -> Option<&Bucket> {
         self.iter_back().find(|b| b.t_last <= t)
@@ -439,5 +461,34 @@ mod tests {
         r.restarts_total = Some(1);
         h.push(&r);
         assert_eq!(h.back(0).map(|b| b.ws_fall), Some(0.0));
+    }
+
+    #[test]
+    fn sample_gap_is_the_mean_interval_of_this_instance() {
+        let s = |ts: f64, restarts: u64| Sample {
+            restarts_total: Some(restarts),
+            ..s(ts, 1)
+        };
+        let mut h = History::new();
+        assert_eq!(h.sample_gap(), 0.0);
+        h.push(&s(0.0, 0));
+        assert_eq!(h.sample_gap(), 0.0, "one sample has no interval");
+        for i in 1..=120 {
+            h.push(&s(f64::from(i), 0));
+        }
+        assert!((h.sample_gap() - 1.0).abs() < 1e-9, "{}", h.sample_gap());
+        // A 60 s scrape with one scrape missed: averaged over a few, not doubled.
+        for (i, t) in [180.0, 240.0, 300.0, 420.0, 480.0, 540.0]
+            .into_iter()
+            .enumerate()
+        {
+            h.push(&s(t, 0));
+            if i == 5 {
+                assert!((h.sample_gap() - 72.0).abs() < 1e-9, "{}", h.sample_gap());
+            }
+        }
+        // A restart: the dead instance's intervals do not count.
+        h.push(&s(545.0, 1));
+        assert_eq!(h.sample_gap(), 0.0);
     }
 }

@@ -69,6 +69,14 @@ const NODE_PSI_HALF: f64 = 10.0;
 /// partly its own doing, it will worsen, and the kubelet ranks this pod first.
 const NODE_PSI_HALF_GROWING: f64 = 5.0;
 
+/// Sample intervals the time-to-crash risk scale was set on (the agent's 1 s up to the
+/// simulator's 15 s scrapes): [`assess`] brings a time to crash forward only by the part of
+/// the interval beyond this.
+const CALIBRATED_GAP: f64 = 15.0;
+/// Most [`assess`] brings a time to crash forward by (a trace with a gap of minutes says
+/// nothing about when the next sample comes).
+const MAX_GAP_CREDIT: f64 = 60.0;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -144,7 +152,11 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // on the node would be a flood of false alarms. Where the node is unknown, memory stalls
     // inside a container without a limit stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %,
     // 0.9 at 30 % (page-cache refaults on a busy node stay at a few percent).
-    let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk(t, scale));
+    // At a sparse scrape the next chance to warn is a whole interval away: judge each time to
+    // crash as it will be then, so a 60 s scrape warns one sample earlier, not one too late.
+    // The risk scale already holds for the intervals it was set on; only the excess counts.
+    let gap = (f.sample_gap - CALIBRATED_GAP).clamp(0.0, MAX_GAP_CREDIT);
+    let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk((t - gap).max(0.0), scale));
     let half = if f.grows_without_limit {
         NODE_PSI_HALF_GROWING
     } else {

@@ -243,6 +243,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 ttl_starve: None,
                 node_psi: None,
                 grows_without_limit: false,
+                sample_gap: 0.0,
             };
             let a = assess(&m, &f);
             assert!(
@@ -520,6 +521,62 @@ fn node_pressure_alarms_the_growing_pod_without_a_limit_before_a_flat_one() {
         assert!(
             grow.crash_risk > flat.crash_risk,
             "{name}: growing {grow:?} vs flat {flat:?}"
+        );
+    }
+}
+
+/// A container whose CFS throttling climbs from none at 100 s to every period at 400 s (its
+/// demand outgrows the quota), sampled every `dt` s; it is starved (≥ 90 % throttled) from
+/// 370 s and its liveness probe kills it 30 s later. Returns the samples up to the kill.
+fn starving(dt: f64) -> (Vec<Sample>, f64) {
+    let share = |t: f64| ((t - 100.0) / 300.0).clamp(0.0, 1.0);
+    let kill = 400.0;
+    let (mut periods, mut throttled, mut cpu) = (0.0, 0.0, 0.0);
+    let mut out = Vec::new();
+    let mut t = 0.0;
+    while t < kill {
+        let mut s = sample(t, "default/busy/app");
+        s.memory_working_set_bytes = Some(100 * MIB);
+        s.cpu_limit_cores = Some(1.0);
+        s.cpu_usage_seconds_total = Some(cpu);
+        s.cpu_periods_total = Some(periods as u64);
+        s.cpu_throttled_periods_total = Some(throttled as u64);
+        out.push(s);
+        // Integrate the share over the next interval, one second at a time.
+        for k in 0..dt as u64 {
+            let x = share(t + k as f64);
+            periods += 10.0;
+            throttled += 10.0 * x;
+            cpu += 0.5 + 0.5 * x;
+        }
+        t += dt;
+    }
+    (out, kill)
+}
+
+#[test]
+fn a_sparse_scrape_warns_of_starvation_no_later_than_a_dense_one() {
+    let first_alarm = |dt: f64| {
+        let (samples, kill) = starving(dt);
+        let mut p = Predictor::new(Model::embedded(), None);
+        let tr = run(&mut p, &samples);
+        let at = times(&tr, &Transition::Alarmed);
+        assert!(!at.is_empty(), "dt={dt}: no alarm: {tr:?}");
+        assert!(
+            kill - at[0] >= 30.0,
+            "dt={dt}: alarm at {} for a kill at {kill}",
+            at[0]
+        );
+        at[0]
+    };
+    let dense = first_alarm(10.0);
+    // The next chance to warn is a whole interval away, so a sparse scrape must not wait for
+    // the time to crash a dense one waits for.
+    for dt in [30.0, 60.0] {
+        let sparse = first_alarm(dt);
+        assert!(
+            sparse <= dense,
+            "dt={dt}: alarm at {sparse}, at 10 s it came at {dense}"
         );
     }
 }
