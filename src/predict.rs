@@ -151,7 +151,8 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // to the trees: the kubelet evicts one pod at a time, so a floor for every BestEffort pod
     // on the node would be a flood of false alarms. Where the node is unknown, memory stalls
     // inside a container without a limit stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %,
-    // 0.9 at 30 % (page-cache refaults on a busy node stay at a few percent).
+    // 0.9 at 30 %, twice as soon for a pod that grows into the shortage (page-cache refaults
+    // on a busy node stay at a few percent).
     // At a sparse scrape the next chance to warn is a whole interval away: judge each time to
     // crash as it will be then, so a 60 s scrape warns one sample earlier, not one too late.
     // The risk scale already holds for the intervals it was set on; only the excess counts.
