@@ -1,7 +1,8 @@
 //! Predictor behaviour on hand-made traces: alarms before a leak's OOM kill, once per episode,
 //! with hysteresis; no alarm on page cache or flat-high usage; risk monotone in time to limit;
-//! state dropped by `retain`. Uses both the shipped model and small hand-built ones, so the
-//! assertions hold for the physics path whatever the trees learned.
+//! state dropped by `retain`; restarts, OOM loops and unexplained exits; node pressure on pods
+//! without a limit; starvation at sparse scrapes. Uses both the shipped model and small
+//! hand-built ones, so the assertions hold for the physics path whatever the trees learned.
 use crashwatch::features::{self, Features, N, TTL_CAP};
 use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
 use crashwatch::predict::{assess, predict_once, Predictor, Transition};
