@@ -229,19 +229,26 @@ fn significant_climb(h: &History, now: f64, min_fall: f32) -> bool {
     if h.iter_instance(window).any(|b| b.ws_fall >= min_fall) {
         return false;
     }
+    let (t2, n) = climb_t2(h, window);
+    if n < 5 {
+        return false;
+    }
+    t2 >= CLIMB_T * CLIMB_T || (t2 >= CLIMB_T_MONOTONE * CLIMB_T_MONOTONE && rising(h, window))
+}
+
+/// Squared t statistic of a rising least-squares line through this instance's bucket means
+/// of the working set since `since` (0 when the line falls), and the number of points.
+fn climb_t2(h: &History, since: f64) -> (f64, usize) {
     let fit = least_squares(
-        h.iter_instance(window)
+        h.iter_instance(since)
             .map(|b| (b.t_mid(), b.ws_mean() as f64)),
     );
-    let Some(f) = fit.filter(|f| f.n >= 5 && f.slope > 0.0) else {
-        return false;
+    let t2 = match fit {
+        Some(f) if f.slope > 0.0 && f.r2 >= 1.0 => f64::INFINITY,
+        Some(f) if f.slope > 0.0 => f.r2 * (f.n - 2) as f64 / (1.0 - f.r2),
+        _ => 0.0,
     };
-    let t2 = if f.r2 >= 1.0 {
-        f64::INFINITY
-    } else {
-        f.r2 * (f.n - 2) as f64 / (1.0 - f.r2)
-    };
-    t2 >= CLIMB_T * CLIMB_T || (t2 >= CLIMB_T_MONOTONE * CLIMB_T_MONOTONE && rising(h, window))
+    (t2, fit.map_or(0, |f| f.n))
 }
 
 /// Whether every bucket mean of this instance since `since` is above the one before it.
@@ -332,7 +339,12 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
             } else {
                 0.0
             };
+            // With many points a flat noisy line is also told apart by the means: its
+            // half-window maxima can differ by chance, its mean trend rarely does. Few points
+            // (a 60 s scrape) give that test no power against an aliased GC creep.
             peak_recent - peak_older >= RISE_NOISE * noise
+                && (h.sample_gap() >= TREND_MAX_GAP
+                    || climb_t2(h, now - 2.0 * window).0 >= TREND_T * TREND_T)
         }
         _ => false,
     }
@@ -423,6 +435,12 @@ pub const CYCLE_FALL: f64 = 0.1;
 /// A trusted envelope rise is at least this many mean steps between neighbouring bucket
 /// peaks (see [`envelope_trusted`]); a steady leak rises by one step per bucket.
 pub const RISE_NOISE: f32 = 1.5;
+/// t statistic of the line through the bucket means that a rise of the envelope without
+/// GC cycles needs as well (see [`envelope_trusted`]).
+pub const TREND_T: f64 = 3.0;
+/// Mean sample interval below which [`TREND_T`] applies, seconds: a 30 s scrape still shows
+/// a creeping GC floor in the means, a 60 s one aliases it into noise.
+pub const TREND_MAX_GAP: f64 = 40.0;
 /// History of the instance needed when fewer than [`TRUST_BUCKETS`] points are there: long
 /// enough that a GC cycle of up to 2 minutes has shown at least one fall at a 30–60 s scrape
 /// unless the scrape aliases it (the first ramp of a sawtooth looked like a leak at 150 s).
@@ -547,8 +565,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // the limit's doorstep and about to cross it.
     let span = h.instance_span();
     let near = x[0] >= NEAR_LIMIT as f32;
-    // Four 10 s buckets at least: three noisy bucket means of a flat line fit a line by chance.
-    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 4);
+    // Five 10 s buckets at least: noisy bucket means of a flat line rise with r² ≥ 0.95 about
+    // once in 80 windows of four points, once in 450 of five (it is checked at every sample).
+    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 5);
     let soon = ttl_long.is_some_and(|t| t <= EARLY_TTL);
     // Sparse samples (a 30 s scrape) put only a few random phases of a GC cycle in each half
     // of the envelope window, and two such maxima differ by chance: also wait for enough
@@ -1029,6 +1048,55 @@ mod tests {
         }));
         assert!(f.x[4] > 0.1, "the envelope alone rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None, "one GC fall, in one half only");
+    }
+
+    #[test]
+    fn a_few_noisy_seconds_near_the_top_of_a_flat_line_are_not_a_trend() {
+        // Flat at 460 of 512 MiB, ±2 MiB every second for 5 min; for 4 s late in the window the
+        // working set jumps 30 MiB (noise, a burst of requests). The recent half then peaks 30
+        // MiB above the older one, ten mean steps between bucket peaks: the envelope test
+        // alone trusted that and gave a time to the limit. The bucket means show no climb.
+        let f = run((0..=300u64).map(|i| {
+            let mut s = base(i as f64);
+            let burst = if (250..254).contains(&i) { 30.0 } else { 0.0 };
+            s.memory_working_set_bytes =
+                Some(((460.0 + 2.0 * wobble(i) + burst) * MIB as f64) as u64);
+            s
+        }));
+        assert!(f.x[4] > 0.0, "the envelope alone rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_slow_leak_under_the_same_noise_is_a_trend() {
+        // The same noise and burst on a line rising 0.1 MiB/s (6 MiB a minute).
+        let f = run((0..=300u64).map(|i| {
+            let mut s = base(i as f64);
+            let burst = if (250..254).contains(&i) { 30.0 } else { 0.0 };
+            s.memory_working_set_bytes =
+                Some(((400.0 + 0.1 * i as f64 + 2.0 * wobble(i) + burst) * MIB as f64) as u64);
+            s
+        }));
+        assert!(f.ttl_mem.is_some_and(|t| t < 3600.0), "{:?}", f.ttl_mem);
+    }
+
+    #[test]
+    fn four_points_in_a_row_near_the_limit_are_not_yet_a_clean_climb() {
+        // At a 10 s scrape, four noisy samples of a flat line near the limit rise on a line
+        // (r² ≥ 0.95) about once in 80 windows; five, once in 450.
+        let at = |n: u64| {
+            run((0..n).map(|i| {
+                let mut s = base(i as f64 * 10.0);
+                s.memory_working_set_bytes = Some((468 + 10 * i) * MIB);
+                s
+            }))
+        };
+        assert_eq!(at(4).ttl_mem, None);
+        assert!(
+            at(5).ttl_mem.is_some_and(|t| t < 60.0),
+            "{:?}",
+            at(5).ttl_mem
+        );
     }
 
     #[test]
