@@ -1050,33 +1050,32 @@ mod tests {
         assert_eq!(f.ttl_mem, None, "one GC fall, in one half only");
     }
 
-    #[test]
-    fn a_few_noisy_seconds_near_the_top_of_a_flat_line_are_not_a_trend() {
-        // Flat at 460 of 512 MiB, ±2 MiB every second for 5 min; for 4 s late in the window the
-        // working set jumps 30 MiB (noise, a burst of requests). The recent half then peaks 30
-        // MiB above the older one, ten mean steps between bucket peaks: the envelope test
-        // alone trusted that and gave a time to the limit. The bucket means show no climb.
-        let f = run((0..=300u64).map(|i| {
+    /// 5 min at 1 s of a line from `start` MiB rising `rate` MiB/s, ±2 MiB of noise, and a
+    /// 4 s burst of 30 MiB late in the window (a burst of requests).
+    fn noisy_with_burst(start: f64, rate: f64) -> Features {
+        run((0..=300u64).map(|i| {
             let mut s = base(i as f64);
             let burst = if (250..254).contains(&i) { 30.0 } else { 0.0 };
-            s.memory_working_set_bytes =
-                Some(((460.0 + 2.0 * wobble(i) + burst) * MIB as f64) as u64);
+            let mib = start + rate * i as f64 + 2.0 * wobble(i) + burst;
+            s.memory_working_set_bytes = Some((mib * MIB as f64) as u64);
             s
-        }));
+        }))
+    }
+
+    #[test]
+    fn a_few_noisy_seconds_near_the_top_of_a_flat_line_are_not_a_trend() {
+        // Flat at 460 of 512 MiB. The burst puts the recent half's peak 30 MiB above the older
+        // one, ten mean steps between bucket peaks: the envelope test alone trusted that and
+        // gave a time to the limit. The bucket means show no climb.
+        let f = noisy_with_burst(460.0, 0.0);
         assert!(f.x[4] > 0.0, "the envelope alone rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None);
     }
 
     #[test]
     fn a_slow_leak_under_the_same_noise_is_a_trend() {
-        // The same noise and burst on a line rising 0.1 MiB/s (6 MiB a minute).
-        let f = run((0..=300u64).map(|i| {
-            let mut s = base(i as f64);
-            let burst = if (250..254).contains(&i) { 30.0 } else { 0.0 };
-            s.memory_working_set_bytes =
-                Some(((400.0 + 0.1 * i as f64 + 2.0 * wobble(i) + burst) * MIB as f64) as u64);
-            s
-        }));
+        // 0.1 MiB/s (6 MiB a minute) under the same noise and burst.
+        let f = noisy_with_burst(400.0, 0.1);
         assert!(f.ttl_mem.is_some_and(|t| t < 3600.0), "{:?}", f.ttl_mem);
     }
 
