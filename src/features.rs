@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -148,6 +148,8 @@ pub struct Fit {
     pub r2: f64,
     /// Points used.
     pub n: usize,
+    /// Standard error of the slope (0 with 3 points on a line).
+    pub se: f64,
     /// Mean time of the points.
     pub t_mean: f64,
     /// Mean value of the points.
@@ -164,10 +166,18 @@ impl Fit {
 /// Ordinary least squares of y on t (t shifted for numeric stability). `None` with fewer
 /// than 3 points or no spread in time.
 pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
+    weighted_least_squares(pts.map(|(t, y)| (t, y, 1.0)))
+}
+
+/// Least squares of y on t with a weight per point (`(t, y, w)`, e.g. the samples behind a
+/// bucket mean, whose variance falls with their number). `None` with fewer than 3 points or
+/// no spread in time.
+pub fn weighted_least_squares(pts: impl Iterator<Item = (f64, f64, f64)>) -> Option<Fit> {
     let mut n = 0usize;
-    let (mut t0, mut st, mut sy, mut stt, mut sty, mut syy) = (f64::NAN, 0.0, 0.0, 0.0, 0.0, 0.0);
-    for (t, y) in pts {
-        if !y.is_finite() {
+    let (mut t0, mut sw, mut st, mut sy, mut stt, mut sty, mut syy) =
+        (f64::NAN, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    for (t, y, w) in pts {
+        if !y.is_finite() || !w.is_finite() || w <= 0.0 {
             continue;
         }
         if n == 0 {
@@ -175,23 +185,27 @@ pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
         }
         let t = t - t0;
         n += 1;
-        st += t;
-        sy += y;
-        stt += t * t;
-        sty += t * y;
-        syy += y * y;
+        sw += w;
+        st += w * t;
+        sy += w * y;
+        stt += w * t * t;
+        sty += w * t * y;
+        syy += w * y * y;
     }
     if n < 3 {
         return None;
     }
-    let nf = n as f64;
-    let vt = stt - st * st / nf;
-    let vy = syy - sy * sy / nf;
-    let cty = sty - st * sy / nf;
-    if vt <= 1e-9 {
+    let vt = stt - st * st / sw;
+    let vy = syy - sy * sy / sw;
+    let cty = sty - st * sy / sw;
+    if vt <= 1e-9 * sw / n as f64 {
         return None;
     }
     let slope = cty / vt;
+    // Weights are relative (counts): scale the residual variance back to n points.
+    let se =
+        ((vy - slope * cty).max(0.0) * n as f64 / sw / (n as f64 - 2.0) / (vt * n as f64 / sw))
+            .sqrt();
     let r2 = if vy > 0.0 {
         (cty * cty / (vt * vy)).clamp(0.0, 1.0)
     } else {
@@ -201,8 +215,9 @@ pub fn least_squares(pts: impl Iterator<Item = (f64, f64)>) -> Option<Fit> {
         slope,
         r2,
         n,
-        t_mean: t0 + st / nf,
-        y_mean: sy / nf,
+        se,
+        t_mean: t0 + st / sw,
+        y_mean: sy / sw,
     })
 }
 
@@ -350,6 +365,77 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
     }
 }
 
+/// Whether the working set of a young instance (started less than [`SETTLE_AGE`] ago) is
+/// settling at a level below its limit rather than leaking toward it, so that the envelope's
+/// `growth` (bytes per second) is an earlier ramp, not a trend: a heap sizing itself after a
+/// start, a cache warming up, or the first run of a batch job. Either it stopped
+/// ([`stalled`]) or it slows down so fast that it levels off short of the `headroom`
+/// ([`levels_off`]). Older instances are not checked: there a level that steps up and holds
+/// is more often a stepwise leak between two chunks.
+fn settling(h: &History, now: f64, growth: f64, headroom: f64) -> bool {
+    h.instance_span() < SETTLE_AGE && (stalled(h, now, growth) || levels_off(h, now, headroom))
+}
+
+/// Whether the working set stopped rising although the envelope still reports `growth`: the
+/// line through the newest 5, 10 or 15 bucket means rises at under [`STALL_SHARE`] of it even
+/// two standard errors above its slope. A ramp that ended keeps the envelope's recent-half
+/// peak above the older one for up to a whole window; a leak keeps rising. Several lengths,
+/// because the flat stretch after a ramp is short at first and the longer fits are the
+/// sharper ones at a sparse scrape.
+fn stalled(h: &History, now: f64, growth: f64) -> bool {
+    let mut pts = [(0.0, 0.0, 0.0); 3 * SETTLE_POINTS];
+    let mut n = 0;
+    for b in h.iter_instance(now - LONG_WINDOW).take(pts.len()) {
+        pts[n] = bucket_mean(b);
+        n += 1;
+    }
+    (1..=3)
+        .map(|k| k * SETTLE_POINTS)
+        .filter(|&k| k <= n)
+        .any(|k| {
+            weighted_least_squares(pts[..k].iter().rev().copied())
+                .is_some_and(|f| f.slope + 2.0 * f.se < STALL_SHARE * growth)
+        })
+}
+
+/// Whether the growth slows down so fast that it levels off before the limit, `headroom`
+/// bytes away: the line through the bucket means of the recent half of the envelope window
+/// rises slower than the one through the older half even two standard errors apart (`g` at
+/// most, against at least `g₀`), and a rate that keeps falling at that pace,
+/// `g · e^(−t/τ)` with `τ = Δt / ln(g₀/g)`, adds at most `g · τ` before it stops. A leak
+/// holds its pace or speeds up.
+fn levels_off(h: &History, now: f64, headroom: f64) -> bool {
+    let Some((_, mid)) = half_window(h, now, LONG_WINDOW) else {
+        return false;
+    };
+    let half = |recent: bool| {
+        weighted_least_squares(
+            h.iter_instance(now - LONG_WINDOW)
+                .filter(|b| (b.t_mid() >= mid) == recent)
+                .map(bucket_mean),
+        )
+        .filter(|f| f.n >= SETTLE_POINTS)
+    };
+    let (Some(older), Some(recent)) = (half(false), half(true)) else {
+        return false;
+    };
+    let g_old = older.slope - 2.0 * older.se;
+    let g_new = recent.slope + 2.0 * recent.se;
+    if g_old <= 0.0 || g_new >= g_old {
+        return false;
+    }
+    if g_new <= 0.0 {
+        return true;
+    }
+    let tau = (recent.t_mean - older.t_mean) / (g_old / g_new).ln();
+    g_new * tau < headroom
+}
+
+/// A bucket's mean working set as a weighted point: its variance falls with its samples.
+fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
+    (b.t_mid(), b.ws_mean() as f64, f64::from(b.n))
+}
+
 /// Increase of a counter since `window` seconds before `now`, counted like Prometheus'
 /// `increase()`: when the counter went backwards the container's cgroup was recreated and
 /// counts from 0 again, so the increase is the new value (never negative). 0 when unknown.
@@ -454,6 +540,13 @@ pub const CLIMB_T_MONOTONE: f64 = 4.0;
 pub const NEAR_LIMIT: f64 = 0.92;
 /// ...when it reaches the limit within this many seconds.
 pub const EARLY_TTL: f64 = 60.0;
+/// Instances younger than this may still be warming up ([`settling`]), seconds: the ring's
+/// length, so their start is in view.
+pub const SETTLE_AGE: f64 = 600.0;
+/// Least bucket means per fit of a settling check.
+pub const SETTLE_POINTS: usize = 5;
+/// Share of the envelope growth under which the recent growth counts as stopped.
+pub const STALL_SHARE: f64 = 0.25;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
 /// Throttled share of CFS periods at which a starved process stops answering probes in time.
@@ -584,6 +677,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 || (span >= SPARSE_TRUST_SPAN
                     && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
             && cycle_fall.is_none_or(|fall| envelope_trusted(h, now, LONG_WINDOW, fall))
+            && !matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w))
     };
     let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
     x[8] = ttl_feature(ttl_mem);
@@ -1062,6 +1156,82 @@ mod tests {
         }))
     }
 
+    /// A container whose working set in MiB at second `i` is `mib(i)` ± 2 MiB, sampled
+    /// every second up to `end`.
+    fn working_set(end: u64, mib: impl Fn(f64) -> f64) -> Features {
+        run((0..=end).map(|i| {
+            let mut s = base(i as f64);
+            let v = mib(i as f64) + 2.0 * wobble(i);
+            s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
+            s
+        }))
+    }
+
+    #[test]
+    fn a_heap_that_sized_itself_after_the_start_and_holds_is_not_a_leak() {
+        // 20 → 440 of 512 MiB in the first 100 s, then flat. At 170 s the envelope still has
+        // the ramp in its older half (130 s to the limit, trusted before); the last 70 s are
+        // flat.
+        let f = working_set(170, |t| 20.0 + 4.2 * t.min(100.0));
+        assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_leak_from_the_start_at_the_same_pace_is_trusted() {
+        // The same start, 2 MiB/s throughout: 420 MiB at 200 s, 46 s from the limit.
+        let f = working_set(200, |t| 20.0 + 2.0 * t);
+        assert!(f.ttl_mem.is_some_and(|t| t < 120.0), "{:?}", f.ttl_mem);
+    }
+
+    #[test]
+    fn a_warm_up_that_bends_over_below_the_limit_is_not_a_leak() {
+        // A cache filling toward 460 MiB with τ = 90 s: at 240 s it is at about 430 MiB and
+        // still rising, the 5-minute envelope gives about two minutes to the limit, but the
+        // pace has fallen by e each 90 s and adds about 30 MiB more.
+        let f = working_set(240, |t| 20.0 + 440.0 * (1.0 - (-t / 90.0).exp()));
+        assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn an_accelerating_leak_from_the_start_is_trusted() {
+        // 20 MiB + 0.006 t² MiB: 260 MiB at 200 s and speeding up.
+        let f = working_set(200, |t| 20.0 + 0.006 * t * t);
+        assert!(f.ttl_mem.is_some_and(|t| t < 300.0), "{:?}", f.ttl_mem);
+    }
+
+    #[test]
+    fn a_step_that_holds_in_an_old_instance_is_still_a_step_of_a_leak() {
+        // Flat at 200 MiB for ten minutes, one chunk of 240 MiB at 600 s, held to 700 s: past
+        // a start-up, a level that steps up and holds is how a stepwise leak looks between
+        // two chunks.
+        let f = working_set(700, |t| if t < 600.0 { 200.0 } else { 440.0 });
+        assert!(f.ttl_mem.is_some_and(|t| t < 120.0), "{:?}", f.ttl_mem);
+    }
+
+    #[test]
+    fn weighted_least_squares_trusts_full_buckets_over_a_lone_sample() {
+        // A line of 3 per second through five buckets of ten samples, and a sixth bucket of one
+        // sample 20 above it.
+        let mut pts: Vec<_> = (0..5).map(|i| (i as f64, 3.0 * i as f64, 10.0)).collect();
+        pts.push((5.0, 35.0, 1.0));
+        let w = weighted_least_squares(pts.iter().copied()).map_or(f64::NAN, |f| f.slope);
+        let u = least_squares(pts.iter().map(|&(t, y, _)| (t, y))).map_or(f64::NAN, |f| f.slope);
+        assert!(
+            (w - 3.0).abs() < (u - 3.0).abs() / 2.0,
+            "weighted {w}, unweighted {u}"
+        );
+        let exact = weighted_least_squares(pts[..5].iter().copied());
+        assert!(exact.is_some_and(|f| (f.slope - 3.0).abs() < 1e-9 && f.se < 1e-9));
+        // Noise around a flat line: the slope is within a few standard errors of 0.
+        let flat = least_squares((0..20u64).map(|i| (i as f64, wobble(i))));
+        assert!(
+            flat.is_some_and(|f| f.se > 0.0 && f.slope.abs() < 3.0 * f.se),
+            "{flat:?}"
+        );
+    }
+
     #[test]
     fn a_few_noisy_seconds_near_the_top_of_a_flat_line_are_not_a_trend() {
         // Flat at 460 of 512 MiB. The burst puts the recent half's peak 30 MiB above the older
@@ -1180,6 +1350,7 @@ mod tests {
             slope: 0.0,
             r2: 0.0,
             n: 0,
+            se: 0.0,
             t_mean: 0.0,
             y_mean: 0.0,
         });
