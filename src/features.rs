@@ -269,7 +269,7 @@ fn climb_t2(h: &History, since: f64) -> (f64, usize) {
 /// Whether every bucket mean of this instance since `since` is above the one before it.
 fn rising(h: &History, since: f64) -> bool {
     let mut newer = f32::INFINITY;
-    h.iter_instance(since).all(|b| {
+    h.iter_instance(since).filter(|b| b.ws_n > 0).all(|b| {
         let m = b.ws_mean();
         let below = m < newer;
         newer = m;
@@ -295,7 +295,8 @@ pub fn envelope_slope(
     for b in h.iter_instance(now - window) {
         let v = get(b) as f64;
         if !v.is_finite() {
-            return None;
+            // No value in this bucket (a gap in the series): the others still tell.
+            continue;
         }
         if b.t_mid() >= mid {
             recent = recent.max(v);
@@ -339,6 +340,10 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
             peak_recent = peak_recent.max(b.ws_max);
         } else {
             peak_older = peak_older.max(b.ws_max);
+        }
+        if b.ws_max.is_nan() {
+            // No working set in this bucket: the step is measured across it.
+            continue;
         }
         if let Some(n) = newer {
             steps += (n - b.ws_max).abs();
@@ -433,7 +438,7 @@ fn levels_off(h: &History, now: f64, headroom: f64) -> bool {
 
 /// A bucket's mean working set as a weighted point: its variance falls with its samples.
 fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
-    (b.t_mid(), b.ws_mean() as f64, f64::from(b.n))
+    (b.t_mid(), b.ws_mean() as f64, f64::from(b.ws_n))
 }
 
 /// Increase of a counter since `window` seconds before `now`, counted like Prometheus'
@@ -571,7 +576,7 @@ pub const VICTIM_GROWTH: f64 = 0.05;
 /// beyond `s.ts`).
 pub fn extract(h: &History, s: &Sample) -> Features {
     let now = s.ts;
-    let ws = s.working_set().map(|v| v as f64);
+    let ws = h.working_set_of(s);
     let limit = s.memory_limit_bytes.map(|v| v as f64).filter(|v| *v > 0.0);
     let anon = s.memory_anon_bytes.map(|v| v as f64);
     let file = s.memory_file_bytes.map(|v| v as f64);
@@ -684,7 +689,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
-    let c = crate::history::Counters::of(s);
+    let c = h.counters_of(s);
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
     x[12] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
     x[13] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
@@ -825,6 +830,11 @@ pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
         if let Some(nb) = newer {
             let periods = nb.last.periods - b.last.periods;
             let throttled = nb.last.throttled_periods - b.last.throttled_periods;
+            if periods == 0.0 && throttled == 0.0 {
+                // No period ran (idle) or none was reported (a gap carried the counters over):
+                // the interval goes on to the next bucket back.
+                continue;
+            }
             if !(periods > 0.0 && throttled >= 0.0) {
                 break;
             }
@@ -1229,6 +1239,25 @@ mod tests {
         assert!(
             flat.is_some_and(|f| f.se > 0.0 && f.slope.abs() < 3.0 * f.se),
             "{flat:?}"
+        );
+    }
+
+    #[test]
+    fn a_leak_with_gaps_in_its_series_is_still_a_trend() {
+        // 1.5 MiB/s from 100 MiB, 1 s samples, and one sample in 37 without any memory figure
+        // (the series missing from that scrape): each gap used to blank its bucket and with it
+        // the envelope for five minutes.
+        let f = run((0..=200u64).map(|i| {
+            let mut s = base(i as f64);
+            if i % 37 != 5 {
+                s.memory_working_set_bytes = Some(((100.0 + 1.5 * i as f64) * MIB as f64) as u64);
+            }
+            s
+        }));
+        assert!(
+            f.ttl_mem.is_some_and(|t| (t - 75.0).abs() < 15.0),
+            "{:?}",
+            f.ttl_mem
         );
     }
 

@@ -21,7 +21,8 @@ pub const GAP_BUCKETS: usize = 6;
 
 /// Summary of the samples that fell into one time bucket. Memory values are bytes as `f32`
 /// (24-bit mantissa: ample for slopes, and half the size of `f64` per container); `NaN`
-/// means "not reported by any sample in the bucket".
+/// means "not reported by any sample in the bucket". A sample that lacks a value (a gap in
+/// one exported series) is left out of that value's sum and maximum, not of the bucket.
 #[derive(Debug, Clone, Copy)]
 pub struct Bucket {
     /// Time of the first sample in the bucket.
@@ -30,21 +31,26 @@ pub struct Bucket {
     pub t_last: f64,
     /// Number of samples.
     pub n: u32,
+    /// Samples that reported a working set.
+    pub ws_n: u32,
     /// Sum of working-set values (for the mean).
     pub ws_sum: f32,
     /// Largest working set seen in the bucket.
     pub ws_max: f32,
-    /// Sum of anon values; NaN once any sample lacked anon.
+    /// Samples that reported anon.
+    pub anon_n: u32,
+    /// Sum of anon values.
     pub anon_sum: f32,
-    /// Largest anon seen; NaN once any sample lacked anon.
+    /// Largest anon seen.
     pub anon_max: f32,
-    /// Working set of the bucket's last sample.
+    /// Last working set reported up to this bucket (the one before when none in it).
     pub ws_last: f32,
     /// Largest fall of the working set over a run of falling samples ending in this bucket
     /// (0 when none or unknown): a GC cycle or a dropped cache shows up here, also when a
     /// sparse scrape catches it halfway down (an aliased sawtooth falls over two samples).
     pub ws_fall: f32,
-    /// Counters and gauges as of the bucket's last sample (NaN = unknown).
+    /// Counters and gauges as of the bucket's last sample; a value the sample lacked is the
+    /// last one reported before it (NaN = never reported).
     pub last: Counters,
 }
 
@@ -96,35 +102,75 @@ impl Counters {
     }
 }
 
+impl Counters {
+    /// These counters, with each unknown one taken from `earlier`: a gap in one series must
+    /// not turn the next window's increase into "unknown" or hide a counter reset.
+    fn or(self, earlier: &Counters) -> Counters {
+        let f = |a: f32, b: f32| if a.is_nan() { b } else { a };
+        // Throttled periods count only as a share of periods: both from the same sample.
+        let (throttled_periods, periods) =
+            if self.periods.is_nan() || self.throttled_periods.is_nan() {
+                (earlier.throttled_periods, earlier.periods)
+            } else {
+                (self.throttled_periods, self.periods)
+            };
+        Counters {
+            oom_events: f(self.oom_events, earlier.oom_events),
+            oom_kills: f(self.oom_kills, earlier.oom_kills),
+            max_events: f(self.max_events, earlier.max_events),
+            high_events: f(self.high_events, earlier.high_events),
+            throttled_periods,
+            periods,
+            cpu_seconds: if self.cpu_seconds.is_nan() {
+                earlier.cpu_seconds
+            } else {
+                self.cpu_seconds
+            },
+            restarts: f(self.restarts, earlier.restarts),
+            pids: f(self.pids, earlier.pids),
+            node_available: f(self.node_available, earlier.node_available),
+        }
+    }
+}
+
 impl Bucket {
     /// A new bucket for `s`, whose working set `ws` fell by `fall` (see [`Bucket::ws_fall`])
     /// and whose counters are `last` (both already computed by [`History::push`]).
-    fn start(s: &Sample, ws: f32, fall: f32, last: Counters) -> Bucket {
-        let anon = opt_u(s.memory_anon_bytes);
-        Bucket {
+    fn start(s: &Sample, ws: f32, ws_last: f32, fall: f32, last: Counters) -> Bucket {
+        let mut b = Bucket {
             t_first: s.ts,
             t_last: s.ts,
-            n: 1,
-            ws_sum: ws,
-            ws_max: ws,
-            anon_sum: anon,
-            anon_max: anon,
-            ws_last: ws,
-            ws_fall: fall,
+            n: 0,
+            ws_n: 0,
+            ws_sum: 0.0,
+            ws_max: f32::NAN,
+            anon_n: 0,
+            anon_sum: 0.0,
+            anon_max: f32::NAN,
+            ws_last,
+            ws_fall: 0.0,
             last,
-        }
+        };
+        b.add(s, ws, fall, last);
+        b
     }
 
     fn add(&mut self, s: &Sample, ws: f32, fall: f32, last: Counters) {
         let anon = opt_u(s.memory_anon_bytes);
         self.t_last = s.ts;
         self.n += 1;
-        self.ws_sum += ws;
-        self.ws_max = max_nan(self.ws_max, ws);
-        self.anon_sum += anon;
-        self.anon_max = max_nan(self.anon_max, anon);
+        if ws.is_finite() {
+            self.ws_n += 1;
+            self.ws_sum += ws;
+            self.ws_max = self.ws_max.max(ws);
+            self.ws_last = ws;
+        }
+        if anon.is_finite() {
+            self.anon_n += 1;
+            self.anon_sum += anon;
+            self.anon_max = self.anon_max.max(anon);
+        }
         self.ws_fall = self.ws_fall.max(fall);
-        self.ws_last = ws;
         self.last = last;
     }
 
@@ -133,23 +179,14 @@ impl Bucket {
         0.5 * (self.t_first + self.t_last)
     }
 
-    /// Mean working set over the bucket (NaN if unknown).
+    /// Mean working set over the samples of the bucket that reported one (NaN if none).
     pub fn ws_mean(&self) -> f32 {
-        self.ws_sum / self.n as f32
+        self.ws_sum / self.ws_n as f32
     }
 
-    /// Mean anon over the bucket (NaN if any sample lacked it).
+    /// Mean anon over the samples of the bucket that reported it (NaN if none).
     pub fn anon_mean(&self) -> f32 {
-        self.anon_sum / self.n as f32
-    }
-}
-
-/// `max` where NaN is contagious (a bucket with one unknown value is unknown).
-fn max_nan(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        f32::NAN
-    } else {
-        a.max(b)
+        self.anon_sum / self.anon_n as f32
     }
 }
 
@@ -165,6 +202,8 @@ pub struct History {
     instance_start: f64,
     /// Working set where the current run of falling samples began (NaN when not falling).
     decline_top: f32,
+    /// Whether samples of this container report `memory_working_set_bytes` itself.
+    ws_reported: bool,
 }
 
 impl Default for History {
@@ -180,8 +219,10 @@ impl History {
             t_first: 0.0,
             t_last: 0.0,
             n: 1,
+            ws_n: 0,
             ws_sum: f32::NAN,
             ws_max: f32::NAN,
+            anon_n: 0,
             anon_sum: f32::NAN,
             anon_max: f32::NAN,
             ws_last: f32::NAN,
@@ -194,6 +235,7 @@ impl History {
             len: 0,
             instance_start: f64::NEG_INFINITY,
             decline_top: f32::NAN,
+            ws_reported: false,
         }
     }
 
@@ -203,8 +245,16 @@ impl History {
         if !s.ts.is_finite() {
             return false;
         }
-        let ws = opt_u(s.working_set());
-        let now = Counters::of(s);
+        // A container whose samples report the working set and one sample that lacks it: a
+        // gap, not a cue to estimate it another way (usage − cache is a different series, and
+        // usage alone holds the page cache).
+        self.ws_reported |= s.memory_working_set_bytes.is_some();
+        let ws = if s.memory_working_set_bytes.is_none() && self.ws_reported {
+            f32::NAN
+        } else {
+            opt_u(s.working_set())
+        };
+        let mut now = Counters::of(s);
         // Where the sample goes: into the newest bucket, or a new one (first sample, a
         // restart, or the bucket's time is up). A restart starts with no fall.
         let mut same_bucket = false;
@@ -217,10 +267,12 @@ impl History {
             // A restarted container is a new cgroup: its restart count went up or its CPU
             // counter started again from zero. Trends must not mix the dead instance's memory
             // with the new one's (the drop at the restart would hide a leak for 10 minutes).
+            now = now.or(&newest.last);
             let restarted =
                 now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
             if restarted {
                 self.instance_start = s.ts;
+                now = Counters::of(s);
             } else {
                 prev_ws = newest.ws_last;
                 same_bucket = s.ts - newest.t_first < BUCKET_SECONDS;
@@ -234,15 +286,19 @@ impl History {
         if self.len > 0 {
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s, ws, fall, now);
+        self.buf[self.head] = Bucket::start(s, ws, prev_ws, fall, now);
         self.len = (self.len + 1).min(CAPACITY);
         true
     }
 
     /// How far the working set has fallen since the current run of falling samples began
-    /// (0 when it did not fall from `prev` to `ws`, or either is unknown).
+    /// (0 when it did not fall from `prev`, the last one reported, to `ws`).
     fn fall_to(&mut self, prev: f32, ws: f32) -> f32 {
-        // NaN compares false: an unknown value ends the run.
+        if ws.is_nan() {
+            // A gap in the series: the run goes on from the last value reported.
+            return 0.0;
+        }
+        // NaN compares false: without an earlier value (a restart) a new run begins.
         if ws < prev {
             if self.decline_top.is_nan() {
                 self.decline_top = prev;
@@ -270,6 +326,7 @@ impl History {
         self.head = 0;
         self.instance_start = f64::NEG_INFINITY;
         self.decline_top = f32::NAN;
+        self.ws_reported = false;
     }
 
     /// Bucket `i` counted back from the newest (0 = newest).
@@ -291,6 +348,29 @@ impl History {
         let from = self.instance_start;
         self.iter_back()
             .take_while(move |b| b.t_last > since && b.t_first >= from)
+    }
+
+    /// The working set of a sample as this history sees it: the reported one, or, when the
+    /// sample lacks it but the container's samples report it, the last one reported (a gap);
+    /// otherwise [`Sample::working_set`]'s estimate.
+    pub fn working_set_of(&self, s: &Sample) -> Option<f64> {
+        match s.memory_working_set_bytes {
+            Some(v) => Some(v as f64),
+            None if self.ws_reported => self
+                .back(0)
+                .map(|b| f64::from(b.ws_last))
+                .filter(|v| v.is_finite()),
+            None => s.working_set().map(|v| v as f64),
+        }
+    }
+
+    /// Counters of the newest sample with its gaps filled from earlier ones (see
+    /// [`Bucket::last`]); those of `s` alone when it is not the newest sample pushed.
+    pub fn counters_of(&self, s: &Sample) -> Counters {
+        match self.back(0) {
+            Some(b) if b.t_last == s.ts => b.last,
+            _ => Counters::of(s),
+        }
     }
 
     /// Time of the newest sample.
@@ -428,17 +508,75 @@ mod tests {
     }
 
     #[test]
-    fn missing_anon_poisons_only_its_bucket() {
+    fn a_missing_value_is_left_out_of_its_bucket_not_the_bucket_out() {
+        // Two samples in one bucket, the second without anon: the anon figures are the
+        // first's alone. A bucket where no sample had anon has none.
         let mut h = History::new();
         let mut a = s(0.0, 10);
         a.memory_anon_bytes = Some(8);
         h.push(&a);
-        h.push(&s(1.0, 11));
-        assert!(h.back(0).is_some_and(|b| b.anon_max.is_nan()));
-        let mut c = s(20.0, 12);
-        c.memory_anon_bytes = Some(9);
-        h.push(&c);
-        assert_eq!(h.back(0).map(|b| b.anon_max), Some(9.0));
+        h.push(&s(1.0, 12));
+        let b = h.back(0).copied();
+        assert_eq!(
+            b.map(|b| (b.n, b.anon_n, b.anon_max, b.anon_mean())),
+            Some((2, 1, 8.0, 8.0))
+        );
+        assert_eq!(
+            b.map(|b| (b.ws_n, b.ws_max, b.ws_mean())),
+            Some((2, 12.0, 11.0))
+        );
+        h.push(&s(20.0, 12));
+        assert!(h
+            .back(0)
+            .is_some_and(|b| b.anon_max.is_nan() && b.anon_mean().is_nan()));
+    }
+
+    #[test]
+    fn a_gap_in_the_working_set_is_no_value_and_no_fall() {
+        // A container that reports its working set: one sample without it (usage and cache
+        // only) is a gap, not usage − cache, and the fall across the gap is measured from the
+        // last value reported.
+        let mut h = History::new();
+        for (i, ws) in [400u64, 380, 360].into_iter().enumerate() {
+            h.push(&s(i as f64 * 10.0, ws));
+        }
+        let mut gap = s(30.0, 0);
+        gap.memory_working_set_bytes = None;
+        gap.memory_usage_bytes = Some(900);
+        gap.memory_file_bytes = Some(10);
+        h.push(&gap);
+        assert!(h.back(0).is_some_and(|b| b.ws_n == 0 && b.ws_max.is_nan()));
+        assert_eq!(h.working_set_of(&gap), Some(360.0));
+        h.push(&s(40.0, 300));
+        assert_eq!(h.back(0).map(|b| b.ws_fall), Some(100.0));
+        // Without any reported working set the estimate is used throughout.
+        let mut fresh = History::new();
+        fresh.push(&gap);
+        assert_eq!(fresh.working_set_of(&gap), Some(890.0));
+    }
+
+    #[test]
+    fn a_gap_in_a_counter_carries_the_last_value_and_pairs_stay_together() {
+        let mut h = History::new();
+        let mut a = s(0.0, 1);
+        (
+            a.oom_kills_total,
+            a.cpu_periods_total,
+            a.cpu_throttled_periods_total,
+        ) = (Some(2), Some(100), Some(40));
+        h.push(&a);
+        let mut b = s(10.0, 1);
+        (
+            b.oom_kills_total,
+            b.cpu_periods_total,
+            b.cpu_throttled_periods_total,
+        ) = (None, None, Some(55));
+        h.push(&b);
+        let last = h.counters_of(&b);
+        assert_eq!(
+            (last.oom_kills, last.periods, last.throttled_periods),
+            (2.0, 100.0, 40.0)
+        );
     }
 
     #[test]

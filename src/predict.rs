@@ -228,6 +228,22 @@ struct Alarm {
     below_since: Option<f64>,
 }
 
+/// The sample with the memory and CPU limits of earlier samples where it lacks them (`None`
+/// when it has them or none were ever reported), and `limits` updated. A limit cannot be
+/// removed from a running container (a pod spec change recreates it), so a sample of a
+/// limited container without one is a gap in that series, not an unlimited container: taken
+/// at its word it made a Burstable pod an eviction candidate for one sample.
+fn fill_limits(limits: &mut (Option<u64>, Option<f64>), s: &Sample) -> Option<Sample> {
+    let mem = s.memory_limit_bytes.or(limits.0);
+    let cpu = s.cpu_limit_cores.or(limits.1);
+    *limits = (mem, cpu);
+    (mem != s.memory_limit_bytes || cpu != s.cpu_limit_cores).then(|| Sample {
+        memory_limit_bytes: mem,
+        cpu_limit_cores: cpu,
+        ..s.clone()
+    })
+}
+
 /// Everything kept per container.
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -235,6 +251,8 @@ struct State {
     alarm: Alarm,
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
+    /// Memory and CPU limits last reported (see [`fill_limits`]).
+    limits: (Option<u64>, Option<f64>),
     last_crash: Option<(f64, Cause)>,
     /// Highest resource risk of the running instance (reset at each crash).
     peak_risk: f64,
@@ -302,6 +320,8 @@ impl Predictor {
             Some(st) => st,
             None => self.states.entry(sample.id.clone()).or_default(),
         };
+        let filled = fill_limits(&mut st.limits, sample);
+        let sample = filled.as_ref().unwrap_or(sample);
         let mut transitions = Vec::new();
 
         let crashed = detect_crash(st, sample);
@@ -445,6 +465,29 @@ pub fn predict_once(model: &Model, sample: &Sample) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sample_without_the_limits_of_a_limited_container_keeps_them() {
+        let mut limits = (None, None);
+        let mut s = Sample {
+            ts: 0.0,
+            id: "a/b/c".into(),
+            memory_limit_bytes: Some(512),
+            cpu_limit_cores: Some(0.5),
+            ..Default::default()
+        };
+        assert!(fill_limits(&mut limits, &s).is_none());
+        (s.memory_limit_bytes, s.cpu_limit_cores) = (None, None);
+        let filled = fill_limits(&mut limits, &s);
+        assert_eq!(
+            filled.map(|f| (f.memory_limit_bytes, f.cpu_limit_cores)),
+            Some((Some(512), Some(0.5)))
+        );
+        // A container without limits never reported one: nothing to fill.
+        let mut none = (None, None);
+        assert!(fill_limits(&mut none, &s).is_none());
+        assert_eq!(none, (None, None));
+    }
 
     #[test]
     fn ttl_risk_is_monotone_and_high_near_the_limit() {
