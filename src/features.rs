@@ -202,10 +202,8 @@ pub fn weighted_least_squares(pts: impl Iterator<Item = (f64, f64, f64)>) -> Opt
         return None;
     }
     let slope = cty / vt;
-    // Weights are relative (counts): scale the residual variance back to n points.
-    let se =
-        ((vy - slope * cty).max(0.0) * n as f64 / sw / (n as f64 - 2.0) / (vt * n as f64 / sw))
-            .sqrt();
+    // Residual variance per unit weight over the spread in time (weights are relative).
+    let se = ((vy - slope * cty).max(0.0) / (n as f64 - 2.0) / vt).sqrt();
     let r2 = if vy > 0.0 {
         (cty * cty / (vt * vy)).clamp(0.0, 1.0)
     } else {

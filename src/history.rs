@@ -100,9 +100,7 @@ impl Counters {
             node_available: opt_u(s.node_memory_available_bytes),
         }
     }
-}
 
-impl Counters {
     /// These counters, with each unknown one taken from `earlier`: a gap in one series must
     /// not turn the next window's increase into "unknown" or hide a counter reset.
     fn or(self, earlier: &Counters) -> Counters {
