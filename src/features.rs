@@ -1152,18 +1152,6 @@ mod tests {
         assert_eq!(f.ttl_mem, None, "one GC fall, in one half only");
     }
 
-    /// 5 min at 1 s of a line from `start` MiB rising `rate` MiB/s, ±2 MiB of noise, and a
-    /// 4 s burst of 30 MiB late in the window (a burst of requests).
-    fn noisy_with_burst(start: f64, rate: f64) -> Features {
-        run((0..=300u64).map(|i| {
-            let mut s = base(i as f64);
-            let burst = if (250..254).contains(&i) { 30.0 } else { 0.0 };
-            let mib = start + rate * i as f64 + 2.0 * wobble(i) + burst;
-            s.memory_working_set_bytes = Some((mib * MIB as f64) as u64);
-            s
-        }))
-    }
-
     /// A container whose working set in MiB at second `i` is `mib(i)` ± 2 MiB, sampled
     /// every second up to `end`.
     fn working_set(end: u64, mib: impl Fn(f64) -> f64) -> Features {
@@ -1173,6 +1161,19 @@ mod tests {
             s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
             s
         }))
+    }
+
+    /// 5 min at 1 s of a line from `start` MiB rising `rate` MiB/s, ±2 MiB of noise, and a
+    /// 4 s burst of 30 MiB late in the window (a burst of requests).
+    fn noisy_with_burst(start: f64, rate: f64) -> Features {
+        working_set(300, |t| {
+            let burst = if (250.0..254.0).contains(&t) {
+                30.0
+            } else {
+                0.0
+            };
+            start + rate * t + burst
+        })
     }
 
     #[test]

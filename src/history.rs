@@ -243,16 +243,10 @@ impl History {
         if !s.ts.is_finite() {
             return false;
         }
-        // A container whose samples report the working set and one sample that lacks it: a
-        // gap, not a cue to estimate it another way (usage − cache is a different series, and
-        // usage alone holds the page cache).
         self.ws_reported |= s.memory_working_set_bytes.is_some();
-        let ws = if s.memory_working_set_bytes.is_none() && self.ws_reported {
-            f32::NAN
-        } else {
-            opt_u(s.working_set())
-        };
-        let mut now = Counters::of(s);
+        let ws = opt_u(self.own_working_set(s));
+        let raw = Counters::of(s);
+        let mut now = raw;
         // Where the sample goes: into the newest bucket, or a new one (first sample, a
         // restart, or the bucket's time is up). A restart starts with no fall.
         let mut same_bucket = false;
@@ -265,12 +259,12 @@ impl History {
             // A restarted container is a new cgroup: its restart count went up or its CPU
             // counter started again from zero. Trends must not mix the dead instance's memory
             // with the new one's (the drop at the restart would hide a leak for 10 minutes).
-            now = now.or(&newest.last);
+            now = raw.or(&newest.last);
             let restarted =
                 now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
             if restarted {
                 self.instance_start = s.ts;
-                now = Counters::of(s);
+                now = raw;
             } else {
                 prev_ws = newest.ws_last;
                 same_bucket = s.ts - newest.t_first < BUCKET_SECONDS;
@@ -352,13 +346,25 @@ impl History {
     /// sample lacks it but the container's samples report it, the last one reported (a gap);
     /// otherwise [`Sample::working_set`]'s estimate.
     pub fn working_set_of(&self, s: &Sample) -> Option<f64> {
-        match s.memory_working_set_bytes {
+        match self.own_working_set(s) {
             Some(v) => Some(v as f64),
-            None if self.ws_reported => self
+            None if !self.ws_reported => None,
+            None => self
                 .back(0)
                 .map(|b| f64::from(b.ws_last))
                 .filter(|v| v.is_finite()),
-            None => s.working_set().map(|v| v as f64),
+        }
+    }
+
+    /// The working set `s` itself gives: the reported one, or [`Sample::working_set`]'s
+    /// estimate for a container whose samples never report it. `None` for a sample that lacks
+    /// it when others report it: a gap, not a cue to estimate it another way (usage − cache
+    /// is a different series, and usage alone holds the page cache).
+    fn own_working_set(&self, s: &Sample) -> Option<u64> {
+        if s.memory_working_set_bytes.is_none() && self.ws_reported {
+            None
+        } else {
+            s.working_set()
         }
     }
 
