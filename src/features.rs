@@ -380,25 +380,22 @@ fn settling(h: &History, now: f64, growth: f64, headroom: f64) -> bool {
 }
 
 /// Whether the working set stopped rising although the envelope still reports `growth`: the
-/// line through the newest 5, 10 or 15 bucket means rises at under [`STALL_SHARE`] of it even
-/// two standard errors above its slope. A ramp that ended keeps the envelope's recent-half
-/// peak above the older one for up to a whole window; a leak keeps rising. Several lengths,
-/// because the flat stretch after a ramp is short at first and the longer fits are the
-/// sharper ones at a sparse scrape.
+/// line through the newest 3, 5, 10 or 15 bucket means ([`STALL_FITS`]) rises at under
+/// [`STALL_SHARE`] of it even two standard errors above its slope. A ramp that ended keeps the
+/// envelope's recent-half peak above the older one for up to a whole window; a leak keeps
+/// rising. Several lengths, because the flat stretch after a ramp is short at first (two
+/// scrapes at 15 s when the trust span opens) and the longer fits are the sharper ones.
 fn stalled(h: &History, now: f64, growth: f64) -> bool {
-    let mut pts = [(0.0, 0.0, 0.0); 3 * SETTLE_POINTS];
+    let mut pts = [(0.0, 0.0, 0.0); STALL_FITS[STALL_FITS.len() - 1]];
     let mut n = 0;
     for b in h.iter_instance(now - LONG_WINDOW).take(pts.len()) {
         pts[n] = bucket_mean(b);
         n += 1;
     }
-    (1..=3)
-        .map(|k| k * SETTLE_POINTS)
-        .filter(|&k| k <= n)
-        .any(|k| {
-            weighted_least_squares(pts[..k].iter().rev().copied())
-                .is_some_and(|f| f.slope + 2.0 * f.se < STALL_SHARE * growth)
-        })
+    STALL_FITS.into_iter().filter(|&k| k <= n).any(|k| {
+        weighted_least_squares(pts[..k].iter().rev().copied())
+            .is_some_and(|f| f.slope + 2.0 * f.se < STALL_SHARE * growth)
+    })
 }
 
 /// Whether the growth slows down so fast that it levels off before the limit, `headroom`
@@ -546,8 +543,13 @@ pub const EARLY_TTL: f64 = 60.0;
 /// Instances younger than this may still be warming up ([`settling`]), seconds: the ring's
 /// length, so their start is in view.
 pub const SETTLE_AGE: f64 = 600.0;
-/// Least bucket means per fit of a settling check.
+/// Least bucket means per half-window fit of [`levels_off`].
 pub const SETTLE_POINTS: usize = 5;
+/// Newest bucket means fitted by [`stalled`], shortest first. The 3-point fit's standard error
+/// rests on one degree of freedom; it is kept because it alone sees a ramp that ended two
+/// scrapes ago, and it cost no hit or lead on the held-out and outside traces (see
+/// docs/predictor.md).
+pub const STALL_FITS: [usize; 4] = [3, 5, 10, 15];
 /// Share of the envelope growth under which the recent growth counts as stopped.
 pub const STALL_SHARE: f64 = 0.25;
 /// Least history before an envelope slope is computed, seconds.
@@ -1155,7 +1157,12 @@ mod tests {
     /// A container whose working set in MiB at second `i` is `mib(i)` ± 2 MiB, sampled
     /// every second up to `end`.
     fn working_set(end: u64, mib: impl Fn(f64) -> f64) -> Features {
-        run((0..=end).map(|i| {
+        scraped_working_set(end, 1, mib)
+    }
+
+    /// [`working_set`] scraped every `every` seconds.
+    fn scraped_working_set(end: u64, every: usize, mib: impl Fn(f64) -> f64) -> Features {
+        run((0..=end).step_by(every).map(|i| {
             let mut s = base(i as f64);
             let v = mib(i as f64) + 2.0 * wobble(i);
             s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
@@ -1184,6 +1191,22 @@ mod tests {
         let f = working_set(170, |t| 20.0 + 4.2 * t.min(100.0));
         assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_ramp_that_ended_two_scrapes_ago_is_not_a_leak() {
+        // 20 → 452 of 512 MiB in the first 120 s, scraped every 15 s, the same since: at 150 s
+        // the two newest scrapes held where the ramp's pace would have reached the limit.
+        let f = scraped_working_set(150, 15, |t| 20.0 + 3.6 * t.min(120.0));
+        assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_leak_scraped_every_15_s_is_trusted() {
+        // 2 MiB/s from the start, scraped every 15 s: 440 MiB at 210 s, 36 s from the limit.
+        let f = scraped_working_set(210, 15, |t| 20.0 + 2.0 * t);
+        assert!(f.ttl_mem.is_some_and(|t| t < 120.0), "{:?}", f.ttl_mem);
     }
 
     #[test]
