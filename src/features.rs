@@ -547,8 +547,8 @@ pub const SETTLE_AGE: f64 = 600.0;
 pub const SETTLE_POINTS: usize = 5;
 /// Newest bucket means fitted by [`stalled`], shortest first. The 3-point fit's standard error
 /// rests on one degree of freedom; it is kept because it alone sees a ramp that ended two
-/// scrapes ago, and it cost no hit or lead on the held-out and outside traces (see
-/// docs/predictor.md).
+/// scrapes ago, and it cost no hit on the held-out and outside traces (a few leads moved by
+/// seconds; docs/predictor.md).
 pub const STALL_FITS: [usize; 4] = [3, 5, 10, 15];
 /// Share of the envelope growth under which the recent growth counts as stopped.
 pub const STALL_SHARE: f64 = 0.25;
