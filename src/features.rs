@@ -400,10 +400,13 @@ fn stalled(h: &History, now: f64, growth: f64) -> bool {
 
 /// Whether the growth slows down so fast that it levels off before the limit, `headroom`
 /// bytes away: the line through the bucket means of the recent half of the envelope window
-/// rises slower than the one through the older half even two standard errors apart (`g` at
-/// most, against at least `g₀`), and a rate that keeps falling at that pace,
-/// `g · e^(−t/τ)` with `τ = Δt / ln(g₀/g)`, adds at most `g · τ` before it stops. A leak
-/// holds its pace or speeds up.
+/// rises slower than the one through the older half even two standard errors apart, and a
+/// rate that keeps falling at the pace of the two slopes (`g₀` at the older half's mean time,
+/// `g` at the recent one's, `Δt` apart: `τ = Δt / ln(g₀/g)`) adds at most `g(now) · τ` before
+/// it stops, with `g(now) = g · e^(−(now − t)/τ)`. A leak holds its pace or speeds up. The
+/// standard errors decide whether it slows at all; the rise left is taken from the slopes
+/// themselves, as widening both by their errors and stopping the decay at the recent half's
+/// middle overstated it about two-fold for a warm-up seen from its start.
 fn levels_off(h: &History, now: f64, headroom: f64) -> bool {
     let Some((_, mid)) = half_window(h, now, LONG_WINDOW) else {
         return false;
@@ -427,8 +430,9 @@ fn levels_off(h: &History, now: f64, headroom: f64) -> bool {
     if g_new <= 0.0 {
         return true;
     }
-    let tau = (recent.t_mean - older.t_mean) / (g_old / g_new).ln();
-    g_new * tau < headroom
+    let tau = (recent.t_mean - older.t_mean) / (older.slope / recent.slope).ln();
+    let rate_now = recent.slope * (-(now - recent.t_mean) / tau).exp();
+    rate_now * tau < headroom
 }
 
 /// A bucket's mean working set as a weighted point: its variance falls with its samples.
@@ -682,9 +686,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 || (span >= SPARSE_TRUST_SPAN
                     && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
             && cycle_fall.is_none_or(|fall| envelope_trusted(h, now, LONG_WINDOW, fall))
-            && !matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w))
     };
-    let ttl_mem = ttl_long.filter(|_| established() || (clean && near && soon));
+    // A young instance's rise that stopped or levels off is no leak on either path: a ramp
+    // that ended at 93 % is as clean and as near as a leak about to cross.
+    let settles =
+        || matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w));
+    let ttl_mem = ttl_long.filter(|_| (established() || (clean && near && soon)) && !settles());
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -1224,6 +1231,34 @@ mod tests {
         let f = working_set(240, |t| 20.0 + 440.0 * (1.0 - (-t / 90.0).exp()));
         assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_warm_up_from_the_start_toward_a_plateau_is_not_a_leak() {
+        // 20 MiB rising toward 470 of 512 MiB with τ = 80 s: at 150 s it is at about 400 MiB
+        // and rising 0.9 MiB/s (two minutes to the limit at that pace), but the pace has
+        // fallen six-fold since the start and adds only 70 MiB more.
+        let f = working_set(150, |t| 20.0 + 450.0 * (1.0 - (-t / 80.0).exp()));
+        assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_fast_ramp_that_ended_near_the_limit_is_not_a_leak() {
+        // Toward 480 of 512 MiB with τ = 30 s, scraped every 10 s: at 130 s it is at 93 % and
+        // rose 8 MiB in the last 30 s, while the clean, near climb before it gave 40 s to the
+        // limit (the early path, which skipped the settling check).
+        let f = scraped_working_set(130, 10, |t| 30.0 + 450.0 * (1.0 - (-t / 30.0).exp()));
+        assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
+        assert_eq!(f.ttl_mem, None);
+    }
+
+    #[test]
+    fn a_slowing_rise_that_would_level_off_above_the_limit_is_trusted() {
+        // Toward 700 MiB, past the 512 MiB limit, with τ = 150 s: it slows down, but at 150 s
+        // (450 MiB) it still has 250 MiB to go, four times the headroom.
+        let f = working_set(150, |t| 20.0 + 680.0 * (1.0 - (-t / 150.0).exp()));
+        assert!(f.ttl_mem.is_some_and(|t| t < 120.0), "{:?}", f.ttl_mem);
     }
 
     #[test]
