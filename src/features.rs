@@ -427,7 +427,8 @@ fn levels_off(h: &History, now: f64, headroom: f64) -> bool {
     if g_old <= 0.0 || g_new >= g_old {
         return false;
     }
-    if g_new <= 0.0 {
+    // Significantly slower than before and, at its best estimate, no longer rising.
+    if g_new <= 0.0 || recent.slope <= 0.0 {
         return true;
     }
     let tau = (recent.t_mean - older.t_mean) / (older.slope / recent.slope).ln();
@@ -1246,8 +1247,8 @@ mod tests {
     #[test]
     fn a_fast_ramp_that_ended_near_the_limit_is_not_a_leak() {
         // Toward 480 of 512 MiB with τ = 30 s, scraped every 10 s: at 130 s it is at 93 % and
-        // rose 8 MiB in the last 30 s, while the clean, near climb before it gave 40 s to the
-        // limit (the early path, which skipped the settling check).
+        // rose 8 MiB in the last 30 s. The clean climb before it gives 40 s to the limit, which
+        // the early path for a climb at the limit's doorstep trusts before the trust span.
         let f = scraped_working_set(130, 10, |t| 30.0 + 450.0 * (1.0 - (-t / 30.0).exp()));
         assert!(f.x[4] > 0.0, "the envelope still rises: {}", f.x[4]);
         assert_eq!(f.ttl_mem, None);
