@@ -184,6 +184,11 @@ pub struct TrainArgs {
     /// Maximum tree depth.
     #[arg(long, default_value_t = 10)]
     pub max_depth: usize,
+    /// Extra copies of each training trace with random field groups removed (working set,
+    /// anon, file, PSI, memory events, pids.max, throttling, node memory, swap, QoS), so
+    /// the model also learns to predict from sources that lack them.
+    #[arg(long, default_value_t = 0)]
+    pub blank: usize,
     /// Alarm threshold to store instead of the one tuned on the validation split.
     #[arg(long)]
     pub threshold: Option<f64>,

@@ -18,7 +18,7 @@ use crate::features::{self, N};
 use crate::history::History;
 use crate::model::{self, Model, ModelFile, Node, RiskParams, TreeFile, CLASSES};
 use crate::replay::{self, LoadedTrace};
-use crate::sample::Cause;
+use crate::sample::{Cause, Sample};
 use crate::trace::TraceLine;
 use crate::{eval, sim};
 use anyhow::Context;
@@ -82,6 +82,63 @@ fn rows_of(trace: &LoadedTrace, horizon: f64) -> Rows {
         out.y.push(y);
     }
     out
+}
+
+/// Field groups that a trace source may lack as a whole (a Prometheus export has no anon
+/// split, a v1 node no PSI, a hand-written generator maybe only usage and limit). Usage,
+/// limit and the timestamps are never blanked: without them there is nothing to predict.
+const BLANK_GROUPS: [fn(&mut Sample); 10] = [
+    |s| s.memory_working_set_bytes = None,
+    |s| s.memory_anon_bytes = None,
+    |s| s.memory_file_bytes = None,
+    |s| {
+        s.memory_pressure_some_avg10 = None;
+        s.memory_pressure_full_avg10 = None;
+        s.cpu_pressure_some_avg10 = None;
+    },
+    |s| {
+        s.oom_events_total = None;
+        s.memory_high_events_total = None;
+        s.memory_max_events_total = None;
+        s.pod_oom_kills_total = None;
+    },
+    |s| s.pids_limit = None,
+    |s| {
+        s.cpu_throttled_seconds_total = None;
+        s.cpu_throttled_periods_total = None;
+        s.cpu_periods_total = None;
+    },
+    |s| {
+        s.node_memory_available_bytes = None;
+        s.node_memory_total_bytes = None;
+    },
+    |s| s.memory_swap_bytes = None,
+    |s| s.qos = None,
+];
+
+/// A copy of `trace` as a source without some field groups would have written it: each
+/// group of [`BLANK_GROUPS`] is dropped from every sample with probability one half, the
+/// choice drawn from `rng` once per copy (a source lacks a field for the whole trace).
+fn blanked(trace: &LoadedTrace, rng: &mut impl Rng) -> LoadedTrace {
+    let drop: Vec<_> = BLANK_GROUPS
+        .iter()
+        .filter(|_| rng.random::<bool>())
+        .collect();
+    let samples = trace
+        .samples
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            drop.iter().for_each(|f| f(&mut s));
+            s
+        })
+        .collect();
+    LoadedTrace {
+        samples,
+        labels: trace.labels.clone(),
+        bad_lines: 0,
+        first_error: None,
+    }
 }
 
 /// Score a model on labelled traces with `eval`'s definitions (the agent's own
@@ -257,11 +314,17 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut per_trace = Vec::with_capacity(fit.len());
+    // Blanked copies draw from their own stream, so `--blank 0` fits exactly as before.
+    let mut blank_rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     for (_, t) in &fit {
-        let r = rows_of(t, args.horizon);
-        per_trace.push((x.len(), r.x.len()));
-        x.extend(r.x);
-        y.extend(r.y);
+        let copies = (0..args.blank).map(|_| blanked(t, &mut blank_rng));
+        for r in std::iter::once(rows_of(t, args.horizon))
+            .chain(copies.map(|c| rows_of(&c, args.horizon)))
+        {
+            per_trace.push((x.len(), r.x.len()));
+            x.extend(r.x);
+            y.extend(r.y);
+        }
     }
     let mut class_rows = [0usize; CLASSES];
     for &c in &y {
@@ -378,8 +441,8 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     file.model_version = format!("tree-{}-{:08x}", file.trees.len(), version_hash as u32);
     file.training = serde_json::json!({
         "command": format!(
-            "crashwatch train --traces {} --out {} --horizon {} --trees {} --max-depth {}",
-            args.traces.display(), args.out.display(), args.horizon, args.trees, args.max_depth
+            "crashwatch train --traces {} --out {} --horizon {} --trees {} --max-depth {} --blank {}",
+            args.traces.display(), args.out.display(), args.horizon, args.trees, args.max_depth, args.blank
         ),
         "traces_dir": args.traces.display().to_string(),
         "manifest": manifest,
@@ -391,6 +454,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         "horizon_s": args.horizon,
         "algorithm": "linfa-trees 0.8 DecisionTree, Gini, balanced class weights; leaf probabilities from unweighted training counts",
         "trees": file.trees.len(),
+        "blanked_copies_per_trace": args.blank,
         "max_depth": args.max_depth,
         "min_weight_split": 40,
         "min_weight_leaf": 10,
@@ -502,5 +566,53 @@ mod tests {
                 "a refit on the same rows gave a different tree"
             );
         }
+    }
+
+    /// A blanked copy drops whole field groups from every sample alike (a source lacks a
+    /// field for the whole trace), never usage, limit or time, and keeps the labels.
+    #[test]
+    fn a_blanked_copy_drops_whole_groups_and_keeps_usage_limit_and_labels() {
+        let lines = sim::generate(sim::Kind::LeakLinear, 3, 0).lines;
+        let mut trace = LoadedTrace {
+            samples: Vec::new(),
+            labels: Vec::new(),
+            bad_lines: 0,
+            first_error: None,
+        };
+        for l in lines {
+            match l {
+                TraceLine::Sample(s) => trace.samples.push(*s),
+                TraceLine::Label(l) => trace.labels.push(l),
+            }
+        }
+        assert!(!trace.labels.is_empty());
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut dropped_ws = 0;
+        for _ in 0..20 {
+            let c = blanked(&trace, &mut rng);
+            assert_eq!(c.samples.len(), trace.samples.len());
+            assert_eq!(c.labels.len(), trace.labels.len());
+            let has_ws: Vec<bool> = c
+                .samples
+                .iter()
+                .map(|s| s.memory_working_set_bytes.is_some())
+                .collect();
+            assert!(
+                has_ws.iter().all(|&b| b) || has_ws.iter().all(|&b| !b),
+                "working set dropped from some samples only"
+            );
+            dropped_ws += usize::from(!has_ws[0]);
+            for (a, b) in c.samples.iter().zip(&trace.samples) {
+                assert_eq!(a.ts, b.ts);
+                assert_eq!(a.memory_usage_bytes, b.memory_usage_bytes);
+                assert_eq!(a.memory_limit_bytes, b.memory_limit_bytes);
+                assert_eq!(a.restarts_total, b.restarts_total);
+            }
+        }
+        // Each group goes with probability one half: 20 copies all keeping it is ~1e-6.
+        assert!(
+            (1..20).contains(&dropped_ws),
+            "dropped in {dropped_ws} of 20"
+        );
     }
 }

@@ -246,6 +246,45 @@ fn flat_high_stays_between_80_and_97_percent_and_never_crashes() {
     }
 }
 
+#[test]
+fn warm_ups_rise_by_a_fifth_or_more_then_hold_below_the_limit_and_never_crash() {
+    for n in 0..8 {
+        let s = split(&sim::generate(Kind::WarmUp, SEED, n).lines);
+        assert!(s.labels.is_empty(), "instance {n} crashed");
+        let (_, m) = main_samples(&s);
+        let (t0, t_end) = (m[0].ts, m[m.len() - 1].ts);
+        // Mean working-set ratio over a stretch (averages out the GC sawtooth's phase).
+        let mean = |lo: f64, hi: f64| {
+            let v: Vec<f64> = m
+                .iter()
+                .filter(|x| (lo..hi).contains(&(x.ts - t0)))
+                .map(|x| ratio(x.memory_working_set_bytes, x.memory_limit_bytes))
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        let span = t_end - t0;
+        let (first, late, last) = (
+            mean(0.0, 20.0),
+            mean(span - 600.0, span - 300.0),
+            mean(span - 300.0, span + 1.0),
+        );
+        // From 30–80 % of the final live set: at least a fifth of the GC floor or the heap.
+        assert!(
+            last > first + 0.04,
+            "instance {n}: no warm-up ({first:.3} → {last:.3})"
+        );
+        // Once warm (τ ≤ 300 s, start ≤ 300 s in, traces ≥ 900 s), it holds.
+        assert!(
+            (last - late).abs() < 0.05,
+            "instance {n}: still moving at the end ({late:.3} → {last:.3})"
+        );
+        for x in &m {
+            let r = ratio(x.memory_usage_bytes, x.memory_limit_bytes);
+            assert!(r < 0.975, "instance {n}: usage at {r:.3} of the limit");
+        }
+    }
+}
+
 /// The sample of `id` just before and just after `ts`.
 fn around<'a>(s: &'a Split, id: &str, ts: f64) -> (Option<&'a Sample>, Option<&'a Sample>) {
     let before = s.samples.iter().rev().find(|x| x.id == id && x.ts < ts);

@@ -18,7 +18,7 @@ pub mod scenarios;
 use crate::sample::{Cause, Qos};
 use crate::trace::TraceLine;
 use crate::{Error, Result};
-use engine::{Container, Node, Schedule, Source, Spec, GIB, MIB};
+use engine::{Behaviour, Container, Node, Schedule, Source, Spec, GIB, MIB};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use scenarios::{
@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// Version of the generator; bump when the same seed would produce different traces.
-pub const GENERATOR_VERSION: u32 = 4;
+pub const GENERATOR_VERSION: u32 = 5;
 
 /// A scenario kind. Names are stable: file names and eval's per-kind rows use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,11 +61,14 @@ pub enum Kind {
     Eviction,
     /// Steady container with no limits; no crash.
     Healthy,
+    /// A heap or a GC floor that warms up after a start and holds below the limit (caches,
+    /// JIT, a heap sized to its load); no crash. Its rise looks like a leak until it bends.
+    WarmUp,
 }
 
 impl Kind {
     /// Every kind, in file order.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::LeakLinear,
         Kind::LeakStepwise,
         Kind::LeakAccelerating,
@@ -80,6 +83,7 @@ impl Kind {
         Kind::CrashLoop,
         Kind::Eviction,
         Kind::Healthy,
+        Kind::WarmUp,
     ];
 
     /// Stable snake_case name (no `-`, so `<kind>-<seed>-<n>` splits unambiguously).
@@ -99,6 +103,7 @@ impl Kind {
             Kind::CrashLoop => "crash_loop",
             Kind::Eviction => "eviction",
             Kind::Healthy => "healthy",
+            Kind::WarmUp => "warm_up",
         }
     }
 
@@ -123,7 +128,8 @@ impl Kind {
             | Kind::FlatHigh
             | Kind::GcSawtooth
             | Kind::CpuThrottled
-            | Kind::Healthy => None,
+            | Kind::Healthy
+            | Kind::WarmUp => None,
         }
     }
 
@@ -437,9 +443,11 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
                 let t = time_to_limit(rng);
                 duration =
                     (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
-                (l - peak) / t
+                Growth::Linear {
+                    rate: (l - peak) / t,
+                }
             } else {
-                0.0
+                Growth::Linear { rate: 0.0 }
             };
             let b = Sawtooth {
                 base,
@@ -656,6 +664,62 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
                 t0,
             };
             containers.push(Container::new(spec, Box::new(b), t0, rng));
+        }
+        Kind::WarmUp => {
+            // Start at 30–80 % of the final level, time constant 20–300 s, 0–300 s into the trace.
+            let from = rng.random_range(0.3..0.8);
+            let tau = rng.random_range(20.0..300.0);
+            let at = rng.random_range(0.0..300.0);
+            let b: Box<dyn Behaviour> = if rng.random::<bool>() {
+                // A GC heap whose live set (the sawtooth's floor) grows to its working size.
+                let base = Base::random(l, pod.cpu, rng);
+                let floor = l * rng.random_range(0.2..0.5);
+                let amp = (l * rng.random_range(0.6..0.88) - floor).max(l * 0.05);
+                let cycle = rng.random_range(8.0..120.0);
+                Box::new(Sawtooth {
+                    base,
+                    floor: floor * from,
+                    amp,
+                    alloc_rate: amp / cycle,
+                    creep: Growth::Approach {
+                        span: floor * (1.0 - from),
+                        tau,
+                    },
+                    creep_delay: 0.0,
+                    garbage: amp * rng.random_range(0.0..1.0),
+                    noise: noise(rng),
+                    first_start: Some(at),
+                    t0,
+                })
+            } else {
+                // A plain heap warming up to 60–95 % of the limit; kept clear of it as
+                // `flat_high` is (no page cache to reclaim, noise well inside the margin).
+                let mut base = Base::random(l, pod.cpu, rng);
+                base.active_file = l * rng.random_range(0.005..0.02);
+                base.cold_file = 0.0;
+                base.log_rate = 0.0;
+                let sd = l * rng.random_range(0.001..0.006);
+                let level = (l * rng.random_range(0.6..0.95)
+                    - base.active_file
+                    - 6.0 * MIB
+                    - l * 0.006
+                    - 4.0 * sd)
+                    .max(l * 0.4);
+                Box::new(Leak {
+                    base,
+                    anon0: level * from,
+                    delay: 0.0,
+                    restart_delay: (0.0, 1.0),
+                    growth: Growth::Approach {
+                        span: level * (1.0 - from),
+                        tau,
+                    },
+                    noise: Wobble::new(sd, rng.random_range(3.0..60.0)),
+                    first_start: Some(at),
+                    t0,
+                })
+            };
+            containers.push(Container::new(pod.spec(rng), b, t0, rng));
         }
     }
     // A quarter of the pods carry a sidecar: a steady neighbour the predictor must leave alone.

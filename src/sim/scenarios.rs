@@ -122,6 +122,14 @@ pub enum Growth {
         /// Exponent > 1.
         p: f64,
     },
+    /// `span * (1 - e^(-x / tau))`: a warm-up (caches, JIT, a heap sized to its load) that
+    /// rises fast, bends and holds. Not a leak: it never passes `span`.
+    Approach {
+        /// Bytes it levels off at.
+        span: f64,
+        /// Time constant, seconds.
+        tau: f64,
+    },
 }
 
 impl Growth {
@@ -138,6 +146,7 @@ impl Growth {
                 size * (n + within)
             }
             Growth::Accelerating { span, t, p } => span * (x / t).powf(p),
+            Growth::Approach { span, tau } => span * (1.0 - (-x / tau).exp()),
         }
     }
 }
@@ -182,7 +191,8 @@ impl Behaviour for Leak {
 }
 
 /// A garbage-collected heap: anon climbs at the allocation rate and drops to the live set at
-/// each collection; `creep` > 0 makes the live set (the floor) grow: a leak behind a GC.
+/// each collection; `creep` makes the live set (the floor) grow: a leak behind a GC when it
+/// grows without end, a warm-up when it is a [`Growth::Approach`].
 pub struct Sawtooth {
     /// Shared load.
     pub base: Base,
@@ -192,8 +202,8 @@ pub struct Sawtooth {
     pub amp: f64,
     /// Allocation rate, bytes/s.
     pub alloc_rate: f64,
-    /// Live-set growth, bytes/s (0 for a healthy heap).
-    pub creep: f64,
+    /// Live-set growth (`Linear { rate: 0.0 }` for a steady heap).
+    pub creep: Growth,
     /// Seconds of instance age before the creep starts.
     pub creep_delay: f64,
     /// Current garbage on the heap, bytes.
@@ -217,7 +227,7 @@ impl Behaviour for Sawtooth {
             Some(s) => now - self.t0 - s,
             None => age - self.creep_delay,
         };
-        let live = self.floor + self.creep * x.max(0.0);
+        let live = self.floor + self.creep.at(x);
         let warm = (age / 20.0).min(1.0);
         let anon = live * warm + self.garbage + self.noise.next(rng);
         self.base.demand(anon.max(MIB), age, rng)
