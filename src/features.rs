@@ -865,11 +865,18 @@ pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
     if fit.r2 < 0.8 || fit.slope < STARVE_MIN_RISE {
         return None;
     }
-    let level = fit.at(t_new);
+    let (mut level, mut slope) = (fit.at(t_new), fit.slope);
+    if h.sample_gap() >= TREND_MAX_GAP {
+        // At a sparse scrape the four intervals span minutes and a fast ramp bends upward
+        // inside them: the line lags both its newest share and its newest pace.
+        let pace = (pts[0].1 - pts[1].1) / (pts[0].0 - pts[1].0);
+        level = level.max(pts[0].1);
+        slope = slope.max(pace);
+    }
     if level < STARVE_FROM {
         return None;
     }
-    let reach = t_new + (STARVED_RATIO - level).max(0.0) / fit.slope;
+    let reach = t_new + (STARVED_RATIO - level).max(0.0) / slope;
     Some(((reach - now).max(0.0) + PROBE_KILL_S).min(TTL_CAP))
 }
 

@@ -530,8 +530,14 @@ fn node_pressure_alarms_the_growing_pod_without_a_limit_before_a_flat_one() {
 /// demand outgrows the quota), sampled every `dt` s; it is starved (≥ 90 % throttled) from
 /// 370 s and its liveness probe kills it 30 s later. Returns the samples up to the kill.
 fn starving(dt: f64) -> (Vec<Sample>, f64) {
-    let share = |t: f64| ((t - 100.0) / 300.0).clamp(0.0, 1.0);
-    let kill = 400.0;
+    starving_ramp(dt, 100.0, 300.0)
+}
+
+/// Throttling that climbs from none at `from` s to every period `len` s later; starved
+/// (≥ 90 % throttled) at `from + 0.9 len` and killed by its liveness probe 30 s after that.
+fn starving_ramp(dt: f64, from: f64, len: f64) -> (Vec<Sample>, f64) {
+    let share = |t: f64| ((t - from) / len).clamp(0.0, 1.0);
+    let kill = from + 0.9 * len + 30.0;
     let (mut periods, mut throttled, mut cpu) = (0.0, 0.0, 0.0);
     let mut out = Vec::new();
     let mut t = 0.0;
@@ -553,6 +559,24 @@ fn starving(dt: f64) -> (Vec<Sample>, f64) {
         t += dt;
     }
     (out, kill)
+}
+
+#[test]
+fn a_fast_ramp_to_starvation_scraped_every_60_s_is_warned_30_s_ahead() {
+    // From none to every period in 150 s, the kill 165 s after the ramp starts: a 60 s
+    // scrape sees two intervals of it (shares 0.2 and 0.6) before the kill. The line through
+    // the last four intervals (0, 0, 0.2, 0.6) is at 0.5 and climbs 0.2 a minute: 2 minutes
+    // to starvation by it, when the newest interval is at 0.6 and climbing 0.4 a minute.
+    let (samples, kill) = starving_ramp(60.0, 120.0, 150.0);
+    let mut p = Predictor::new(Model::embedded(), None);
+    let tr = run(&mut p, &samples);
+    let at = times(&tr, &Transition::Alarmed);
+    assert!(!at.is_empty(), "no alarm: {tr:?}");
+    assert!(
+        kill - at[0] >= 30.0,
+        "alarm at {} for a kill at {kill}",
+        at[0]
+    );
 }
 
 #[test]
