@@ -568,31 +568,28 @@ fn a_fast_ramp_to_starvation_scraped_every_60_s_is_warned_30_s_ahead() {
     // the last four intervals (0, 0, 0.2, 0.6) is at 0.5 and climbs 0.2 a minute: 2 minutes
     // to starvation by it, when the newest interval is at 0.6 and climbing 0.4 a minute.
     let (samples, kill) = starving_ramp(60.0, 120.0, 150.0);
+    first_alarm_30_s_ahead(&samples, kill, "dt=60");
+}
+
+/// When the compiled-in model first alarms on `samples`, asserting it is ≥ 30 s before `kill`.
+fn first_alarm_30_s_ahead(samples: &[Sample], kill: f64, what: &str) -> f64 {
     let mut p = Predictor::new(Model::embedded(), None);
-    let tr = run(&mut p, &samples);
+    let tr = run(&mut p, samples);
     let at = times(&tr, &Transition::Alarmed);
-    assert!(!at.is_empty(), "no alarm: {tr:?}");
+    assert!(!at.is_empty(), "{what}: no alarm: {tr:?}");
     assert!(
         kill - at[0] >= 30.0,
-        "alarm at {} for a kill at {kill}",
+        "{what}: alarm at {} for a kill at {kill}",
         at[0]
     );
+    at[0]
 }
 
 #[test]
 fn a_sparse_scrape_warns_of_starvation_no_later_than_a_dense_one() {
     let first_alarm = |dt: f64| {
         let (samples, kill) = starving(dt);
-        let mut p = Predictor::new(Model::embedded(), None);
-        let tr = run(&mut p, &samples);
-        let at = times(&tr, &Transition::Alarmed);
-        assert!(!at.is_empty(), "dt={dt}: no alarm: {tr:?}");
-        assert!(
-            kill - at[0] >= 30.0,
-            "dt={dt}: alarm at {} for a kill at {kill}",
-            at[0]
-        );
-        at[0]
+        first_alarm_30_s_ahead(&samples, kill, &format!("dt={dt}"))
     };
     let dense = first_alarm(10.0);
     // The next chance to warn is a whole interval away, so a sparse scrape must not wait for
