@@ -334,6 +334,76 @@ impl Pod {
     }
 }
 
+/// Draws shared by every GC heap of a `limit`-byte container: its load, a live set (the
+/// sawtooth's floor) at 20–50 % of the limit, peaks at 60–88 % and a collection every
+/// 8–120 s of allocation.
+struct GcHeap {
+    base: Base,
+    floor: f64,
+    peak: f64,
+    amp: f64,
+    cycle: f64,
+}
+
+impl GcHeap {
+    fn random(limit: f64, cpu: Option<f64>, rng: &mut ChaCha8Rng) -> Self {
+        let base = Base::random(limit, cpu, rng);
+        let floor = limit * rng.random_range(0.2..0.5);
+        let peak = limit * rng.random_range(0.6..0.88);
+        let amp = (peak - floor).max(limit * 0.05);
+        let cycle = rng.random_range(8.0..120.0);
+        GcHeap {
+            base,
+            floor,
+            peak,
+            amp,
+            cycle,
+        }
+    }
+
+    /// The heap as a [`Sawtooth`] whose live set starts at `floor` and grows by `creep` from
+    /// `first_start`; the garbage at trace start is drawn, then the `noise`.
+    fn sawtooth(
+        self,
+        floor: f64,
+        creep: Growth,
+        first_start: f64,
+        t0: f64,
+        rng: &mut ChaCha8Rng,
+        noise: impl FnOnce(&mut ChaCha8Rng) -> Wobble,
+    ) -> Sawtooth {
+        let garbage = self.amp * rng.random_range(0.0..1.0);
+        Sawtooth {
+            base: self.base,
+            floor,
+            amp: self.amp,
+            alloc_rate: self.amp / self.cycle,
+            creep,
+            creep_delay: 0.0,
+            garbage,
+            noise: noise(rng),
+            first_start: Some(first_start),
+            t0,
+        }
+    }
+}
+
+/// The load of a steady heap that must stay clear of its limit (`flat_high`, plain warm-ups):
+/// a little hot page cache, none cold or written, so nothing is reclaimed at the limit.
+fn quiet_base(limit: f64, cpu: Option<f64>, rng: &mut ChaCha8Rng) -> Base {
+    let mut base = Base::random(limit, cpu, rng);
+    base.active_file = limit * rng.random_range(0.005..0.02);
+    base.cold_file = 0.0;
+    base.log_rate = 0.0;
+    base
+}
+
+/// Anon that holds a [`quiet_base`] container at `level` of its limit with noise of `sd`
+/// bytes well inside it (the kernel's own few MiB, the noise's tail): it must not crash.
+fn anon_clear_of_limit(limit: f64, level: f64, base: &Base, sd: f64) -> f64 {
+    limit * level - base.active_file - 6.0 * MIB - limit * 0.006 - 4.0 * sd
+}
+
 /// Seconds until a memory leak reaches the limit: minutes, as real leaks that page someone.
 fn time_to_limit(rng: &mut ChaCha8Rng) -> f64 {
     rng.random_range(180.0..2400.0)
@@ -433,34 +503,20 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
         }
         Kind::GcSawtooth | Kind::GcCreep => {
-            let base = Base::random(l, pod.cpu, rng);
-            let floor = l * rng.random_range(0.2..0.5);
-            let peak = l * rng.random_range(0.6..0.88);
-            let amp = (peak - floor).max(l * 0.05);
-            let cycle = rng.random_range(8.0..120.0);
+            let heap = GcHeap::random(l, pod.cpu, rng);
             let first = rng.random_range(0.0..600.0);
             let creep = if kind == Kind::GcCreep {
                 let t = time_to_limit(rng);
                 duration =
                     (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
                 Growth::Linear {
-                    rate: (l - peak) / t,
+                    rate: (l - heap.peak) / t,
                 }
             } else {
                 Growth::Linear { rate: 0.0 }
             };
-            let b = Sawtooth {
-                base,
-                floor,
-                amp,
-                alloc_rate: amp / cycle,
-                creep,
-                creep_delay: 0.0,
-                garbage: amp * rng.random_range(0.0..1.0),
-                noise: noise(rng),
-                first_start: Some(first),
-                t0,
-            };
+            let floor = heap.floor;
+            let b = heap.sawtooth(floor, creep, first, t0, rng, noise);
             containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
         }
         Kind::AllocSpike => {
@@ -499,14 +555,10 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             containers.push(c);
         }
         Kind::FlatHigh => {
-            let mut base = Base::random(l, pod.cpu, rng);
-            base.active_file = l * rng.random_range(0.005..0.02);
-            base.cold_file = 0.0;
-            base.log_rate = 0.0;
+            let base = quiet_base(l, pod.cpu, rng);
             let level = rng.random_range(0.85..0.95);
             let sd = l * rng.random_range(0.001..0.006);
-            // Keep the flat level plus noise clear of the limit: this kind must not crash.
-            let anon0 = l * level - base.active_file - 6.0 * MIB - l * 0.006 - 4.0 * sd;
+            let anon0 = anon_clear_of_limit(l, level, &base, sd);
             let b = Leak {
                 base,
                 anon0: anon0.max(l * 0.5),
@@ -672,39 +724,20 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
             let at = rng.random_range(0.0..300.0);
             let b: Box<dyn Behaviour> = if rng.random::<bool>() {
                 // A GC heap whose live set (the sawtooth's floor) grows to its working size.
-                let base = Base::random(l, pod.cpu, rng);
-                let floor = l * rng.random_range(0.2..0.5);
-                let amp = (l * rng.random_range(0.6..0.88) - floor).max(l * 0.05);
-                let cycle = rng.random_range(8.0..120.0);
-                Box::new(Sawtooth {
-                    base,
-                    floor: floor * from,
-                    amp,
-                    alloc_rate: amp / cycle,
-                    creep: Growth::Approach {
-                        span: floor * (1.0 - from),
-                        tau,
-                    },
-                    creep_delay: 0.0,
-                    garbage: amp * rng.random_range(0.0..1.0),
-                    noise: noise(rng),
-                    first_start: Some(at),
-                    t0,
-                })
+                let heap = GcHeap::random(l, pod.cpu, rng);
+                let floor = heap.floor;
+                let creep = Growth::Approach {
+                    span: floor * (1.0 - from),
+                    tau,
+                };
+                Box::new(heap.sawtooth(floor * from, creep, at, t0, rng, noise))
             } else {
-                // A plain heap warming up to 60–95 % of the limit; kept clear of it as
-                // `flat_high` is (no page cache to reclaim, noise well inside the margin).
-                let mut base = Base::random(l, pod.cpu, rng);
-                base.active_file = l * rng.random_range(0.005..0.02);
-                base.cold_file = 0.0;
-                base.log_rate = 0.0;
+                // A plain heap warming up to 60–95 % of the limit, kept clear of it as
+                // `flat_high` is.
+                let base = quiet_base(l, pod.cpu, rng);
                 let sd = l * rng.random_range(0.001..0.006);
-                let level = (l * rng.random_range(0.6..0.95)
-                    - base.active_file
-                    - 6.0 * MIB
-                    - l * 0.006
-                    - 4.0 * sd)
-                    .max(l * 0.4);
+                let level =
+                    anon_clear_of_limit(l, rng.random_range(0.6..0.95), &base, sd).max(l * 0.4);
                 Box::new(Leak {
                     base,
                     anon0: level * from,
