@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -285,11 +285,42 @@ pub fn envelope_slope(
     min_span: f64,
     get: impl Fn(&Bucket) -> f32,
 ) -> Option<f64> {
+    envelope(h, now, window, min_span, get).map(|e| e.slope)
+}
+
+/// The upper envelope of a series over a window: its slope and the peak it rises from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Envelope {
+    /// (max of the recent half − max of the older half) / half the covered span, per second.
+    pub slope: f64,
+    /// Max of the recent half.
+    pub peak: f64,
+    /// Mid-time of the bucket holding that max.
+    pub peak_t: f64,
+}
+
+impl Envelope {
+    /// Where the envelope stands at `now`: the recent peak carried forward along the slope.
+    /// A sawtooth crosses its limit at a peak, so its time to limit runs from the peaks' line,
+    /// not from a sample that may sit in a trough after a collection.
+    pub fn level_at(&self, now: f64) -> f64 {
+        self.peak + self.slope.max(0.0) * (now - self.peak_t).max(0.0)
+    }
+}
+
+/// [`envelope_slope`] with the recent peak it rises from.
+pub fn envelope(
+    h: &History,
+    now: f64,
+    window: f64,
+    min_span: f64,
+    get: impl Fn(&Bucket) -> f32,
+) -> Option<Envelope> {
     let (span, mid) = half_window(h, now, window)?;
     if span < min_span {
         return None;
     }
-    let (mut recent, mut older) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+    let (mut recent, mut older, mut peak_t) = (f64::NEG_INFINITY, f64::NEG_INFINITY, now);
     for b in h.iter_instance(now - window) {
         let v = get(b) as f64;
         if !v.is_finite() {
@@ -297,16 +328,18 @@ pub fn envelope_slope(
             continue;
         }
         if b.t_mid() >= mid {
-            recent = recent.max(v);
+            if v > recent {
+                (recent, peak_t) = (v, b.t_mid());
+            }
         } else {
             older = older.max(v);
         }
     }
-    if recent.is_finite() && older.is_finite() {
-        Some((recent - older) / (span / 2.0))
-    } else {
-        None
-    }
+    (recent.is_finite() && older.is_finite()).then(|| Envelope {
+        slope: (recent - older) / (span / 2.0),
+        peak: recent,
+        peak_t,
+    })
 }
 
 /// Whether the envelope slope over the last `window` seconds can be taken at face value for a
@@ -618,7 +651,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     } else {
         None
     };
-    let ws_env5 = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    let sample_gap = h.sample_gap();
+    let ws_envelope = envelope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    let ws_env5 = ws_envelope.map(|e| e.slope);
     let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
     let anon_env5 = if anon_known {
         envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.anon_max)
@@ -654,7 +689,23 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     let g_short = min_opt(ws_short, anon_short);
     let ttl_long = match (ws, limit) {
-        (Some(w), Some(l)) => time_to(w, l, g_long),
+        (Some(w), Some(l)) => {
+            // At a sparse scrape a sample lands in a GC trough as often as not and stays the
+            // newest for a whole interval: from a trough (a collection-sized fall below the
+            // recent peak; a noise spike is no peak to run from), run the time to limit from
+            // the peaks' line. At the 1–15 s intervals the trees were fitted on, from the
+            // sample, as they learnt.
+            let peaks = ws_envelope
+                .filter(|e| sample_gap >= TREND_MAX_GAP && e.peak - w >= CYCLE_FALL * l)
+                .map_or(w, |e| {
+                    let line = Envelope {
+                        slope: g_long.unwrap_or(0.0),
+                        ..e
+                    };
+                    line.level_at(now)
+                });
+            time_to(w.max(peaks), l, g_long)
+        }
         _ => None,
     };
     let ttl_short = match (ws, limit) {
@@ -792,7 +843,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         node_psi: node_pressure_fallback(s),
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
-        sample_gap: h.sample_gap(),
+        sample_gap,
     }
 }
 
@@ -1436,6 +1487,53 @@ mod tests {
         let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
         assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
         assert!((f.x[20] - 0.7).abs() < 1e-6);
+    }
+
+    /// A GC heap scraped every 60 s: each 240 s cycle climbs 0.3 of the limit in four
+    /// samples from a floor that creeps 0.05 a cycle, then collects. Sampled up to `end`.
+    fn creeping_sawtooth_every_60_s(end: u64) -> Vec<Sample> {
+        (0..=end / 60)
+            .map(|i| {
+                let cycle = i / 4;
+                let floor = 0.3 + 0.05 * cycle as f64;
+                let mut s = base(i as f64 * 60.0);
+                s.memory_working_set_bytes =
+                    Some(((floor + 0.1 * (i % 4) as f64) * 512.0 * MIB as f64) as u64);
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_sparse_scrape_in_a_gc_trough_runs_the_time_to_limit_from_the_peaks() {
+        // t=720 is the first sample of cycle 3 (at 0.45 of the limit), just after a collection;
+        // the peaks so far were 0.60 (t=180), 0.65 (t=420), 0.70 (t=660). The next peak meets
+        // the limit when the peaks' line does, so the time to limit runs from that line at
+        // t=720, 0.70 + one minute of growth, not from the trough 0.25 of the limit lower.
+        let f = run(creeping_sawtooth_every_60_s(720).into_iter());
+        let w = f.x[0] as f64;
+        assert!((w - 0.45).abs() < 1e-3, "{w}");
+        let g = f.x[5] as f64 / 60.0; // the 10 min envelope, the slowest one here
+        assert!(g > 0.0, "{:?}", f.x);
+        let from_peaks = (1.0 - (0.70 + g * 60.0)) / g;
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - from_peaks).abs() < 5.0, "{ttl} vs {from_peaks}");
+        assert!(ttl < 0.6 * (1.0 - w) / g, "{ttl}");
+
+        // A noise spike is no peak to run from: flat at 0.94 with one sample 0.03 higher.
+        let flat = run((0..=12).map(|i| {
+            let mut s = base(i as f64 * 60.0);
+            let level = if i == 10 { 0.97 } else { 0.94 };
+            s.memory_working_set_bytes = Some((level * 512.0 * MIB as f64) as u64);
+            s
+        }));
+        let g = (flat.x[4].min(flat.x[5]) as f64 / 60.0).max(1e-9);
+        let from_sample = (1.0 - 0.94) / g;
+        let ttl = flat.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!(
+            ttl >= from_sample.min(TTL_CAP) - 1.0,
+            "{ttl} vs {from_sample}"
+        );
     }
 
     #[test]
