@@ -56,7 +56,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window, a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -401,6 +401,28 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
     }
 }
 
+/// Whether both halves of the last `window` seconds hold a GC collection (a fall by
+/// `min_fall` over a run of falling samples), so that each half's maximum is a real peak.
+/// At a sparse scrape a GC cycle of about 5 minutes puts one fall in one half of the 5 min
+/// window only, and [`envelope_trusted`] rightly refuses it; over 10 minutes each half holds
+/// one whole cycle and the two peaks give the creep.
+fn falls_in_both_halves(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
+    let Some((_, mid)) = half_window(h, now, window) else {
+        return false;
+    };
+    let (mut recent, mut older) = (false, false);
+    for b in h.iter_instance(now - window) {
+        if b.ws_fall >= min_fall {
+            if b.t_mid() >= mid {
+                recent = true;
+            } else {
+                older = true;
+            }
+        }
+    }
+    recent && older
+}
+
 /// Whether the working set of a young instance (started less than [`SETTLE_AGE`] ago) is
 /// settling at a level below its limit rather than leaking toward it, so that the envelope's
 /// `growth` (bytes per second) is an earlier ramp, not a trend: a heap sizing itself after a
@@ -737,7 +759,11 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 .is_some()
                 || (span >= SPARSE_TRUST_SPAN
                     && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
-            && cycle_fall.is_none_or(|fall| envelope_trusted(h, now, LONG_WINDOW, fall))
+            && cycle_fall.is_none_or(|fall| {
+                envelope_trusted(h, now, LONG_WINDOW, fall)
+                    || (sample_gap >= TREND_MAX_GAP
+                        && falls_in_both_halves(h, now, 2.0 * LONG_WINDOW, fall))
+            })
     };
     // A young instance's rise that stopped or levels off is no leak on either path: a ramp
     // that ended at 93 % is as clean and as near as a leak about to cross.
@@ -1534,6 +1560,36 @@ mod tests {
             ttl >= from_sample.min(TTL_CAP) - 1.0,
             "{ttl} vs {from_sample}"
         );
+    }
+
+    /// A GC heap scraped every 60 s whose 5-minute cycle climbs 0.24 of the limit in five
+    /// samples from a floor that rises `creep` a cycle, then collects; up to `end`.
+    fn five_minute_sawtooth_every_60_s(creep: f64, end: u64) -> Vec<Sample> {
+        (0..=end / 60)
+            .map(|i| {
+                let floor = 0.4 + creep * (i / 5) as f64;
+                let mut s = base(i as f64 * 60.0);
+                s.memory_working_set_bytes =
+                    Some(((floor + 0.06 * (i % 5) as f64) * 512.0 * MIB as f64) as u64);
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_gc_creep_with_cycles_as_long_as_the_window_is_trusted_from_whole_cycles() {
+        // At 60 s a 5-minute cycle puts a collection in one half of the 5 min window only;
+        // over 10 minutes each half holds a whole cycle. Peaks 0.64, 0.69, 0.74, 0.79 (every
+        // 300 s, at t=240, 540, 840, 1140): at t=1140 the limit is (1 − 0.79) / 0.05 cycles,
+        // 21 minutes, away.
+        let f = run(five_minute_sawtooth_every_60_s(0.05, 1140).into_iter());
+        let ttl = f
+            .ttl_mem
+            .expect("a creeping 5-minute sawtooth at 60 s is trusted");
+        assert!((900.0..=1500.0).contains(&ttl), "{ttl}");
+        // The same heap without the creep: its peaks are level, so no time to limit.
+        let steady = run(five_minute_sawtooth_every_60_s(0.0, 1140).into_iter());
+        assert_eq!(steady.ttl_mem, None, "{:?}", steady.x);
     }
 
     #[test]
