@@ -1515,16 +1515,15 @@ mod tests {
         assert!((f.x[20] - 0.7).abs() < 1e-6);
     }
 
-    /// A GC heap scraped every 60 s: each 240 s cycle climbs 0.3 of the limit in four
-    /// samples from a floor that creeps 0.05 a cycle, then collects. Sampled up to `end`.
-    fn creeping_sawtooth_every_60_s(end: u64) -> Vec<Sample> {
+    /// A GC heap scraped every 60 s up to `end`: each cycle of `n` samples climbs `step` of
+    /// the limit a sample from a floor that starts at `floor` and rises `creep` a cycle, then
+    /// collects.
+    fn sawtooth_every_60_s(n: u64, floor: f64, step: f64, creep: f64, end: u64) -> Vec<Sample> {
         (0..=end / 60)
             .map(|i| {
-                let cycle = i / 4;
-                let floor = 0.3 + 0.05 * cycle as f64;
+                let level = floor + creep * (i / n) as f64 + step * (i % n) as f64;
                 let mut s = base(i as f64 * 60.0);
-                s.memory_working_set_bytes =
-                    Some(((floor + 0.1 * (i % 4) as f64) * 512.0 * MIB as f64) as u64);
+                s.memory_working_set_bytes = Some((level * 512.0 * MIB as f64) as u64);
                 s
             })
             .collect()
@@ -1532,11 +1531,12 @@ mod tests {
 
     #[test]
     fn a_sparse_scrape_in_a_gc_trough_runs_the_time_to_limit_from_the_peaks() {
+        // Cycles of four samples climbing 0.1 each from a floor at 0.3 that creeps 0.05.
         // t=720 is the first sample of cycle 3 (at 0.45 of the limit), just after a collection;
         // the peaks so far were 0.60 (t=180), 0.65 (t=420), 0.70 (t=660). The next peak meets
         // the limit when the peaks' line does, so the time to limit runs from that line at
         // t=720, 0.70 + one minute of growth, not from the trough 0.25 of the limit lower.
-        let f = run(creeping_sawtooth_every_60_s(720).into_iter());
+        let f = run(sawtooth_every_60_s(4, 0.3, 0.1, 0.05, 720).into_iter());
         let w = f.x[0] as f64;
         assert!((w - 0.45).abs() < 1e-3, "{w}");
         let g = f.x[5] as f64 / 60.0; // the 10 min envelope, the slowest one here
@@ -1562,33 +1562,20 @@ mod tests {
         );
     }
 
-    /// A GC heap scraped every 60 s whose 5-minute cycle climbs 0.24 of the limit in five
-    /// samples from a floor that rises `creep` a cycle, then collects; up to `end`.
-    fn five_minute_sawtooth_every_60_s(creep: f64, end: u64) -> Vec<Sample> {
-        (0..=end / 60)
-            .map(|i| {
-                let floor = 0.4 + creep * (i / 5) as f64;
-                let mut s = base(i as f64 * 60.0);
-                s.memory_working_set_bytes =
-                    Some(((floor + 0.06 * (i % 5) as f64) * 512.0 * MIB as f64) as u64);
-                s
-            })
-            .collect()
-    }
-
     #[test]
     fn a_gc_creep_with_cycles_as_long_as_the_window_is_trusted_from_whole_cycles() {
+        // Cycles of five samples climbing 0.06 each from a floor at 0.4 that creeps 0.05.
         // At 60 s a 5-minute cycle puts a collection in one half of the 5 min window only;
         // over 10 minutes each half holds a whole cycle. Peaks 0.64, 0.69, 0.74, 0.79 (every
         // 300 s, at t=240, 540, 840, 1140): at t=1140 the limit is (1 − 0.79) / 0.05 cycles,
         // 21 minutes, away.
-        let f = run(five_minute_sawtooth_every_60_s(0.05, 1140).into_iter());
+        let f = run(sawtooth_every_60_s(5, 0.4, 0.06, 0.05, 1140).into_iter());
         let ttl = f
             .ttl_mem
             .expect("a creeping 5-minute sawtooth at 60 s is trusted");
         assert!((900.0..=1500.0).contains(&ttl), "{ttl}");
         // The same heap without the creep: its peaks are level, so no time to limit.
-        let steady = run(five_minute_sawtooth_every_60_s(0.0, 1140).into_iter());
+        let steady = run(sawtooth_every_60_s(5, 0.4, 0.06, 0.0, 1140).into_iter());
         assert_eq!(steady.ttl_mem, None, "{:?}", steady.x);
     }
 
