@@ -355,36 +355,27 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
     let Some((_, mid)) = half_window(h, now, window) else {
         return false;
     };
-    let (mut fall_recent, mut fall_older) = (false, false);
-    let (mut peak_recent, mut peak_older) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
-    let (mut steps, mut n_steps, mut newer) = (0.0f32, 0u32, None::<f32>);
-    for b in h.iter_instance(now - window) {
-        let recent = b.t_mid() >= mid;
-        if b.ws_fall >= min_fall {
-            if recent {
-                fall_recent = true;
-            } else {
-                fall_older = true;
-            }
-        }
-        if recent {
-            peak_recent = peak_recent.max(b.ws_max);
-        } else {
-            peak_older = peak_older.max(b.ws_max);
-        }
-        if b.ws_max.is_nan() {
-            // No working set in this bucket: the step is measured across it.
-            continue;
-        }
-        if let Some(n) = newer {
-            steps += (n - b.ws_max).abs();
-            n_steps += 1;
-        }
-        newer = Some(b.ws_max);
-    }
-    match (fall_recent, fall_older) {
+    match falls_by_half(h, now, window, mid, min_fall) {
         (true, true) => true,
         (false, false) => {
+            let (mut peak_recent, mut peak_older) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+            let (mut steps, mut n_steps, mut newer) = (0.0f32, 0u32, None::<f32>);
+            for b in h.iter_instance(now - window) {
+                if b.t_mid() >= mid {
+                    peak_recent = peak_recent.max(b.ws_max);
+                } else {
+                    peak_older = peak_older.max(b.ws_max);
+                }
+                if b.ws_max.is_nan() {
+                    // No working set in this bucket: the step is measured across it.
+                    continue;
+                }
+                if let Some(n) = newer {
+                    steps += (n - b.ws_max).abs();
+                    n_steps += 1;
+                }
+                newer = Some(b.ws_max);
+            }
             let noise = if n_steps > 0 {
                 steps / n_steps as f32
             } else {
@@ -401,15 +392,10 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
     }
 }
 
-/// Whether both halves of the last `window` seconds hold a GC collection (a fall by
-/// `min_fall` over a run of falling samples), so that each half's maximum is a real peak.
-/// At a sparse scrape a GC cycle of about 5 minutes puts one fall in one half of the 5 min
-/// window only, and [`envelope_trusted`] rightly refuses it; over 10 minutes each half holds
-/// one whole cycle and the two peaks give the creep.
-fn falls_in_both_halves(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
-    let Some((_, mid)) = half_window(h, now, window) else {
-        return false;
-    };
+/// Whether the recent and the older half of the last `window` seconds (split at `mid`) each
+/// hold a GC collection: a fall of the working set by `min_fall` over a run of falling
+/// samples. (recent, older).
+fn falls_by_half(h: &History, now: f64, window: f64, mid: f64, min_fall: f32) -> (bool, bool) {
     let (mut recent, mut older) = (false, false);
     for b in h.iter_instance(now - window) {
         if b.ws_fall >= min_fall {
@@ -420,7 +406,17 @@ fn falls_in_both_halves(h: &History, now: f64, window: f64, min_fall: f32) -> bo
             }
         }
     }
-    recent && older
+    (recent, older)
+}
+
+/// Whether both halves of the last `window` seconds hold a GC collection
+/// ([`falls_by_half`]), so that each half's maximum is a real peak. At a sparse scrape a GC
+/// cycle of about 5 minutes puts one fall in one half of the 5 min window only, and
+/// [`envelope_trusted`] rightly refuses it; over 10 minutes each half holds one whole cycle
+/// and the two peaks give the creep.
+fn falls_in_both_halves(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
+    half_window(h, now, window)
+        .is_some_and(|(_, mid)| falls_by_half(h, now, window, mid, min_fall) == (true, true))
 }
 
 /// Whether the working set of a young instance (started less than [`SETTLE_AGE`] ago) is
