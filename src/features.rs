@@ -351,7 +351,15 @@ pub fn envelope(
 /// - noise: without cycles, the rise between the two half-window peaks is under
 ///   [`RISE_NOISE`] times the mean step between neighbouring bucket peaks, so two noisy
 ///   maxima of a flat line can differ that much by chance.
-pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bool {
+///
+/// `sample_gap` is [`History::sample_gap`], computed once per sample by [`extract`].
+pub fn envelope_trusted(
+    h: &History,
+    now: f64,
+    window: f64,
+    min_fall: f32,
+    sample_gap: f64,
+) -> bool {
     let Some((_, mid)) = half_window(h, now, window) else {
         return false;
     };
@@ -385,7 +393,7 @@ pub fn envelope_trusted(h: &History, now: f64, window: f64, min_fall: f32) -> bo
             // half-window maxima can differ by chance, its mean trend rarely does. Few points
             // (a 60 s scrape) give that test no power against an aliased GC creep.
             peak_recent - peak_older >= RISE_NOISE * noise
-                && (h.sample_gap() >= TREND_MAX_GAP
+                && (sample_gap >= TREND_MAX_GAP
                     || climb_t2(h, now - 2.0 * window).0 >= TREND_T * TREND_T)
         }
         _ => false,
@@ -756,7 +764,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 || (span >= SPARSE_TRUST_SPAN
                     && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
             && cycle_fall.is_none_or(|fall| {
-                envelope_trusted(h, now, LONG_WINDOW, fall)
+                envelope_trusted(h, now, LONG_WINDOW, fall, sample_gap)
                     || (sample_gap >= TREND_MAX_GAP
                         && falls_in_both_halves(h, now, 2.0 * LONG_WINDOW, fall))
             })
@@ -861,7 +869,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_mem,
         ttl_pids,
         ttl_node,
-        ttl_starve: starvation_eta(h, now),
+        ttl_starve: starvation_eta(h, now, sample_gap),
         node_psi: node_pressure_fallback(s),
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
@@ -898,8 +906,8 @@ pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
 /// counts only when it is clean (R² ≥ 0.8 over ≥ 4 intervals), rising by at least
 /// [`STARVE_MIN_RISE`], and the share is already [`STARVE_FROM`] or more: a container pinned
 /// at its quota (flat near 1.0, a CPU-bound batch job) has no rising trend, and a busy one
-/// that copes levels off well below starvation.
-pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
+/// that copes levels off well below starvation. `sample_gap` is [`History::sample_gap`].
+pub fn starvation_eta(h: &History, now: f64, sample_gap: f64) -> Option<f64> {
     let mut pts = [(0.0f64, 0.0f64); 16];
     let mut n = 0;
     let mut newer: Option<&Bucket> = None;
@@ -939,7 +947,7 @@ pub fn starvation_eta(h: &History, now: f64) -> Option<f64> {
         return None;
     }
     let (mut level, mut slope) = (fit.at(t_new), fit.slope);
-    if h.sample_gap() >= TREND_MAX_GAP {
+    if sample_gap >= TREND_MAX_GAP {
         // At a sparse scrape the four intervals span minutes and a fast ramp bends upward
         // inside them: the line lags both its newest share and its newest pace.
         let pace = (pts[0].1 - pts[1].1) / (pts[0].0 - pts[1].0);
