@@ -300,11 +300,12 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Where the envelope stands at `now`: the recent peak carried forward along the slope.
-    /// A sawtooth crosses its limit at a peak, so its time to limit runs from the peaks' line,
-    /// not from a sample that may sit in a trough after a collection.
-    pub fn level_at(&self, now: f64) -> f64 {
-        self.peak + self.slope.max(0.0) * (now - self.peak_t).max(0.0)
+    /// Where the peaks' line stands at `now`: the recent peak carried forward at `growth` per
+    /// second (this envelope's slope, or a slower one that other windows agree on). A
+    /// sawtooth crosses its limit at a peak, so its time to limit runs from that line, not
+    /// from a sample that may sit in a trough after a collection.
+    pub fn level_at(&self, now: f64, growth: f64) -> f64 {
+        self.peak + growth.max(0.0) * (now - self.peak_t).max(0.0)
     }
 }
 
@@ -723,13 +724,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             // sample, as they learnt.
             let peaks = ws_envelope
                 .filter(|e| sample_gap >= TREND_MAX_GAP && e.peak - w >= CYCLE_FALL * l)
-                .map_or(w, |e| {
-                    let line = Envelope {
-                        slope: g_long.unwrap_or(0.0),
-                        ..e
-                    };
-                    line.level_at(now)
-                });
+                .map_or(w, |e| e.level_at(now, g_long.unwrap_or(0.0)));
             time_to(w.max(peaks), l, g_long)
         }
         _ => None,
