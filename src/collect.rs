@@ -280,6 +280,8 @@ impl Collector {
         if let Some(st) = self.get::<v2::MemoryStat>(&dir, true, stats)? {
             s.memory_anon_bytes = st.anon;
             s.memory_file_bytes = st.file;
+            s.memory_shmem_bytes = st.shmem;
+            s.memory_slab_reclaimable_bytes = st.slab_reclaimable;
             s.memory_working_set_bytes = working_set(usage, st.inactive_file);
         }
         if let Some(ev) = self.get::<v2::MemoryEvents>(&dir, true, stats)? {
@@ -335,6 +337,7 @@ impl Collector {
         if let Some(st) = self.get::<v1::MemoryStat>(&mem, true, stats)? {
             s.memory_anon_bytes = st.total_rss;
             s.memory_file_bytes = st.total_cache;
+            s.memory_shmem_bytes = st.total_shmem;
             s.memory_swap_bytes = st.total_swap;
             s.memory_working_set_bytes = working_set(usage, st.total_inactive_file);
         }

@@ -11,9 +11,11 @@
 //!   slope = (max over the recent half window − max over the older half) / half window.
 //!   Noise and a GC sawtooth whose peaks stay put give ≈ 0; a leak or a creeping GC floor
 //!   gives its true rate. Least squares over the bucket means is kept for the short window;
-//! - page cache is reclaimable: when anon is reported, the growth used for the time to limit
-//!   is the smaller of the working-set and anon growth, so a growing cache never looks like a
-//!   leak. When anon (or file, PSI, ...) is missing we fall back to the working set / usage
+//! - page cache is reclaimable: when anon (or usage and page cache) is reported, the growth
+//!   used for the time to limit is the smaller of the working-set growth and that of the
+//!   memory the kernel cannot drop ([`Sample::unreclaimable`]: anon, tmpfs and kernel
+//!   memory), so a growing cache never looks like a leak while a kernel-memory leak or a
+//!   filling tmpfs still does. When anon (or file, PSI, ...) is missing we fall back to the working set / usage
 //!   and mark the feature as unknown (−1) rather than inventing a value;
 //! - counters that go backwards (container restart) give no rate (0), never a negative one.
 //!
@@ -54,10 +56,10 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_slope_short", "limit/min", "least-squares slope of the working set over the last 60 s"),
     ("ws_env_slope_5m", "limit/min", "envelope slope of the working set over 5 min (peak of recent half minus peak of older half)"),
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
-    ("anon_slope_short", "limit/min", "least-squares slope of anon over 60 s; the working-set slope when anon is unknown"),
-    ("anon_env_slope_5m", "limit/min", "envelope slope of anon over 5 min; the working-set one when anon is unknown"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and anon growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
-    ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and anon); 3600 when not growing"),
+    ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
+    ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
     ("oom_events_5m", "count", "memory.events oom increase over 5 min (the cgroup hit its limit and reclaim failed)"),
@@ -669,7 +671,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         h.iter_instance(now - SHORT_WINDOW)
             .map(|b| (b.t_mid(), b.ws_mean() as f64)),
     );
-    let anon_known = anon.is_some();
+    // The history's anon series is [`Sample::unreclaimable`].
+    let anon_known = s.unreclaimable().is_some();
     let anon_fit = if anon_known {
         least_squares(
             h.iter_instance(now - SHORT_WINDOW)
@@ -702,7 +705,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[7] = anon_env.map_or(0.0, per_min);
 
     // Growth that can end in an OOM kill: page cache is reclaimed at the limit, so only growth
-    // that anon confirms counts (when anon is reported).
+    // that unreclaimable memory confirms counts (when it is reported).
     let min_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         _ => None,
@@ -1130,6 +1133,26 @@ mod tests {
         assert_eq!(f.x[8], TTL_CAP as f32);
         assert_eq!(f.x[7], 0.0);
         assert!(f.x[2] > 0.7);
+    }
+
+    #[test]
+    fn a_kernel_memory_leak_with_anon_and_cache_flat_is_a_leak() {
+        // Socket buffers pile up at 1 MiB/s: usage and working set grow, anon (50 MiB) and
+        // page cache (40 MiB, half inactive) do not. 2 s samples, ±2 MiB noise.
+        let f = run((0..=100).map(|i| {
+            let t = i as f64 * 2.0;
+            let mut s = base(t);
+            let kernel = ((100.0 + t + 2.0 * wobble(i)) * MIB as f64) as u64;
+            s.memory_anon_bytes = Some(50 * MIB);
+            s.memory_file_bytes = Some(40 * MIB);
+            s.memory_usage_bytes = Some(50 * MIB + 40 * MIB + kernel);
+            s.memory_working_set_bytes = Some(50 * MIB + 20 * MIB + kernel);
+            s
+        }));
+        // At t=200 s: 370 MiB of 512, 142 MiB left at 1 MiB/s.
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 142.0).abs() < 25.0, "ttl {ttl}");
+        assert!(f.x[7] > 0.05, "unreclaimable envelope slope {}", f.x[7]);
     }
 
     #[test]

@@ -37,11 +37,12 @@ pub struct Bucket {
     pub ws_sum: f32,
     /// Largest working set seen in the bucket.
     pub ws_max: f32,
-    /// Samples that reported anon.
+    /// Samples that reported unreclaimable memory ([`Sample::unreclaimable`]: anon, plus tmpfs
+    /// and kernel memory where usage and page cache are reported); "anon" in these names.
     pub anon_n: u32,
-    /// Sum of anon values.
+    /// Sum of unreclaimable values.
     pub anon_sum: f32,
-    /// Largest anon seen.
+    /// Largest unreclaimable value seen.
     pub anon_max: f32,
     /// Last working set reported up to this bucket (the one before when none in it).
     pub ws_last: f32,
@@ -154,7 +155,7 @@ impl Bucket {
     }
 
     fn add(&mut self, s: &Sample, ws: f32, fall: f32, last: Counters) {
-        let anon = opt_u(s.memory_anon_bytes);
+        let anon = opt_u(s.unreclaimable());
         self.t_last = s.ts;
         self.n += 1;
         if ws.is_finite() {

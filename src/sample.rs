@@ -103,6 +103,14 @@ pub struct Sample {
     /// Page cache (v2 `file`, v1 `total_cache`).
     #[serde(deserialize_with = "de::opt_u64")]
     pub memory_file_bytes: Option<u64>,
+    /// tmpfs / shared memory (v2 `shmem`, v1 `total_shmem`): counted in the page cache but
+    /// not reclaimable without swap (an `emptyDir` of `medium: Memory`, `/dev/shm`).
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_shmem_bytes: Option<u64>,
+    /// Reclaimable slab (v2 `slab_reclaimable`: dentries, inodes), dropped at the limit like
+    /// page cache; not in v1's memory.stat.
+    #[serde(deserialize_with = "de::opt_u64")]
+    pub memory_slab_reclaimable_bytes: Option<u64>,
     /// memory.swap.current.
     #[serde(deserialize_with = "de::opt_u64")]
     pub memory_swap_bytes: Option<u64>,
@@ -192,6 +200,27 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Memory the kernel cannot reclaim at the limit (without swap): usage minus what it can
+    /// drop — page cache other than tmpfs, and reclaimable slab — when usage and page cache are
+    /// reported, never below anon; else anon. So anon, tmpfs and the kernel's own memory
+    /// (socket buffers, stacks, page tables). Growth here ends in an OOM kill, while page cache
+    /// is reclaimed. Anon alone missed kernel-memory leaks (the working set grows with anon and
+    /// cache flat) and a filling tmpfs (counted in the cache), taking both for page cache.
+    pub fn unreclaimable(&self) -> Option<u64> {
+        match (self.memory_usage_bytes, self.memory_file_bytes) {
+            (Some(usage), Some(file)) => {
+                let droppable = file.saturating_sub(self.memory_shmem_bytes.unwrap_or(0))
+                    + self.memory_slab_reclaimable_bytes.unwrap_or(0);
+                Some(
+                    usage
+                        .saturating_sub(droppable)
+                        .max(self.memory_anon_bytes.unwrap_or(0)),
+                )
+            }
+            _ => self.memory_anon_bytes,
+        }
+    }
+
     /// Working set if known (what a limit is compared against). A sample that lacks it
     /// (a foreign trace, a `POST /predict` body) but has usage and page cache gets usage minus
     /// the cache: the kernel reclaims page cache before it OOM-kills, so counting it would
@@ -437,6 +466,37 @@ mod tests {
         assert_eq!(ws(""), Some(1000));
         let no_usage: Sample = serde_json::from_str(r#"{"memory_anon_bytes":250}"#).unwrap();
         assert_eq!(no_usage.working_set(), None);
+    }
+
+    #[test]
+    fn unreclaimable_is_usage_without_droppable_cache_and_never_below_anon() {
+        let nf = |body: &str| {
+            serde_json::from_str::<Sample>(body)
+                .unwrap()
+                .unreclaimable()
+        };
+        // Anon 500, cache 300, 200 of kernel memory.
+        let full = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500}"#;
+        assert_eq!(nf(full), Some(700));
+        // Usage sampled a moment before anon grew: anon is the floor.
+        let skew = r#"{"memory_usage_bytes":1000,"memory_file_bytes":600,"memory_anon_bytes":500}"#;
+        assert_eq!(nf(skew), Some(500));
+        assert_eq!(
+            nf(r#"{"memory_usage_bytes":1000,"memory_file_bytes":300}"#),
+            Some(700)
+        );
+        assert_eq!(
+            nf(r#"{"memory_usage_bytes":100,"memory_file_bytes":300}"#),
+            Some(0)
+        );
+        assert_eq!(
+            nf(r#"{"memory_usage_bytes":1000,"memory_anon_bytes":500}"#),
+            Some(500)
+        );
+        assert_eq!(nf(r#"{"memory_usage_bytes":1000}"#), None);
+        // A 200 tmpfs in the cache cannot be dropped; 100 of reclaimable slab can.
+        let tmpfs = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500,"memory_shmem_bytes":200,"memory_slab_reclaimable_bytes":100}"#;
+        assert_eq!(nf(tmpfs), Some(800));
     }
 
     #[test]

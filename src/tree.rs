@@ -221,7 +221,13 @@ impl TreeWriter {
 
         self.num(&dir, "memory.current", usage)?;
         self.max_or(&dir, "memory.max", s.memory_limit_bytes)?;
-        self.memory_stat(&dir, anon, file, inactive_file, kernel)?;
+        let shmem = s.memory_shmem_bytes.unwrap_or(0).min(file);
+        self.memory_stat(
+            &dir,
+            (anon, file, inactive_file, shmem),
+            kernel,
+            s.memory_slab_reclaimable_bytes,
+        )?;
         self.memory_events(&dir, s, s.oom_kills_total)?;
         self.memory_events(&pod, s, s.pod_oom_kills_total.or(s.oom_kills_total))?;
         self.num(
@@ -296,28 +302,31 @@ impl TreeWriter {
     }
 
     /// v2 memory.stat with the full key set of a 6.x kernel, consistent with the sample.
+    /// memory.stat; `lru` is anon, file, inactive_file and shmem. Without a reclaimable-slab
+    /// figure, half the kernel's memory is slab, three quarters of it reclaimable.
     fn memory_stat(
         &mut self,
         dir: &Path,
-        anon: u64,
-        file: u64,
-        inactive_file: u64,
+        lru: (u64, u64, u64, u64),
         kernel: u64,
+        slab_reclaimable: Option<u64>,
     ) -> Result<()> {
+        let (anon, file, inactive_file, shmem) = lru;
         let active_anon = anon / 16;
-        let slab = kernel / 2;
+        let slab_reclaimable = slab_reclaimable.unwrap_or(kernel / 2 * 3 / 4);
+        let slab = slab_reclaimable.max(kernel / 2);
         let b = &mut self.buf;
         b.clear();
         let _ = write!(
             b,
-            "anon {anon}\nfile {file}\nkernel {kernel}\nkernel_stack {}\npagetables {}\nsec_pagetables 0\npercpu 1152\nsock 0\nvmalloc 0\nshmem 0\nzswap 0\nzswapped 0\nfile_mapped {}\nfile_dirty 0\nfile_writeback 0\nswapcached 0\nanon_thp 0\nfile_thp 0\nshmem_thp 0\ninactive_anon {}\nactive_anon {active_anon}\ninactive_file {inactive_file}\nactive_file {}\nunevictable 0\nslab_reclaimable {}\nslab_unreclaimable {}\nslab {slab}\nworkingset_refault_anon 0\nworkingset_refault_file 0\nworkingset_activate_anon 0\nworkingset_activate_file 0\nworkingset_restore_anon 0\nworkingset_restore_file 0\nworkingset_nodereclaim 0\npswpin 0\npswpout 0\npgscan 0\npgsteal 0\npgscan_kswapd 0\npgscan_direct 0\npgscan_khugepaged 0\npgsteal_kswapd 0\npgsteal_direct 0\npgsteal_khugepaged 0\npgfault {}\npgmajfault 0\npgrefill 0\npgactivate 0\npgdeactivate 0\npglazyfree 0\npglazyfreed 0\nzswpin 0\nzswpout 0\nzswpwb 0\nthp_fault_alloc 0\nthp_collapse_alloc 0\nthp_swpout 0\nthp_swpout_fallback 0\n",
+            "anon {anon}\nfile {file}\nkernel {kernel}\nkernel_stack {}\npagetables {}\nsec_pagetables 0\npercpu 1152\nsock 0\nvmalloc 0\nshmem {shmem}\nzswap 0\nzswapped 0\nfile_mapped {}\nfile_dirty 0\nfile_writeback 0\nswapcached 0\nanon_thp 0\nfile_thp 0\nshmem_thp 0\ninactive_anon {}\nactive_anon {active_anon}\ninactive_file {inactive_file}\nactive_file {}\nunevictable 0\nslab_reclaimable {}\nslab_unreclaimable {}\nslab {slab}\nworkingset_refault_anon 0\nworkingset_refault_file 0\nworkingset_activate_anon 0\nworkingset_activate_file 0\nworkingset_restore_anon 0\nworkingset_restore_file 0\nworkingset_nodereclaim 0\npswpin 0\npswpout 0\npgscan 0\npgsteal 0\npgscan_kswapd 0\npgscan_direct 0\npgscan_khugepaged 0\npgsteal_kswapd 0\npgsteal_direct 0\npgsteal_khugepaged 0\npgfault {}\npgmajfault 0\npgrefill 0\npgactivate 0\npgdeactivate 0\npglazyfree 0\npglazyfreed 0\nzswpin 0\nzswpout 0\nzswpwb 0\nthp_fault_alloc 0\nthp_collapse_alloc 0\nthp_swpout 0\nthp_swpout_fallback 0\n",
             kernel / 8,
             kernel / 8,
             file / 4,
             anon - active_anon,
             file - inactive_file,
-            slab * 3 / 4,
-            slab - slab * 3 / 4,
+            slab_reclaimable,
+            slab - slab_reclaimable,
             anon / 4096 + file / 4096,
         );
         self.flush(dir, "memory.stat")
@@ -552,6 +561,8 @@ mod tests {
             memory_limit_bytes: Some(512 << 20),
             memory_anon_bytes: Some(250 << 20),
             memory_file_bytes: Some(45 << 20),
+            memory_shmem_bytes: Some(4 << 20),
+            memory_slab_reclaimable_bytes: Some(3 << 20),
             memory_swap_bytes: Some(0),
             oom_events_total: Some(2),
             oom_kills_total: Some(1),

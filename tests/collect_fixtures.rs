@@ -165,6 +165,8 @@ fn v2_systemd_containerd() {
     assert_eq!(web["memory_anon_bytes"], 259_489_792);
     assert_eq!(web["memory_file_bytes"], 6_291_456);
     assert_eq!(web["memory_swap_bytes"], 0);
+    assert_eq!(web["memory_shmem_bytes"], 0);
+    assert_eq!(web["memory_slab_reclaimable_bytes"], 944_640);
     assert_eq!(web["oom_events_total"], 3);
     assert_eq!(web["memory_high_events_total"], 0);
     assert_eq!(web["memory_max_events_total"], 1789);
@@ -224,6 +226,8 @@ fn v1_cgroupfs_docker() {
     assert_eq!(mysql["memory_max_events_total"], 1234);
     assert_eq!(mysql["memory_anon_bytes"], 503_316_480);
     assert_eq!(mysql["memory_file_bytes"], 33_550_336);
+    assert_eq!(mysql["memory_shmem_bytes"], 0);
+    assert!(mysql["memory_slab_reclaimable_bytes"].is_null());
     assert_eq!(mysql["cpu_usage_seconds_total"], 9876.54321);
     assert_eq!(mysql["cpu_throttled_seconds_total"], 77.777777);
     assert!(

@@ -24,6 +24,8 @@ const FIELDS: &[(&str, bool)] = &[
     ("memory_limit_bytes", true),
     ("memory_anon_bytes", true),
     ("memory_file_bytes", true),
+    ("memory_shmem_bytes", true),
+    ("memory_slab_reclaimable_bytes", true),
     ("memory_swap_bytes", true),
     ("oom_events_total", true),
     ("oom_kills_total", true),

@@ -426,6 +426,9 @@ impl Container {
             memory_limit_bytes: self.spec.mem_limit.and_then(b),
             memory_anon_bytes: b(self.anon),
             memory_file_bytes: b(self.file),
+            // No scenario fills a tmpfs; a share of the kernel's memory is dentry/inode slab.
+            memory_shmem_bytes: (source != Source::Prometheus).then_some(0),
+            memory_slab_reclaimable_bytes: if v2 { b(self.kernel * 0.4) } else { None },
             memory_swap_bytes: (!v1).then_some(0),
             oom_events_total: v2.then_some(self.oom_events),
             oom_kills_total: Some(self.oom_kills),
