@@ -139,6 +139,9 @@ pub struct Features {
     pub grows_without_limit: bool,
     /// Seconds between this container's samples ([`History::sample_gap`]).
     pub sample_gap: f64,
+    /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
+    /// a lone sample ([`extract_once`]).
+    pub instance_span: f64,
 }
 
 /// Least-squares fit result.
@@ -872,6 +875,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
         sample_gap,
+        instance_span: span,
     }
 }
 
@@ -959,11 +963,15 @@ pub fn starvation_eta(h: &History, now: f64, sample_gap: f64) -> Option<f64> {
     Some(((reach - now).max(0.0) + PROBE_KILL_S).min(TTL_CAP))
 }
 
-/// Features of a lone sample with no history (`POST /predict`): levels only, no trends.
+/// Features of a lone sample with no history (`POST /predict`): levels only, no trends. Its
+/// container's age is unknown, so it is judged as one past its start-up.
 pub fn extract_once(s: &Sample) -> Features {
     let mut h = History::new();
     h.push(s);
-    extract(&h, s)
+    Features {
+        instance_span: f64::INFINITY,
+        ..extract(&h, s)
+    }
 }
 
 #[cfg(test)]

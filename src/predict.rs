@@ -77,6 +77,10 @@ const CALIBRATED_GAP: f64 = 15.0;
 /// nothing about when the next sample comes).
 const MAX_GAP_CREDIT: f64 = 60.0;
 
+/// The start-up of a container that did not restart lately, seconds of its history: no CPU
+/// starvation is predicted in it (see [`assess`]). JIT warm-up bursts last up to a minute or two.
+const START_UP_SECONDS: f64 = 120.0;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -134,8 +138,23 @@ pub fn ttl_risk(ttl: f64, scale: f64) -> f64 {
 
 /// Combine the model's class probabilities with the physical estimates.
 pub fn assess(model: &Model, f: &Features) -> Assessment {
-    let p = model.probabilities(&f.x);
-    let learned = (1.0 - p[0] as f64).clamp(0.0, 1.0);
+    let mut p = model.probabilities(&f.x);
+    let restarts = f.x[features::idx::RESTARTS_10M] as f64;
+    // A container's start-up is not starvation: a runtime that compiles its way up (a JVM's
+    // JIT) is throttled in nearly every period for a minute or so, and its probes are set
+    // (initialDelaySeconds, a startupProbe) to wait for that. CPU starvation is judged once
+    // the start-up is over — unless the container restarted within 10 minutes: then the load
+    // that may have killed it is still there.
+    let starting = f.instance_span < START_UP_SECONDS && restarts == 0.0;
+    let starve_i = class_index(Cause::CpuStarvation);
+    let learned = if starting {
+        (1.0 - p[0] as f64 - p[starve_i] as f64).clamp(0.0, 1.0)
+    } else {
+        (1.0 - p[0] as f64).clamp(0.0, 1.0)
+    };
+    if starting {
+        p[starve_i] = 0.0;
+    }
     let mut cause_i = 1;
     for c in 2..p.len() {
         if p[c] > p[cause_i] {
@@ -167,7 +186,10 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     for (r, c) in [
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
-        (ttl(f.ttl_starve), Cause::CpuStarvation),
+        (
+            ttl(f.ttl_starve.filter(|_| !starting)),
+            Cause::CpuStarvation,
+        ),
         (node_psi, Cause::Evicted),
     ] {
         resource = resource.max(r);
@@ -185,7 +207,6 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // One OOM kill is not yet a loop: a leak starts again from zero, and the memory terms speak
     // for it (a "restart_loop" hint after every OOM kill of a leak would mislead).
     let oom = f.x[features::idx::LAST_REASON] == 1.0;
-    let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     let loop_risk = match restarts {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,

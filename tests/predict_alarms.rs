@@ -245,6 +245,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 node_psi: None,
                 grows_without_limit: false,
                 sample_gap: 0.0,
+                instance_span: 600.0,
             };
             let a = assess(&m, &f);
             assert!(
@@ -601,4 +602,66 @@ fn a_sparse_scrape_warns_of_starvation_no_later_than_a_dense_one() {
             "dt={dt}: alarm at {sparse}, at 10 s it came at {dense}"
         );
     }
+}
+
+/// A container seen from its start (a JVM compiling its way up): throttled in every period
+/// for its first 80 s, then in one period out of ten; 2 s samples for 10 min. `restarted`:
+/// the samples begin with the end of an earlier instance, which exited 30 s before this one
+/// started.
+fn start_up_burst(restarted: bool) -> Vec<Sample> {
+    let (mut periods, mut throttled, mut cpu) = (0u64, 0u64, 0.0);
+    let mut out = Vec::new();
+    let t0 = if restarted { 60.0 } else { 0.0 };
+    if restarted {
+        for i in 0..15 {
+            let mut s = sample(i as f64 * 2.0, "default/jvm/app");
+            s.memory_working_set_bytes = Some(100 * MIB);
+            s.cpu_limit_cores = Some(0.5);
+            s.cpu_usage_seconds_total = Some(500.0 + i as f64);
+            s.cpu_periods_total = Some(90_000 + 20 * i);
+            s.cpu_throttled_periods_total = Some(2_000 + 2 * i);
+            out.push(s);
+        }
+    }
+    for i in 0..300 {
+        let t = t0 + i as f64 * 2.0;
+        let mut s = sample(t, "default/jvm/app");
+        s.memory_working_set_bytes = Some((60.0 + 40.0 * (i as f64 / 40.0).min(1.0)) as u64 * MIB);
+        s.cpu_limit_cores = Some(0.5);
+        s.cpu_usage_seconds_total = Some(cpu);
+        s.cpu_periods_total = Some(periods);
+        s.cpu_throttled_periods_total = Some(throttled);
+        s.cpu_pressure_some_avg10 = Some(if t - t0 < 80.0 { 60.0 } else { 5.0 });
+        s.restarts_total = Some(u64::from(restarted));
+        out.push(s);
+        let share = if t - t0 < 80.0 { 20 } else { 2 };
+        periods += 20;
+        throttled += share;
+        cpu += 1.0;
+    }
+    out
+}
+
+#[test]
+fn a_start_up_burst_throttled_in_every_period_is_not_starvation() {
+    for (name, model) in models() {
+        let mut p = Predictor::new(model, None);
+        let tr = run(&mut p, &start_up_burst(false));
+        assert!(
+            times(&tr, &Transition::Alarmed).is_empty(),
+            "{name}: a fresh container's start-up alarmed: {tr:?}"
+        );
+    }
+}
+
+#[test]
+fn the_same_burst_right_after_a_restart_is_judged_at_once() {
+    // The load that may have killed the last instance is still there: no start-up grace.
+    let mut p = Predictor::new(Model::embedded(), None);
+    let tr = run(&mut p, &start_up_burst(true));
+    let at = times(&tr, &Transition::Alarmed);
+    assert!(
+        at.first().is_some_and(|t| *t < 60.0 + 80.0),
+        "no alarm during the burst after a restart: {tr:?}"
+    );
 }
