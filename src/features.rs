@@ -58,7 +58,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -433,6 +433,34 @@ fn falls_in_both_halves(h: &History, now: f64, window: f64, min_fall: f32) -> bo
         .is_some_and(|(_, mid)| falls_by_half(h, now, window, mid, min_fall) == (true, true))
 }
 
+/// Whether the working set's rise over the last [`LONG_WINDOW`] is a fresh one: at least
+/// [`FRESH_SHARE`] of it came in the last [`FRESH_RISE`] seconds, and the minutes before held
+/// within [`FRESH_FLAT`] of it. A batch job or a burst of requests ramps like that and stops;
+/// a leak, a stepwise leak between chunks and a creeping GC floor had risen before. `ws` is
+/// the newest working set.
+fn fresh_rise(h: &History, now: f64, ws: f64) -> bool {
+    let (mut low_recent, mut low_all) = (f64::INFINITY, f64::INFINITY);
+    let (mut lo_before, mut hi_before, mut before) = (f64::INFINITY, f64::NEG_INFINITY, 0);
+    for b in h.iter_instance(now - LONG_WINDOW) {
+        let v = f64::from(b.ws_mean());
+        if !v.is_finite() {
+            continue;
+        }
+        low_all = low_all.min(v);
+        if b.t_last > now - FRESH_RISE {
+            low_recent = low_recent.min(v);
+        } else {
+            (lo_before, hi_before) = (lo_before.min(v), hi_before.max(v));
+            before += 1;
+        }
+    }
+    let (rise, recent) = (ws - low_all, ws - low_recent);
+    before >= 3
+        && rise > 0.0
+        && recent >= FRESH_SHARE * rise
+        && hi_before - lo_before <= FRESH_FLAT * rise
+}
+
 /// Whether the working set of a young instance (started less than [`SETTLE_AGE`] ago) is
 /// settling at a level below its limit rather than leaking toward it, so that the envelope's
 /// `growth` (bytes per second) is an earlier ramp, not a trend: a heap sizing itself after a
@@ -622,6 +650,14 @@ pub const SETTLE_POINTS: usize = 5;
 pub const STALL_FITS: [usize; 4] = [3, 5, 10, 15];
 /// Share of the envelope growth under which the recent growth counts as stopped.
 pub const STALL_SHARE: f64 = 0.25;
+/// A rise most of which came within this many seconds is fresh ([`fresh_rise`])...
+pub const FRESH_RISE: f64 = 60.0;
+/// ... this share of it ...
+pub const FRESH_SHARE: f64 = 0.8;
+/// ... while the rest of the window held within this share of it.
+pub const FRESH_FLAT: f64 = 0.2;
+/// Memory PSI some (percent) at which a level is the kernel's doing, not the app's.
+pub const PRESSED_PSI: f64 = 10.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
 /// Throttled share of CFS periods at which a starved process stops answering probes in time.
@@ -774,12 +810,20 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // that ended at 93 % is as clean and as near as a leak about to cross.
     let settles =
         || matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w));
-    let ttl_mem = ttl_long.filter(|_| (established() || (clean && near && soon)) && !settles());
+    // A fresh ramp from a level the window held is trusted only at the doorstep: most stop.
+    // Not when the kernel held that level (memory.high events, memory stalls): that is a leak
+    // pressed against memory.high, and the ramp is it breaking through toward the limit.
+    let c = h.counters_of(s);
+    let pressed = delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
+        || s.memory_pressure_some_avg10
+            .is_some_and(|p| p >= PRESSED_PSI);
+    let fresh = || !pressed && ws.is_some_and(|w| fresh_rise(h, now, w));
+    let ttl_mem =
+        ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
-    let c = h.counters_of(s);
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
     x[12] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
     x[13] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
@@ -1280,6 +1324,25 @@ mod tests {
     /// every second up to `end`.
     fn working_set(end: u64, mib: impl Fn(f64) -> f64) -> Features {
         scraped_working_set(end, 1, mib)
+    }
+
+    #[test]
+    fn a_fresh_ramp_from_a_level_held_for_minutes_is_not_yet_a_trend() {
+        // 20 min at 150 MiB of 512, then a batch job allocates 8 MiB/s: 30 s into it, at
+        // 390 MiB, the 5-min envelope says the limit in about a minute.
+        let ramp = |t: f64| 150.0 + 8.0 * (t - 1170.0).max(0.0);
+        let f = working_set(1200, ramp);
+        assert_eq!(f.ttl_mem, None, "a 30 s ramp from a flat level");
+        // The same level held by memory.high (its events climbing): a leak breaking through.
+        let pressed = run((0..=1200).map(|i| {
+            let mut s = base(i as f64);
+            let v = ramp(i as f64) + 2.0 * wobble(i);
+            s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
+            s.memory_high_events_total = Some(3 * i);
+            s
+        }));
+        let ttl = pressed.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!(ttl < 300.0, "pressed against memory.high: ttl {ttl}");
     }
 
     /// [`working_set`] scraped every `every` seconds.
