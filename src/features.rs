@@ -97,6 +97,8 @@ pub mod idx {
     pub const LAST_REASON: usize = 23;
     /// ttl_node_s.
     pub const TTL_NODE: usize = 25;
+    /// cpu_throttle_ratio_5m.
+    pub const CPU_THROTTLE_5M: usize = 26;
 }
 
 /// The documented feature list (for the model file).

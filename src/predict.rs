@@ -81,6 +81,10 @@ const MAX_GAP_CREDIT: f64 = 60.0;
 /// starvation is predicted in it (see [`assess`]). JIT warm-up bursts last up to a minute or two.
 const START_UP_SECONDS: f64 = 120.0;
 
+/// Share of CFS periods throttled over 5 minutes of a container that copes with it (see
+/// [`assess`]).
+const PINNED_THROTTLE: f64 = 0.9;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -146,13 +150,20 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // the start-up is over — unless the container restarted within 10 minutes: then the load
     // that may have killed it is still there.
     let starting = f.instance_span < START_UP_SECONDS && restarts == 0.0;
+    // Nor is a CPU-bound worker pinned at its quota: throttled in nearly every period for the
+    // last 5 minutes and still running, its probes are answered. Starved containers die within
+    // a minute or two of that (a probe's failureThreshold × periodSeconds); what is left is
+    // a load that keeps rising, which the trend term sees.
+    let pinned = f.instance_span >= START_UP_SECONDS
+        && f.x[features::idx::CPU_THROTTLE_5M] as f64 >= PINNED_THROTTLE;
+    let copes = starting || pinned;
     let starve_i = class_index(Cause::CpuStarvation);
-    let learned = if starting {
+    let learned = if copes {
         (1.0 - p[0] as f64 - p[starve_i] as f64).clamp(0.0, 1.0)
     } else {
         (1.0 - p[0] as f64).clamp(0.0, 1.0)
     };
-    if starting {
+    if copes {
         p[starve_i] = 0.0;
     }
     let mut cause_i = 1;

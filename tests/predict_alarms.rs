@@ -1,7 +1,7 @@
 //! Predictor behaviour on hand-made traces: alarms before a leak's OOM kill, once per episode,
 //! with hysteresis; no alarm on page cache or flat-high usage; risk monotone in time to limit;
 //! state dropped by `retain`; restarts, OOM loops and unexplained exits; node pressure on pods
-//! without a limit; starvation at sparse scrapes. Uses both the shipped model and small
+//! without a limit; starvation at sparse scrapes, not at a start-up burst or a worker pinned at its quota. Uses both the shipped model and small
 //! hand-built ones, so the assertions hold for the physics path whatever the trees learned.
 use crashwatch::features::{self, Features, N, TTL_CAP};
 use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
@@ -664,4 +664,30 @@ fn the_same_burst_right_after_a_restart_is_judged_at_once() {
         at.first().is_some_and(|t| *t < 60.0 + 80.0),
         "no alarm during the burst after a restart: {tr:?}"
     );
+}
+
+#[test]
+fn a_cpu_bound_worker_pinned_at_its_quota_is_not_starving() {
+    // Throttled in 98 % of its periods for 20 minutes and still running (an encoder, a build):
+    // 5 s samples of an instance first seen when it was already busy.
+    let samples: Vec<Sample> = (0..240u64)
+        .map(|i| {
+            let mut s = sample(i as f64 * 5.0, "batch/encoder/worker");
+            s.memory_working_set_bytes = Some(120 * MIB);
+            s.cpu_limit_cores = Some(1.0);
+            s.cpu_usage_seconds_total = Some(3_000.0 + 5.0 * i as f64);
+            s.cpu_periods_total = Some(500_000 + 50 * i);
+            s.cpu_throttled_periods_total = Some(400_000 + 49 * i);
+            s.cpu_pressure_some_avg10 = Some(55.0 + 5.0 * wobble(i));
+            s
+        })
+        .collect();
+    for (name, model) in models() {
+        let mut p = Predictor::new(model, None);
+        let tr = run(&mut p, &samples);
+        assert!(
+            times(&tr, &Transition::Alarmed).is_empty(),
+            "{name}: a pinned worker alarmed: {tr:?}"
+        );
+    }
 }
