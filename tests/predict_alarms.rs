@@ -1,8 +1,9 @@
 //! Predictor behaviour on hand-made traces: alarms before a leak's OOM kill, once per episode,
 //! with hysteresis; no alarm on page cache or flat-high usage; risk monotone in time to limit;
 //! state dropped by `retain`; restarts, OOM loops and unexplained exits; node pressure on pods
-//! without a limit; starvation at sparse scrapes, not at a start-up burst or a worker pinned at its quota. Uses both the shipped model and small
-//! hand-built ones, so the assertions hold for the physics path whatever the trees learned.
+//! without a limit; starvation at sparse scrapes, and none at a start-up burst or in a worker
+//! pinned at its quota. Uses both the shipped model and small hand-built ones, so the
+//! assertions hold for the physics path whatever the trees learned.
 use crashwatch::features::{self, Features, N, TTL_CAP};
 use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
 use crashwatch::predict::{assess, predict_once, Predictor, Transition};
