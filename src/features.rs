@@ -15,8 +15,8 @@
 //!   used for the time to limit is the smaller of the working-set growth and that of the
 //!   memory the kernel cannot drop ([`Sample::unreclaimable`]: anon, tmpfs and kernel
 //!   memory), so a growing cache never looks like a leak while a kernel-memory leak or a
-//!   filling tmpfs still does. When anon (or file, PSI, ...) is missing we fall back to the working set / usage
-//!   and mark the feature as unknown (−1) rather than inventing a value;
+//!   filling tmpfs still does. When anon (or file, PSI, ...) is missing we fall back to the
+//!   working set / usage and mark the feature as unknown (−1) rather than inventing a value;
 //! - counters that go backwards (container restart) give no rate (0), never a negative one.
 //!
 //! This module must not decide anything (no thresholds, no alarms): that is `predict`.
