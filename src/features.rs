@@ -815,11 +815,14 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // A fresh ramp from a level the window held is trusted only at the doorstep: most stop.
     // Not when the kernel held that level (memory.high events, memory stalls): that is a leak
     // pressed against memory.high, and the ramp is it breaking through toward the limit.
+    // Both are looked at only for an envelope already trusted, not at every sample.
     let c = h.counters_of(s);
-    let pressed = delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
-        || s.memory_pressure_some_avg10
-            .is_some_and(|p| p >= PRESSED_PSI);
-    let fresh = || !pressed && ws.is_some_and(|w| fresh_rise(h, now, w));
+    let pressed = || {
+        delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
+            || s.memory_pressure_some_avg10
+                .is_some_and(|p| p >= PRESSED_PSI)
+    };
+    let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
     let ttl_mem =
         ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
     x[8] = ttl_feature(ttl_mem);

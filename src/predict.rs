@@ -158,14 +158,13 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         && f.x[features::idx::CPU_THROTTLE_5M] as f64 >= PINNED_THROTTLE;
     let copes = starting || pinned;
     let starve_i = class_index(Cause::CpuStarvation);
-    let learned = if copes {
-        (1.0 - p[0] as f64 - p[starve_i] as f64).clamp(0.0, 1.0)
+    // Its starvation probability counts as "no crash".
+    let dropped = if copes {
+        std::mem::take(&mut p[starve_i])
     } else {
-        (1.0 - p[0] as f64).clamp(0.0, 1.0)
+        0.0
     };
-    if copes {
-        p[starve_i] = 0.0;
-    }
+    let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
     let mut cause_i = 1;
     for c in 2..p.len() {
         if p[c] > p[cause_i] {
