@@ -135,6 +135,9 @@ pub struct Features {
     /// Memory pressure of a container without a memory limit on a node whose memory is
     /// unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
+    /// Share of its page cache a container without a memory limit, on a node whose memory is
+    /// unknown, lost over the last 10 min ([`cache_squeeze`]).
+    pub cache_squeeze: Option<f64>,
     /// The working set of a container without a memory limit grew by at least
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
@@ -679,6 +682,11 @@ pub const STARVE_MIN_RISE: f64 = 0.002;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
 /// count as growing ([`Features::grows_without_limit`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
+/// Least page cache lost for [`cache_squeeze`] to count it, bytes: a small cache's churn
+/// (a rotated log, a deleted temp file) is not reclaim.
+pub const SQUEEZE_MIN_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+/// Window of [`cache_squeeze`], seconds.
+pub const SQUEEZE_WINDOW: f64 = 600.0;
 
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
@@ -921,6 +929,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_node,
         ttl_starve: starvation_eta(h, now, sample_gap),
         node_psi: node_pressure_fallback(s),
+        cache_squeeze: cache_squeeze(h, s),
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
         sample_gap,
@@ -945,6 +954,32 @@ pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
         (None, None) => None,
         (a, b) => Some(b.unwrap_or(0.0).max(a.unwrap_or(0.0) / 2.0).max(0.0)),
     }
+}
+
+/// Share of its page cache (0..1) that a container without a memory limit, in a sample that
+/// does not say how much memory the node has left, lost since its peak over the last
+/// [`SQUEEZE_WINDOW`] of this instance; 0 for a loss below [`SQUEEZE_MIN_BYTES`].
+///
+/// Without a limit the container's own cgroup never reclaims: its page cache shrinks only
+/// when the app deletes the files or when the node runs short and global reclaim takes the
+/// cache of every cgroup, file pages first. For a container that also grows
+/// ([`Features::grows_without_limit`]) that is the node filling toward the kubelet's
+/// eviction threshold, in a trace without memory PSI as much as with it.
+pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
+    if s.memory_limit_bytes.is_some() || s.node_memory_available_bytes.is_some() {
+        return None;
+    }
+    let now = s.memory_file_bytes? as f64;
+    let peak = h
+        .iter_instance(s.ts - SQUEEZE_WINDOW)
+        .map(|b| f64::from(b.last.file))
+        .filter(|v| v.is_finite())
+        .fold(now, f64::max);
+    Some(if peak - now >= SQUEEZE_MIN_BYTES {
+        (peak - now) / peak
+    } else {
+        0.0
+    })
 }
 
 /// Seconds until a container whose CFS throttling climbs toward starvation is expected to be

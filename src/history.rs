@@ -79,6 +79,8 @@ pub struct Counters {
     pub pids: f32,
     /// Node MemAvailable, bytes.
     pub node_available: f32,
+    /// Page cache (memory.stat file), bytes.
+    pub file: f32,
 }
 
 fn opt_u(v: Option<u64>) -> f32 {
@@ -99,6 +101,7 @@ impl Counters {
             restarts: opt_u(s.restarts_total),
             pids: opt_u(s.pids_current),
             node_available: opt_u(s.node_memory_available_bytes),
+            file: opt_u(s.memory_file_bytes),
         }
     }
 
@@ -128,6 +131,7 @@ impl Counters {
             restarts: f(self.restarts, earlier.restarts),
             pids: f(self.pids, earlier.pids),
             node_available: f(self.node_available, earlier.node_available),
+            file: f(self.file, earlier.file),
         }
     }
 }

@@ -68,6 +68,9 @@ const NODE_PSI_HALF: f64 = 10.0;
 /// The same for a container that grows while the node is short of memory: the pressure is
 /// partly its own doing, it will worsen, and the kubelet ranks this pod first.
 const NODE_PSI_HALF_GROWING: f64 = 5.0;
+/// Share of its page cache a growing container without a limit on an unknown node has lost
+/// ([`features::cache_squeeze`]) at which it is at half risk of eviction.
+const SQUEEZE_HALF: f64 = 0.3;
 
 /// Sample intervals the time-to-crash risk scale was set on (the agent's 1 s up to the
 /// simulator's 15 s scrapes): [`assess`] brings a time to crash forward only by the part of
@@ -193,6 +196,10 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         NODE_PSI_HALF
     };
     let node_psi = f.node_psi.map_or(0.0, |p| p * p / (p * p + half * half));
+    let squeeze = f
+        .cache_squeeze
+        .filter(|_| f.grows_without_limit)
+        .map_or(0.0, |q| q * q / (q * q + SQUEEZE_HALF * SQUEEZE_HALF));
     for (r, c) in [
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
@@ -200,7 +207,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
             ttl(f.ttl_starve.filter(|_| !starting)),
             Cause::CpuStarvation,
         ),
-        (node_psi, Cause::Evicted),
+        (node_psi.max(squeeze), Cause::Evicted),
     ] {
         resource = resource.max(r);
         if r > risk {
@@ -561,5 +568,44 @@ mod tests {
         ] {
             assert_eq!(features::extract_once(&s).node_psi, None);
         }
+    }
+
+    #[test]
+    fn a_growing_container_without_a_limit_losing_its_page_cache_is_evicted() {
+        const MIB: u64 = 1 << 20;
+        // 20 min at a 15 s scrape of a container without a memory limit on a node the samples
+        // say nothing of: anon as `anon(t)`, page cache as `cache(t)`. The first alarm.
+        let run = |anon: &dyn Fn(f64) -> u64, cache: &dyn Fn(f64) -> u64| {
+            let mut p = Predictor::new(Model::embedded(), None);
+            (0..80).find_map(|i| {
+                let t = i as f64 * 15.0;
+                let (a, f) = (anon(t), cache(t));
+                let (pred, _) = p.observe(&Sample {
+                    ts: 1e9 + t,
+                    id: "ns/p/c".into(),
+                    memory_usage_bytes: Some(a + f),
+                    memory_working_set_bytes: Some(a + f / 2),
+                    memory_anon_bytes: Some(a),
+                    memory_file_bytes: Some(f),
+                    ..Default::default()
+                });
+                pred.crash_predicted.then_some((t, pred.cause))
+            })
+        };
+        let leak = |t: f64| 1024 * MIB + (t * 1.5) as u64 * MIB;
+        let flat = |_: f64| 1024 * MIB;
+        // Global reclaim takes the cache from the 10th minute on: 600 MiB down to 60.
+        let squeezed = |t: f64| {
+            let left = (1.0 - (t - 600.0).max(0.0) / 400.0).max(0.1);
+            (600.0 * left) as u64 * MIB
+        };
+        let kept = |_: f64| 600 * MIB;
+        let (at, cause) = run(&leak, &squeezed).expect("no alarm on a squeezed, growing pod");
+        assert!(at > 600.0, "alarm at {at} s, before any squeeze");
+        assert_eq!(cause, Some(Cause::Evicted));
+        // Growing with its cache intact: nothing says the node is short.
+        assert_eq!(run(&leak, &kept), None);
+        // The cache falls but the container does not grow: an app deleting its files.
+        assert_eq!(run(&flat, &squeezed), None);
     }
 }
