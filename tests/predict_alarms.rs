@@ -244,6 +244,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 ttl_node: None,
                 ttl_starve: None,
                 node_psi: None,
+                cache_squeeze: None,
                 grows_without_limit: false,
                 sample_gap: 0.0,
                 instance_span: 600.0,
