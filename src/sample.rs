@@ -199,6 +199,17 @@ pub struct Sample {
     pub node_memory_total_bytes: Option<u64>,
 }
 
+/// Most active page cache taken for page cache per page of inactive page cache, in an LRU
+/// holding `file` bytes of it: the kernel deactivates pages beyond √(10 × GiB) of them
+/// (`inactive_is_low()` in mm/vmscan.c), but only once reclaim runs, at the limit; below it a
+/// hot cache may be mostly active. So at least [`MIN_ACTIVE_RATIO`].
+fn active_ratio(file: u64) -> u64 {
+    ((10 * (file >> 30)) as f64).sqrt().max(MIN_ACTIVE_RATIO) as u64
+}
+
+/// Least [`active_ratio`]: a cache up to 3/4 active is not suspected of being tmpfs.
+const MIN_ACTIVE_RATIO: f64 = 3.0;
+
 impl Sample {
     /// Memory the kernel cannot reclaim at the limit (without swap): usage minus what it can
     /// drop — page cache other than tmpfs, and reclaimable slab — when usage and page cache are
@@ -206,11 +217,26 @@ impl Sample {
     /// (socket buffers, stacks, page tables). Growth here ends in an OOM kill, while page cache
     /// is reclaimed. Anon alone missed kernel-memory leaks (the working set grows with anon and
     /// cache flat) and a filling tmpfs (counted in the cache), taking both for page cache.
+    ///
+    /// A sample without the tmpfs figure (a cAdvisor/Prometheus export has no shmem) but with
+    /// a working set drops only the page cache the working set leaves out, inactive_file:
+    /// tmpfs pages sit on the anon LRU and never become inactive file, so a filling tmpfs
+    /// keeps the working set rising with it, while a cache being written and streamed lands
+    /// on the inactive list. Active page cache counts as unreclaimable then (it is reclaimed
+    /// only after it is deactivated, at the limit, so the working set has no room either).
     pub fn unreclaimable(&self) -> Option<u64> {
         match (self.memory_usage_bytes, self.memory_file_bytes) {
             (Some(usage), Some(file)) => {
-                let droppable = file.saturating_sub(self.memory_shmem_bytes.unwrap_or(0))
-                    + self.memory_slab_reclaimable_bytes.unwrap_or(0);
+                let cache = match (self.memory_shmem_bytes, self.memory_working_set_bytes) {
+                    (Some(shmem), _) => file.saturating_sub(shmem),
+                    (None, Some(ws)) => {
+                        let inactive = file.min(usage.saturating_sub(ws));
+                        inactive
+                            + (file - inactive).min(inactive.saturating_mul(active_ratio(file)))
+                    }
+                    (None, None) => file,
+                };
+                let droppable = cache + self.memory_slab_reclaimable_bytes.unwrap_or(0);
                 Some(
                     usage
                         .saturating_sub(droppable)
@@ -497,6 +523,16 @@ mod tests {
         // A 200 tmpfs in the cache cannot be dropped; 100 of reclaimable slab can.
         let tmpfs = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500,"memory_shmem_bytes":200,"memory_slab_reclaimable_bytes":100}"#;
         assert_eq!(nf(tmpfs), Some(800));
+        // No shmem figure: of a 300 cache with 50 of inactive file (what the working set
+        // leaves out), 50 and three times that of active cache are dropped; the other 100 may
+        // be tmpfs. With the figure, the figure decides.
+        let export = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500,"memory_working_set_bytes":950}"#;
+        assert_eq!(nf(export), Some(800));
+        // A cache up to 3/4 active is all page cache.
+        let hot = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500,"memory_working_set_bytes":925}"#;
+        assert_eq!(nf(hot), Some(700));
+        let known = r#"{"memory_usage_bytes":1000,"memory_file_bytes":300,"memory_anon_bytes":500,"memory_working_set_bytes":950,"memory_shmem_bytes":0}"#;
+        assert_eq!(nf(known), Some(700));
     }
 
     #[test]
