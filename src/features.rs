@@ -87,6 +87,10 @@ pub mod idx {
     pub const WS_ENV_SLOPE_5M: usize = 4;
     /// ttl_mem_s.
     pub const TTL_MEM: usize = 8;
+    /// cpu_throttle_ratio_1m.
+    pub const CPU_THROTTLE_1M: usize = 17;
+    /// cpu_use_limit_ratio_1m.
+    pub const CPU_USE_1M: usize = 19;
     /// pids_ratio.
     pub const PIDS_RATIO: usize = 20;
     /// ttl_pids_s.
@@ -1245,6 +1249,58 @@ mod tests {
         let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
         assert!((ttl - 142.0).abs() < 25.0, "ttl {ttl}");
         assert!(f.x[7] > 0.05, "unreclaimable envelope slope {}", f.x[7]);
+    }
+
+    #[test]
+    fn indices_name_their_features() {
+        let n = names();
+        for (i, name) in [
+            (idx::WS_LIMIT_RATIO, "ws_limit_ratio"),
+            (idx::WS_ENV_SLOPE_5M, "ws_env_slope_5m"),
+            (idx::TTL_MEM, "ttl_mem_s"),
+            (idx::CPU_THROTTLE_1M, "cpu_throttle_ratio_1m"),
+            (idx::CPU_USE_1M, "cpu_use_limit_ratio_1m"),
+            (idx::PIDS_RATIO, "pids_ratio"),
+            (idx::TTL_PIDS, "ttl_pids_s"),
+            (idx::RESTARTS_10M, "restarts_10m"),
+            (idx::LAST_REASON, "last_reason"),
+            (idx::TTL_NODE, "ttl_node_s"),
+            (idx::CPU_THROTTLE_5M, "cpu_throttle_ratio_5m"),
+        ] {
+            assert_eq!(n[i], name);
+        }
+    }
+
+    #[test]
+    fn a_filling_tmpfs_in_an_export_without_shmem_is_a_leak() {
+        // An emptyDir in memory fills at 1 MiB/s: the page cache (which counts it) and the
+        // working set grow, inactive file (usage − working set) stays at 20 MiB, and the
+        // samples have no shmem figure, as in a cAdvisor export. 2 s samples, ±2 MiB noise.
+        let f = run((0..=100).map(|i| {
+            let t = i as f64 * 2.0;
+            let mut s = base(t);
+            let tmpfs = ((100.0 + t + 2.0 * wobble(i)) * MIB as f64) as u64;
+            s.memory_anon_bytes = Some(50 * MIB);
+            s.memory_file_bytes = Some(40 * MIB + tmpfs);
+            s.memory_usage_bytes = Some(50 * MIB + 40 * MIB + tmpfs);
+            s.memory_working_set_bytes = Some(50 * MIB + 20 * MIB + tmpfs);
+            s
+        }));
+        // At t=200 s: 370 MiB of 512, 142 MiB left at 1 MiB/s.
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 142.0).abs() < 25.0, "ttl {ttl}");
+        // Page cache growing as fast, with its inactive part growing too, is not.
+        let cache = run((0..=100).map(|i| {
+            let t = i as f64 * 2.0;
+            let mut s = base(t);
+            let file = ((140.0 + t + 2.0 * wobble(i)) * MIB as f64) as u64;
+            s.memory_anon_bytes = Some(50 * MIB);
+            s.memory_file_bytes = Some(file);
+            s.memory_usage_bytes = Some(50 * MIB + file);
+            s.memory_working_set_bytes = Some(50 * MIB + file * 3 / 4);
+            s
+        }));
+        assert_eq!(cache.ttl_mem, None);
     }
 
     #[test]
