@@ -638,4 +638,15 @@ mod tests {
         h.push(&s(545.0, 1));
         assert_eq!(h.sample_gap(), 0.0);
     }
+
+    #[test]
+    fn a_containers_history_stays_within_its_memory_budget() {
+        // docs/predictor.md gives 6.5 KB per container: 64 buckets of 104 B.
+        assert!(
+            std::mem::size_of::<Bucket>() <= 104,
+            "{}",
+            std::mem::size_of::<Bucket>()
+        );
+        assert!(std::mem::size_of::<[Bucket; CAPACITY]>() <= 6656);
+    }
 }

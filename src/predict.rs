@@ -88,10 +88,6 @@ const START_UP_SECONDS: f64 = 120.0;
 /// [`assess`]).
 const PINNED_THROTTLE: f64 = 0.9;
 
-/// Share of its CPU limit used over the last minute below which a throttled container is not
-/// starved (see [`assess`]).
-const BURSTY_USE: f64 = 0.85;
-
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -163,13 +159,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // a load that keeps rising, which the trend term sees.
     let pinned = f.instance_span >= START_UP_SECONDS
         && f.x[features::idx::CPU_THROTTLE_5M] as f64 >= PINNED_THROTTLE;
-    // Nor is a container that uses well under its quota over the minute: its throttling
-    // comes from bursts of many threads inside 100 ms CFS periods (a GC, a batch of
-    // requests), each over within the next period, far below a probe's 1 s timeout. A starved
-    // one wants more than its quota all the time, so it uses all of it.
-    let use_1m = f.x[features::idx::CPU_USE_1M] as f64;
-    let bursty = restarts == 0.0 && (0.0..BURSTY_USE).contains(&use_1m);
-    let copes = starting || pinned || bursty;
+    let copes = starting || pinned;
     let starve_i = class_index(Cause::CpuStarvation);
     // Its starvation probability counts as "no crash".
     let dropped = if copes {
@@ -214,7 +204,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
-            ttl(f.ttl_starve.filter(|_| !starting && !bursty)),
+            ttl(f.ttl_starve.filter(|_| !starting)),
             Cause::CpuStarvation,
         ),
         (node_psi.max(squeeze), Cause::Evicted),
@@ -617,46 +607,5 @@ mod tests {
         assert_eq!(run(&leak, &kept), None);
         // The cache falls but the container does not grow: an app deleting its files.
         assert_eq!(run(&flat, &squeezed), None);
-    }
-
-    #[test]
-    fn throttling_of_a_container_using_well_under_its_quota_is_not_starvation() {
-        let model = Model::embedded();
-        // Throttled in 80 % of the periods over the last minute, climbing toward starvation
-        // (probes expected to kill in 30 s), using `used` of its CPU limit.
-        let at = |used: f32| {
-            let mut x = [0f32; features::N];
-            for i in [
-                features::idx::TTL_MEM,
-                features::idx::TTL_PIDS,
-                features::idx::TTL_NODE,
-            ] {
-                x[i] = features::TTL_CAP as f32;
-            }
-            x[features::idx::CPU_USE_1M] = used;
-            x[features::idx::CPU_THROTTLE_5M] = 0.6;
-            x[features::idx::CPU_THROTTLE_1M] = 0.8;
-            assess(
-                &model,
-                &features::Features {
-                    x,
-                    ttl_mem: None,
-                    ttl_pids: None,
-                    ttl_node: None,
-                    ttl_starve: Some(30.0),
-                    node_psi: None,
-                    cache_squeeze: None,
-                    grows_without_limit: false,
-                    sample_gap: 5.0,
-                    instance_span: 600.0,
-                },
-            )
-        };
-        let starved = at(1.0);
-        assert!(starved.risk >= model.threshold(), "{starved:?}");
-        assert_eq!(starved.cause, Some(Cause::CpuStarvation));
-        // Bursts of threads inside 100 ms periods: throttled as often, but 40 % of the quota.
-        let bursty = at(0.4);
-        assert!(bursty.risk < model.threshold(), "{bursty:?}");
     }
 }
