@@ -87,10 +87,6 @@ pub mod idx {
     pub const WS_ENV_SLOPE_5M: usize = 4;
     /// ttl_mem_s.
     pub const TTL_MEM: usize = 8;
-    /// cpu_throttle_ratio_1m.
-    pub const CPU_THROTTLE_1M: usize = 17;
-    /// cpu_use_limit_ratio_1m.
-    pub const CPU_USE_1M: usize = 19;
     /// pids_ratio.
     pub const PIDS_RATIO: usize = 20;
     /// ttl_pids_s.
@@ -941,6 +937,13 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     }
 }
 
+/// Whether `s` is of a container without a memory limit and does not say how much memory the
+/// node has left: the scope of the node fallbacks ([`node_pressure_fallback`],
+/// [`cache_squeeze`]), where the container's own signals stand in for the node's.
+fn limitless_on_unknown_node(s: &Sample) -> bool {
+    s.memory_limit_bytes.is_none() && s.node_memory_available_bytes.is_none()
+}
+
 /// Memory pressure (PSI avg10, percent: the larger of `full` and half of `some`) of a
 /// container that has no memory limit, in a sample that does not say how much memory the
 /// node has left (a foreign trace, a `POST /predict` body; the agent always knows the node).
@@ -949,7 +952,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
 /// only when the whole node is short of it: the state in which the kubelet evicts pods
 /// without limits first (BestEffort, and Burstable above their requests).
 pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
-    if s.memory_limit_bytes.is_some() || s.node_memory_available_bytes.is_some() {
+    if !limitless_on_unknown_node(s) {
         return None;
     }
     let some = s.memory_pressure_some_avg10.filter(|v| v.is_finite());
@@ -970,7 +973,7 @@ pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
 /// ([`Features::grows_without_limit`]) that is the node filling toward the kubelet's
 /// eviction threshold, in a trace without memory PSI as much as with it.
 pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
-    if s.memory_limit_bytes.is_some() || s.node_memory_available_bytes.is_some() {
+    if !limitless_on_unknown_node(s) {
         return None;
     }
     let now = s.memory_file_bytes? as f64;
@@ -1265,8 +1268,6 @@ mod tests {
             (idx::WS_LIMIT_RATIO, "ws_limit_ratio"),
             (idx::WS_ENV_SLOPE_5M, "ws_env_slope_5m"),
             (idx::TTL_MEM, "ttl_mem_s"),
-            (idx::CPU_THROTTLE_1M, "cpu_throttle_ratio_1m"),
-            (idx::CPU_USE_1M, "cpu_use_limit_ratio_1m"),
             (idx::PIDS_RATIO, "pids_ratio"),
             (idx::TTL_PIDS, "ttl_pids_s"),
             (idx::RESTARTS_10M, "restarts_10m"),

@@ -143,6 +143,11 @@ pub fn ttl_risk(ttl: f64, scale: f64) -> f64 {
     1.0 / (1.0 + (ttl / scale).powi(2))
 }
 
+/// Risk of a signal `x` that rises with it: x² / (x² + half²), 0.5 at `half`, 0.8 at twice it.
+fn half_at(x: f64, half: f64) -> f64 {
+    x * x / (x * x + half * half)
+}
+
 /// Combine the model's class probabilities with the physical estimates.
 pub fn assess(model: &Model, f: &Features) -> Assessment {
     let mut p = model.probabilities(&f.x);
@@ -195,11 +200,11 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     } else {
         NODE_PSI_HALF
     };
-    let node_psi = f.node_psi.map_or(0.0, |p| p * p / (p * p + half * half));
+    let node_psi = f.node_psi.map_or(0.0, |p| half_at(p, half));
     let squeeze = f
         .cache_squeeze
         .filter(|_| f.grows_without_limit)
-        .map_or(0.0, |q| q * q / (q * q + SQUEEZE_HALF * SQUEEZE_HALF));
+        .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
     for (r, c) in [
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
