@@ -132,6 +132,9 @@ pub struct Features {
     /// Seconds until liveness probes are expected to kill a container whose CFS throttling
     /// climbs toward starvation ([`starvation_eta`]).
     pub ttl_starve: Option<f64>,
+    /// CPU use as a share of the quota now, and its change per second, on the line through
+    /// the last two minutes ([`cpu_use_line`]); `None` without a quota or a usage counter.
+    pub cpu_use: Option<(f64, f64)>,
     /// Memory pressure of a container without a memory limit on a node whose memory is
     /// unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
@@ -928,6 +931,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_pids,
         ttl_node,
         ttl_starve: starvation_eta(h, now, sample_gap),
+        cpu_use: cpu_use_line(h, s),
         node_psi: node_pressure_fallback(s),
         cache_squeeze: cache_squeeze(h, s),
         grows_without_limit: limit.is_none()
@@ -986,6 +990,42 @@ pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
         (peak - now) / peak
     } else {
         0.0
+    })
+}
+
+/// CPU use as a share of the quota now and its change per second: the line through the
+/// shares of the last two minutes, each at the middle of its interval (the last minute's share
+/// alone lags a climb by half a minute). A process that leaves part of its quota unused gets
+/// CPU time in every period it needs it, so its probes are answered: starvation needs the
+/// demand at the quota. Without an earlier minute to compare (a short history, a restart in
+/// between) the last minute's share stands, unchanging; without any earlier sample, or
+/// without a quota or a usage counter, there is none.
+pub fn cpu_use_line(h: &History, s: &Sample) -> Option<(f64, f64)> {
+    let lim = s.cpu_limit_cores.filter(|l| *l > 0.0)?;
+    let cur = s.cpu_usage_seconds_total?;
+    let now = s.ts;
+    let share = |from: &Bucket, to: (f64, f64)| {
+        let (dt, used) = (to.0 - from.t_last, to.1 - from.last.cpu_seconds);
+        (dt > 0.0 && used >= 0.0).then(|| used / dt / lim)
+    };
+    let a = h
+        .at_or_before(now - 60.0)
+        .or_else(|| h.back(h.len().saturating_sub(1)))?;
+    let recent = share(a, (now, cur))?;
+    let mid = 0.5 * (a.t_last + now);
+    let earlier = h
+        .at_or_before(a.t_last - 60.0)
+        .filter(|b| b.t_last >= h.instance_start())
+        .and_then(|b| {
+            let before = share(b, (a.t_last, a.last.cpu_seconds))?;
+            Some((before, 0.5 * (b.t_last + a.t_last)))
+        });
+    Some(match earlier {
+        Some((before, mid_before)) if mid > mid_before => {
+            let pace = (recent - before) / (mid - mid_before);
+            (recent + pace * (now - mid), pace)
+        }
+        _ => (recent, 0.0),
     })
 }
 
@@ -1061,6 +1101,7 @@ pub fn extract_once(s: &Sample) -> Features {
     h.push(s);
     Features {
         instance_span: f64::INFINITY,
+        cpu_use: None,
         ..extract(&h, s)
     }
 }
@@ -1110,6 +1151,48 @@ mod tests {
             s.cpu_throttled_periods_total = Some(thr.round() as u64);
             s
         }))
+    }
+
+    /// 5 s samples of a container with a 0.5-core quota using `share(t)` of it.
+    fn cpu_used(end: f64, share: impl Fn(f64) -> f64) -> Features {
+        let mut cpu = 0.0;
+        run((0..=(end / 5.0) as u64).map(|i| {
+            let t = i as f64 * 5.0;
+            let mut s = base(t);
+            s.cpu_limit_cores = Some(0.5);
+            s.cpu_usage_seconds_total = Some(cpu);
+            cpu += 5.0 * 0.5 * share(t + 2.5);
+            s
+        }))
+    }
+
+    #[test]
+    fn cpu_use_line_is_the_share_now_and_its_pace() {
+        let (now, pace) = cpu_used(300.0, |_| 0.6).cpu_use.unwrap();
+        assert!(
+            (now - 0.6).abs() < 1e-9 && pace.abs() < 1e-9,
+            "{now} {pace}"
+        );
+        // 0.3 + 0.12 per minute: 0.9 at 300 s, where the last minute's mean is 0.84.
+        let f = cpu_used(300.0, |t| 0.3 + 0.002 * t);
+        let (now, pace) = f.cpu_use.unwrap();
+        assert!((now - 0.9).abs() < 0.01, "{now}");
+        assert!((pace - 0.002).abs() < 1e-4, "{pace}");
+        assert!((f64::from(f.x[19]) - 0.84).abs() < 0.01, "{}", f.x[19]);
+    }
+
+    #[test]
+    fn cpu_use_line_needs_a_quota_a_counter_and_an_earlier_sample() {
+        assert_eq!(extract_once(&base(10.0)).cpu_use, None);
+        let mut s = base(10.0);
+        s.cpu_limit_cores = Some(1.0);
+        s.cpu_usage_seconds_total = Some(5.0);
+        assert_eq!(run(std::iter::once(s.clone())).cpu_use, None);
+        s.cpu_limit_cores = None;
+        let mut earlier = s.clone();
+        earlier.ts = 0.0;
+        earlier.cpu_usage_seconds_total = Some(0.0);
+        assert_eq!(run([earlier, s].into_iter()).cpu_use, None);
     }
 
     #[test]

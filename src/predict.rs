@@ -88,6 +88,10 @@ const START_UP_SECONDS: f64 = 120.0;
 /// [`assess`]).
 const PINNED_THROTTLE: f64 = 0.9;
 
+/// CPU use, as a share of the quota ([`Features::cpu_use`]), below which a container is not
+/// starving (see [`assess`]).
+const STARVE_USE: f64 = 0.9;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -164,7 +168,17 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // a load that keeps rising, which the trend term sees.
     let pinned = f.instance_span >= START_UP_SECONDS
         && f.x[features::idx::CPU_THROTTLE_5M] as f64 >= PINNED_THROTTLE;
-    let copes = starting || pinned;
+    // Nor is one that leaves part of its quota unused: throttled in many periods, it gets CPU
+    // in the rest, and a probe is answered. A bursty service at 60–80 % of its quota is
+    // throttled in most periods and swings through the shares a climb to starvation passes;
+    // the kill comes only once the demand is past the quota. Judged, like each time to crash
+    // below, as it will be at the next sample. A restart in the last 10 minutes says the load
+    // may have killed it already.
+    let gap = (f.sample_gap - CALIBRATED_GAP).clamp(0.0, MAX_GAP_CREDIT);
+    let slack = restarts == 0.0
+        && f.cpu_use
+            .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
+    let copes = starting || pinned || slack;
     let starve_i = class_index(Cause::CpuStarvation);
     // Its starvation probability counts as "no crash".
     let dropped = if copes {
@@ -193,7 +207,6 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // At a sparse scrape the next chance to warn is a whole interval away: judge each time to
     // crash as it will be then, so a 60 s scrape warns one sample earlier, not one too late.
     // The risk scale already holds for the intervals it was set on; only the excess counts.
-    let gap = (f.sample_gap - CALIBRATED_GAP).clamp(0.0, MAX_GAP_CREDIT);
     let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk((t - gap).max(0.0), scale));
     let half = if f.grows_without_limit {
         NODE_PSI_HALF_GROWING
@@ -209,7 +222,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
-            ttl(f.ttl_starve.filter(|_| !starting)),
+            ttl(f.ttl_starve.filter(|_| !starting && !slack)),
             Cause::CpuStarvation,
         ),
         (node_psi.max(squeeze), Cause::Evicted),

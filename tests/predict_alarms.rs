@@ -245,6 +245,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 ttl_starve: None,
                 node_psi: None,
                 cache_squeeze: None,
+                cpu_use: None,
                 grows_without_limit: false,
                 sample_gap: 0.0,
                 instance_span: 600.0,
@@ -538,7 +539,14 @@ fn starving(dt: f64) -> (Vec<Sample>, f64) {
 
 /// Throttling that climbs from none at `from` s to every period `len` s later; starved
 /// (≥ 90 % throttled) at `from + 0.9 len` and killed by its liveness probe 30 s after that.
+/// CPU use follows the throttled share to the whole quota.
 fn starving_ramp(dt: f64, from: f64, len: f64) -> (Vec<Sample>, f64) {
+    throttle_ramp(dt, from, len, |share| 0.5 + 0.5 * share)
+}
+
+/// The throttling of [`starving_ramp`] with CPU use `used(share)` cores (the quota is 1 core),
+/// and the time its probe would kill a starving container.
+fn throttle_ramp(dt: f64, from: f64, len: f64, used: impl Fn(f64) -> f64) -> (Vec<Sample>, f64) {
     let share = |t: f64| ((t - from) / len).clamp(0.0, 1.0);
     let kill = from + 0.9 * len + 30.0;
     let (mut periods, mut throttled, mut cpu) = (0.0, 0.0, 0.0);
@@ -557,11 +565,31 @@ fn starving_ramp(dt: f64, from: f64, len: f64) -> (Vec<Sample>, f64) {
             let x = share(t + k as f64);
             periods += 10.0;
             throttled += 10.0 * x;
-            cpu += 0.5 + 0.5 * x;
+            cpu += used(x);
         }
         t += dt;
     }
     (out, kill)
+}
+
+#[test]
+fn throttling_that_climbs_while_a_fifth_of_the_quota_stays_unused_is_not_starvation() {
+    // A bursty service: throttled in more and more periods (none to all in 300 s, as the
+    // starving ramp), while it uses 60–75 % of its quota. Its probes get the CPU left over.
+    for dt in [10.0, 30.0, 60.0] {
+        let (samples, _) = throttle_ramp(dt, 100.0, 300.0, |share| 0.6 + 0.15 * share);
+        let mut p = Predictor::new(Model::embedded(), None);
+        let tr = run(&mut p, &samples);
+        assert!(
+            times(&tr, &Transition::Alarmed).is_empty(),
+            "dt={dt}: {tr:?}"
+        );
+    }
+    // The same throttling with the quota used up is starvation, at every interval.
+    for dt in [10.0, 30.0, 60.0] {
+        let (samples, kill) = starving_ramp(dt, 100.0, 300.0);
+        first_alarm_30_s_ahead(&samples, kill, &format!("dt={dt}"));
+    }
 }
 
 #[test]
