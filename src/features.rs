@@ -235,7 +235,7 @@ pub fn weighted_least_squares(pts: impl Iterator<Item = (f64, f64, f64)>) -> Opt
 /// The span of this instance's history inside the last `window` seconds, and the time that
 /// splits it into the older and the recent half (`None` without history).
 fn half_window(h: &History, now: f64, window: f64) -> Option<(f64, f64)> {
-    let oldest = h.iter_instance(now - window).last()?;
+    let oldest = h.iter_instance(now - window).next_back()?;
     let span = (now - oldest.t_first).min(window);
     Some((span, now - span / 2.0))
 }
@@ -296,7 +296,7 @@ pub fn envelope_slope(
     now: f64,
     window: f64,
     min_span: f64,
-    get: impl Fn(&Bucket) -> f32,
+    get: fn(&Bucket) -> f32,
 ) -> Option<f64> {
     envelope(h, now, window, min_span, get).map(|e| e.slope)
 }
@@ -328,31 +328,51 @@ pub fn envelope(
     now: f64,
     window: f64,
     min_span: f64,
-    get: impl Fn(&Bucket) -> f32,
+    get: fn(&Bucket) -> f32,
 ) -> Option<Envelope> {
-    let (span, mid) = half_window(h, now, window)?;
-    if span < min_span {
-        return None;
-    }
-    let (mut recent, mut older, mut peak_t) = (f64::NEG_INFINITY, f64::NEG_INFINITY, now);
+    let [e] = envelopes(h, now, window, min_span, [get]);
+    e
+}
+
+/// [`envelope`] of several series over one window in a single walk of the history: the
+/// extractor wants four over the long window, and a walk per series was a quarter of its
+/// time per sample.
+pub fn envelopes<const K: usize>(
+    h: &History,
+    now: f64,
+    window: f64,
+    min_span: f64,
+    gets: [fn(&Bucket) -> f32; K],
+) -> [Option<Envelope>; K] {
+    let Some((span, mid)) = half_window(h, now, window).filter(|&(span, _)| span >= min_span)
+    else {
+        return [None; K];
+    };
+    let (mut recent, mut older, mut peak_t) =
+        ([f64::NEG_INFINITY; K], [f64::NEG_INFINITY; K], [now; K]);
     for b in h.iter_instance(now - window) {
-        let v = get(b) as f64;
-        if !v.is_finite() {
-            // No value in this bucket (a gap in the series): the others still tell.
-            continue;
-        }
-        if b.t_mid() >= mid {
-            if v > recent {
-                (recent, peak_t) = (v, b.t_mid());
+        let t = b.t_mid();
+        for (k, get) in gets.iter().enumerate() {
+            let v = get(b) as f64;
+            if !v.is_finite() {
+                // No value in this bucket (a gap in the series): the others still tell.
+                continue;
             }
-        } else {
-            older = older.max(v);
+            if t >= mid {
+                if v > recent[k] {
+                    (recent[k], peak_t[k]) = (v, t);
+                }
+            } else {
+                older[k] = older[k].max(v);
+            }
         }
     }
-    (recent.is_finite() && older.is_finite()).then(|| Envelope {
-        slope: (recent - older) / (span / 2.0),
-        peak: recent,
-        peak_t,
+    std::array::from_fn(|k| {
+        (recent[k].is_finite() && older[k].is_finite()).then(|| Envelope {
+            slope: (recent[k] - older[k]) / (span / 2.0),
+            peak: recent[k],
+            peak_t: peak_t[k],
+        })
     })
 }
 
@@ -734,11 +754,23 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         None
     };
     let sample_gap = h.sample_gap();
-    let ws_envelope = envelope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    // The long-window envelopes of the working set, anon, pids and −node available memory.
+    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope] = envelopes(
+        h,
+        now,
+        LONG_WINDOW,
+        MIN_ENVELOPE_SPAN,
+        [
+            |b| b.ws_max,
+            |b| b.anon_max,
+            |b| b.last.pids,
+            |b| -b.last.node_available,
+        ],
+    );
     let ws_env5 = ws_envelope.map(|e| e.slope);
     let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
     let anon_env5 = if anon_known {
-        envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.anon_max)
+        anon_envelope.map(|e| e.slope)
     } else {
         None
     };
@@ -892,7 +924,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
-    let pids_growth = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.last.pids);
+    let pids_growth = pids_envelope.map(|e| e.slope);
     let ttl_pids = match (s.pids_current, pids_limit) {
         (Some(p), Some(l)) => time_to(p as f64, l, pids_growth),
         _ => None,
@@ -916,9 +948,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let ttl_node = match avail {
         Some(a) if evictable => {
             // Falling available memory is a negative slope of the envelope of −available.
-            let fall = envelope_slope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
-                -b.last.node_available
-            });
+            let fall = node_fall_envelope.map(|e| e.slope);
             time_to(-a, -NODE_EVICTION_BYTES, fall)
         }
         _ => None,

@@ -331,20 +331,46 @@ impl History {
         if i >= self.len {
             return None;
         }
-        Some(&self.buf[(self.head + CAPACITY - i) % CAPACITY])
+        Some(self.slot(i))
+    }
+
+    /// Bucket `i` back from the newest, unchecked against `len`.
+    fn slot(&self, i: usize) -> &Bucket {
+        &self.buf[(self.head + CAPACITY - i) % CAPACITY]
     }
 
     /// Buckets from newest to oldest.
-    pub fn iter_back(&self) -> impl Iterator<Item = &Bucket> + '_ {
-        (0..self.len).map(move |i| &self.buf[(self.head + CAPACITY - i) % CAPACITY])
+    pub fn iter_back(&self) -> impl DoubleEndedIterator<Item = &Bucket> + '_ {
+        self.newest(self.len)
+    }
+
+    /// The `k` newest buckets, newest first (`k` ≤ [`History::len`]).
+    fn newest(&self, k: usize) -> impl DoubleEndedIterator<Item = &Bucket> + '_ {
+        (0..k).map(move |i| self.slot(i))
+    }
+
+    /// How many of the newest buckets pass `keep`, a test that a run of the newest buckets
+    /// passes and the older ones fail. Every test on bucket times is one, since samples are
+    /// pushed in strictly increasing time, so a binary search finds the run's end: extraction
+    /// asks this of every window for every sample, and walking them was most of its cost.
+    fn newest_run(&self, keep: impl Fn(&Bucket) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if keep(self.slot(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Buckets of the current container instance whose newest sample is after `since`, newest
     /// first: the window every trend looks at (a restart is not a trend).
-    pub fn iter_instance(&self, since: f64) -> impl Iterator<Item = &Bucket> + '_ {
+    pub fn iter_instance(&self, since: f64) -> impl DoubleEndedIterator<Item = &Bucket> + '_ {
         let from = self.instance_start;
-        self.iter_back()
-            .take_while(move |b| b.t_last > since && b.t_first >= from)
+        self.newest(self.newest_run(|b| b.t_last > since && b.t_first >= from))
     }
 
     /// The working set of a sample as this history sees it: the reported one, or, when the
@@ -429,7 +455,7 @@ impl History {
 
     /// The newest bucket whose last sample is at or before `t` (the counter state at `t`).
     pub fn at_or_before(&self, t: f64) -> Option<&Bucket> {
-        self.iter_back().find(|b| b.t_last <= t)
+        self.back(self.newest_run(|b| b.t_last > t))
     }
 }
 
@@ -473,6 +499,52 @@ mod tests {
         assert_eq!(h.instance_start(), 107.0);
         h.clear();
         assert_eq!(h.instance_start(), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn window_lookups_match_a_walk_of_the_ring() {
+        // A ring that wrapped several times, with uneven gaps and two restarts: the binary
+        // searches must pick exactly the buckets a walk from the newest one picks.
+        let mut h = History::new();
+        let (mut t, mut restarts, mut cpu) = (0.0, 0, 0.0);
+        for i in 0..(3 * CAPACITY as u64) {
+            t += [1.0, 7.0, 13.0, 31.0][(i % 4) as usize];
+            cpu += 0.5;
+            if i == 3 * CAPACITY as u64 - 50 || i == 3 * CAPACITY as u64 - 20 {
+                restarts += 1;
+                cpu = 0.1;
+            }
+            let mut x = s(t, 100 + i);
+            x.restarts_total = Some(restarts);
+            x.cpu_usage_seconds_total = Some(cpu);
+            h.push(&x);
+        }
+        assert_eq!(h.len(), CAPACITY);
+        let from = h.instance_start();
+        // The restart lies inside the ring, so the instance cut is exercised too.
+        assert!(from > h.iter_back().last().map_or(f64::INFINITY, |b| b.t_first));
+        let times =
+            |it: &mut dyn Iterator<Item = &Bucket>| it.map(|b| b.t_first).collect::<Vec<_>>();
+        let oldest = h.iter_back().last().map_or(0.0, |b| b.t_first);
+        let mut probe = oldest - 50.0;
+        while probe < t + 50.0 {
+            let walked = times(
+                &mut h
+                    .iter_back()
+                    .take_while(|b| b.t_last > probe && b.t_first >= from),
+            );
+            assert_eq!(times(&mut h.iter_instance(probe)), walked, "since {probe}");
+            assert_eq!(
+                h.at_or_before(probe).map(|b| b.t_first),
+                h.iter_back().find(|b| b.t_last <= probe).map(|b| b.t_first),
+                "at {probe}"
+            );
+            probe += 3.7;
+        }
+        // Oldest first is the same walk reversed.
+        let mut reversed = times(&mut h.iter_instance(t - 600.0).rev());
+        reversed.reverse();
+        assert_eq!(reversed, times(&mut h.iter_instance(t - 600.0)));
     }
 
     #[test]
