@@ -135,6 +135,8 @@ pub struct Features {
     /// CPU use as a share of the quota now, and its change per second, on the line through
     /// the last two minutes ([`cpu_use_line`]); `None` without a quota or a usage counter.
     pub cpu_use: Option<(f64, f64)>,
+    /// The throttling began as a step and has held its level since ([`throttle_stepped`]).
+    pub throttle_step: bool,
     /// Memory pressure of a container without a memory limit on a node whose memory is
     /// unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
@@ -702,6 +704,19 @@ pub const STARVE_WINDOW_MAX: f64 = 300.0;
 pub const STARVE_FROM: f64 = 0.5;
 /// ... and rise at least this fast (share per second: 0.12 per minute).
 pub const STARVE_MIN_RISE: f64 = 0.002;
+/// Throttled share of CFS periods under which a container ran unhindered before a step
+/// ([`throttle_stepped`]).
+pub const STEP_FROM: f64 = 0.1;
+/// Longest time from an unthrottled interval to the level a step holds, seconds: one
+/// interval between them at a 60 s scrape, with its jitter.
+pub const STEP_SECONDS: f64 = 90.0;
+/// Intervals a step's level must hold for before it counts as one ([`throttle_stepped`]).
+pub const STEP_HELD: usize = 2;
+/// CPU use, as a share of the quota, under which a container idled before a step.
+pub const STEP_IDLE: f64 = 0.25;
+/// How far the throttled share may wander from its newest value and still be the level a step
+/// reached.
+pub const STEP_BAND: f64 = 0.1;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
 /// count as growing ([`Features::grows_without_limit`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
@@ -962,6 +977,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_node,
         ttl_starve: starvation_eta(h, now, sample_gap),
         cpu_use: cpu_use_line(h, s),
+        throttle_step: throttle_stepped(h, s.cpu_limit_cores.filter(|l| *l > 0.0)),
         node_psi: node_pressure_fallback(s),
         cache_squeeze: cache_squeeze(h, s),
         grows_without_limit: limit.is_none()
@@ -1073,33 +1089,16 @@ pub fn cpu_use_line(h: &History, s: &Sample) -> Option<(f64, f64)> {
 pub fn starvation_eta(h: &History, now: f64, sample_gap: f64) -> Option<f64> {
     let mut pts = [(0.0f64, 0.0f64); 16];
     let mut n = 0;
-    let mut newer: Option<&Bucket> = None;
     // STARVE_WINDOW, or as far back as four intervals take at a sparse scrape (at most 5 min).
-    for b in h.iter_instance(now - STARVE_WINDOW_MAX - BUCKET_SECONDS) {
-        if n >= 4 && now - b.t_last > STARVE_WINDOW + BUCKET_SECONDS {
+    for i in throttle_shares(h, now - STARVE_WINDOW_MAX - BUCKET_SECONDS) {
+        if n >= 4 && now - i.start > STARVE_WINDOW + BUCKET_SECONDS {
             break;
         }
-        if let Some(nb) = newer {
-            let periods = nb.last.periods - b.last.periods;
-            let throttled = nb.last.throttled_periods - b.last.throttled_periods;
-            if periods == 0.0 && throttled == 0.0 {
-                // No period ran (idle) or none was reported (a gap carried the counters over):
-                // the interval goes on to the next bucket back.
-                continue;
-            }
-            if !(periods > 0.0 && throttled >= 0.0) {
-                break;
-            }
-            pts[n] = (
-                0.5 * (nb.t_last + b.t_last),
-                f64::from((throttled / periods).min(1.0)),
-            );
-            n += 1;
-            if n == pts.len() {
-                break;
-            }
+        pts[n] = (0.5 * (i.start + i.end), i.share);
+        n += 1;
+        if n == pts.len() {
+            break;
         }
-        newer = Some(b);
     }
     if n < 4 {
         return None;
@@ -1122,6 +1121,99 @@ pub fn starvation_eta(h: &History, now: f64, sample_gap: f64) -> Option<f64> {
     }
     let reach = t_new + (STARVED_RATIO - level).max(0.0) / slope;
     Some(((reach - now).max(0.0) + PROBE_KILL_S).min(TTL_CAP))
+}
+
+/// One interval between two buckets of the CFS counters.
+#[derive(Debug, Clone, Copy)]
+struct Interval {
+    start: f64,
+    end: f64,
+    /// Share of the periods in it that were throttled.
+    share: f64,
+    /// CPU seconds used in it.
+    cpu: f64,
+}
+
+/// The intervals between this instance's buckets since `since`, newest first. An interval in
+/// which no period ran (idle) or none was reported (a gap carried the counters over) goes on
+/// to the next bucket back; a counter that went backwards ends the walk.
+fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + '_ {
+    let mut buckets = h.iter_instance(since);
+    let mut newer = buckets.next();
+    std::iter::from_fn(move || {
+        let nb = newer.take()?;
+        for b in buckets.by_ref() {
+            let periods = nb.last.periods - b.last.periods;
+            let throttled = nb.last.throttled_periods - b.last.throttled_periods;
+            if periods == 0.0 && throttled == 0.0 {
+                continue;
+            }
+            if !(periods > 0.0 && throttled >= 0.0) {
+                return None;
+            }
+            newer = Some(b);
+            return Some(Interval {
+                start: b.t_last,
+                end: nb.t_last,
+                share: f64::from((throttled / periods).min(1.0)),
+                cpu: nb.last.cpu_seconds - b.last.cpu_seconds,
+            });
+        }
+        None
+    })
+}
+
+/// Whether this instance's CFS throttling began as a step and has held its level since: the
+/// newest intervals are throttled in a share of their periods within [`STEP_BAND`] of the
+/// newest one's (or in [`STARVED_RATIO`] or more, pinned), and they got there from an interval
+/// throttled in under [`STEP_FROM`] through at most one interval between (the one the step
+/// fell in), within [`STEP_SECONDS`]. The level must have held for [`STEP_HELD`] intervals,
+/// unless the container idled before (under [`STEP_IDLE`] of its quota `limit`, in cores): one
+/// interval at a new level is the newest point of a climb as much as a step, but a service
+/// whose load climbs to starvation was busy before it was throttled.
+///
+/// That is work starting (a batch job, a cron run) that takes the CPU it is given, not a
+/// service whose load outgrows its quota: load grows over minutes, and a service starving
+/// under it shows a throttled share that keeps climbing until its probes fail.
+pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
+    // As far back as the history goes: a batch run may hold its level for longer than any
+    // trend window.
+    let mut intervals = throttle_shares(h, f64::NEG_INFINITY);
+    let Some(newest) = intervals.next() else {
+        return false;
+    };
+    let level = newest.share;
+    if level < STEP_FROM {
+        return false;
+    }
+    let held =
+        |share: f64| share >= STARVED_RATIO.min(level - STEP_BAND) && share <= level + STEP_BAND;
+    // The start of the oldest interval of the newest run at this level.
+    let mut level_from = newest.start;
+    let mut held_for = 1;
+    let mut in_run = true;
+    let mut between = 0;
+    for i in intervals {
+        if in_run && held(i.share) {
+            level_from = i.start;
+            held_for += 1;
+            continue;
+        }
+        in_run = false;
+        if level_from - i.end > STEP_SECONDS {
+            return false;
+        }
+        if i.share < STEP_FROM {
+            let idle = limit.is_some_and(|l| i.cpu < STEP_IDLE * l * (i.end - i.start));
+            return held_for >= STEP_HELD || idle;
+        }
+        // The interval the step fell in; a second one between is a climb, however fast.
+        between += 1;
+        if between > 1 {
+            return false;
+        }
+    }
+    false
 }
 
 /// Features of a lone sample with no history (`POST /predict`): levels only, no trends. Its
@@ -1194,6 +1286,28 @@ mod tests {
             cpu += 5.0 * 0.5 * share(t + 2.5);
             s
         }))
+    }
+
+    #[test]
+    fn throttling_that_steps_to_a_level_and_holds_it_is_a_step() {
+        // Unthrottled until 200 s, then pinned or at 60 %, for three minutes.
+        for level in [1.0, 0.6] {
+            let f = throttled(380.0, |t| if t > 200.0 { level } else { 0.0 });
+            assert!(f.throttle_step, "level {level}");
+        }
+        // Seen for one interval only, a new level is the newest point of a climb as much as a
+        // step.
+        assert!(!throttled(210.0, |t| if t > 200.0 { 1.0 } else { 0.0 }).throttle_step);
+        // A climb through the middle, even one of a minute, is not a step; nor is a jump from
+        // a throttled level, or no throttling at all.
+        for share in [
+            Box::new(|t: f64| ((t - 100.0) / 300.0).clamp(0.0, 1.0)) as Box<dyn Fn(f64) -> f64>,
+            Box::new(|t: f64| ((t - 200.0) / 60.0).clamp(0.0, 1.0)),
+            Box::new(|t: f64| if t > 200.0 { 1.0 } else { 0.3 }),
+            Box::new(|_| 0.0),
+        ] {
+            assert!(!throttled(380.0, share).throttle_step);
+        }
     }
 
     #[test]

@@ -178,7 +178,11 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     let slack = restarts == 0.0
         && f.cpu_use
             .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
-    let copes = starting || pinned || slack;
+    // Nor is one whose throttling began as a step and has held its level since: work that
+    // started (a batch run) and takes the CPU it is given. A service starves as its load
+    // outgrows the quota, and its throttled share keeps climbing on the way.
+    let stepped = restarts == 0.0 && f.throttle_step;
+    let copes = starting || pinned || slack || stepped;
     let starve_i = class_index(Cause::CpuStarvation);
     // Its starvation probability counts as "no crash".
     let dropped = if copes {
@@ -222,7 +226,7 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
         (ttl(f.ttl_mem), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
-            ttl(f.ttl_starve.filter(|_| !starting && !slack)),
+            ttl(f.ttl_starve.filter(|_| !starting && !slack && !stepped)),
             Cause::CpuStarvation,
         ),
         (node_psi.max(squeeze), Cause::Evicted),

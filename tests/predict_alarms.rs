@@ -246,6 +246,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 node_psi: None,
                 cache_squeeze: None,
                 cpu_use: None,
+                throttle_step: false,
                 grows_without_limit: false,
                 sample_gap: 0.0,
                 instance_span: 600.0,
@@ -547,12 +548,23 @@ fn starving_ramp(dt: f64, from: f64, len: f64) -> (Vec<Sample>, f64) {
 /// The throttling of [`starving_ramp`] with CPU use `used(share)` cores (the quota is 1 core),
 /// and the time its probe would kill a starving container.
 fn throttle_ramp(dt: f64, from: f64, len: f64, used: impl Fn(f64) -> f64) -> (Vec<Sample>, f64) {
-    let share = |t: f64| ((t - from) / len).clamp(0.0, 1.0);
     let kill = from + 0.9 * len + 30.0;
+    let share = |t: f64| ((t - from) / len).clamp(0.0, 1.0);
+    (throttle_series(dt, kill, share, used), kill)
+}
+
+/// Samples every `dt` s until `until` of a container with a 1-core quota throttled in
+/// `share(t)` of its periods at time t and using `used(share)` cores.
+fn throttle_series(
+    dt: f64,
+    until: f64,
+    share: impl Fn(f64) -> f64,
+    used: impl Fn(f64) -> f64,
+) -> Vec<Sample> {
     let (mut periods, mut throttled, mut cpu) = (0.0, 0.0, 0.0);
     let mut out = Vec::new();
     let mut t = 0.0;
-    while t < kill {
+    while t < until {
         let mut s = sample(t, "default/busy/app");
         s.memory_working_set_bytes = Some(100 * MIB);
         s.cpu_limit_cores = Some(1.0);
@@ -569,7 +581,26 @@ fn throttle_ramp(dt: f64, from: f64, len: f64, used: impl Fn(f64) -> f64) -> (Ve
         }
         t += dt;
     }
-    (out, kill)
+    out
+}
+
+#[test]
+fn a_batch_run_whose_throttling_steps_to_a_level_and_holds_it_is_not_starvation() {
+    // A cron job idles at a tenth of its quota, then starts at 400 s: throttled in every
+    // period (or in 60 % of them) from that second on, its whole quota used, for 10 minutes.
+    // It does its work; nothing kills it.
+    for dt in [10.0, 30.0, 60.0] {
+        for level in [1.0, 0.6] {
+            let share = |t: f64| if t >= 400.0 { level } else { 0.0 };
+            let samples = throttle_series(dt, 1000.0, share, |x| if x > 0.0 { 1.0 } else { 0.1 });
+            let mut p = Predictor::new(Model::embedded(), None);
+            let tr = run(&mut p, &samples);
+            assert!(
+                times(&tr, &Transition::Alarmed).is_empty(),
+                "dt={dt} level={level}: {tr:?}"
+            );
+        }
+    }
 }
 
 #[test]
