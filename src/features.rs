@@ -135,8 +135,6 @@ pub struct Features {
     /// CPU use as a share of the quota now, and its change per second, on the line through
     /// the last two minutes ([`cpu_use_line`]); `None` without a quota or a usage counter.
     pub cpu_use: Option<(f64, f64)>,
-    /// The throttling began as a step and has held its level since ([`throttle_stepped`]).
-    pub throttle_step: bool,
     /// Memory pressure of a container without a memory limit on a node whose memory is
     /// unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
@@ -977,7 +975,6 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_node,
         ttl_starve: starvation_eta(h, now, sample_gap),
         cpu_use: cpu_use_line(h, s),
-        throttle_step: throttle_stepped(h, s.cpu_limit_cores.filter(|l| *l > 0.0)),
         node_psi: node_pressure_fallback(s),
         cache_squeeze: cache_squeeze(h, s),
         grows_without_limit: limit.is_none()
@@ -1261,8 +1258,21 @@ mod tests {
     /// A container with a 0.5-core quota sampled every 5 s whose throttled share of periods
     /// at time `t` is `share(t)`; `cpu_throttled_periods_total` accumulates it like cpu.stat.
     fn throttled(end: f64, share: impl Fn(f64) -> f64) -> Features {
+        run(throttled_samples(end, share))
+    }
+
+    /// Whether the throttling of [`throttled`] stepped ([`throttle_stepped`]).
+    fn stepped(end: f64, share: impl Fn(f64) -> f64) -> bool {
+        let mut h = History::new();
+        for s in throttled_samples(end, share) {
+            h.push(&s);
+        }
+        throttle_stepped(&h, Some(0.5))
+    }
+
+    fn throttled_samples(end: f64, share: impl Fn(f64) -> f64) -> impl Iterator<Item = Sample> {
         let (mut periods, mut thr) = (0.0, 0.0);
-        run((0..=(end / 5.0) as u64).map(|i| {
+        (0..=(end / 5.0) as u64).map(move |i| {
             let t = i as f64 * 5.0;
             periods += 50.0;
             thr += 50.0 * share(t).clamp(0.0, 1.0);
@@ -1272,7 +1282,7 @@ mod tests {
             s.cpu_periods_total = Some(periods as u64);
             s.cpu_throttled_periods_total = Some(thr.round() as u64);
             s
-        }))
+        })
     }
 
     /// 5 s samples of a container with a 0.5-core quota using `share(t)` of it.
@@ -1292,12 +1302,14 @@ mod tests {
     fn throttling_that_steps_to_a_level_and_holds_it_is_a_step() {
         // Unthrottled until 200 s, then pinned or at 60 %, for three minutes.
         for level in [1.0, 0.6] {
-            let f = throttled(380.0, |t| if t > 200.0 { level } else { 0.0 });
-            assert!(f.throttle_step, "level {level}");
+            assert!(
+                stepped(380.0, |t| if t > 200.0 { level } else { 0.0 }),
+                "level {level}"
+            );
         }
         // Seen for one interval only, a new level is the newest point of a climb as much as a
         // step.
-        assert!(!throttled(210.0, |t| if t > 200.0 { 1.0 } else { 0.0 }).throttle_step);
+        assert!(!stepped(210.0, |t| if t > 200.0 { 1.0 } else { 0.0 }));
         // A climb through the middle, even one of a minute, is not a step; nor is a jump from
         // a throttled level, or no throttling at all.
         for share in [
@@ -1306,7 +1318,7 @@ mod tests {
             Box::new(|t: f64| if t > 200.0 { 1.0 } else { 0.3 }),
             Box::new(|_| 0.0),
         ] {
-            assert!(!throttled(380.0, share).throttle_step);
+            assert!(!stepped(380.0, share));
         }
     }
 

@@ -152,8 +152,11 @@ fn half_at(x: f64, half: f64) -> f64 {
     x * x / (x * x + half * half)
 }
 
-/// Combine the model's class probabilities with the physical estimates.
-pub fn assess(model: &Model, f: &Features) -> Assessment {
+/// Combine the model's class probabilities with the physical estimates. `stepped` says
+/// whether the container's throttling began as a step and has held its level since
+/// ([`features::throttle_stepped`]); it walks the instance's whole history, so it is asked
+/// only where the answer can change the assessment. A lone sample has no steps: `|| false`.
+pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> Assessment {
     let mut p = model.probabilities(&f.x);
     let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     // A container's start-up is not starvation: a runtime that compiles its way up (a JVM's
@@ -181,9 +184,12 @@ pub fn assess(model: &Model, f: &Features) -> Assessment {
     // Nor is one whose throttling began as a step and has held its level since: work that
     // started (a batch run) and takes the CPU it is given. A service starves as its load
     // outgrows the quota, and its throttled share keeps climbing on the way.
-    let stepped = restarts == 0.0 && f.throttle_step;
-    let copes = starting || pinned || slack || stepped;
+    // Asked last: the answer matters only where starvation still counts, through the trees'
+    // probability (unless pinned already drops it) or the time to starve.
     let starve_i = class_index(Cause::CpuStarvation);
+    let may_starve = f.ttl_starve.is_some() || (!pinned && p[starve_i] > 0.0);
+    let stepped = restarts == 0.0 && !starting && !slack && may_starve && stepped();
+    let copes = starting || pinned || slack || stepped;
     // Its starvation probability counts as "no crash".
     let dropped = if copes {
         std::mem::take(&mut p[starve_i])
@@ -406,7 +412,10 @@ impl Predictor {
 
         st.hist.push(sample);
         let f = features::extract(&st.hist, sample);
-        let mut a = assess(&self.model, &f);
+        let limit = sample.cpu_limit_cores.filter(|l| *l > 0.0);
+        let mut a = assess(&self.model, &f, || {
+            features::throttle_stepped(&st.hist, limit)
+        });
         st.peak_risk = st.peak_risk.max(a.resource);
         if let Some(t) = st.unexplained_restart {
             if sample.ts - t >= UNEXPLAINED_RESTART_SECONDS || sample.ts < t {
@@ -511,7 +520,7 @@ fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
 /// Score a single sample with no history (`POST /predict`).
 pub fn predict_once(model: &Model, sample: &Sample) -> Prediction {
     let f = features::extract_once(sample);
-    let a = assess(model, &f);
+    let a = assess(model, &f, || false);
     Prediction {
         id: sample.id.clone(),
         ts: sample.ts,
@@ -550,6 +559,46 @@ mod tests {
     }
 
     #[test]
+    fn the_step_is_asked_only_where_starvation_still_counts() {
+        let model = Model::embedded();
+        // Five minutes at 5 s of a container using `use_` of its 1-core quota, throttled in
+        // 10 % of its periods: the bench's steady state, whose step walk was its hot spot.
+        let features = |use_: f64| {
+            let mut h = crate::history::History::new();
+            let mut last = None;
+            for i in 0..60u64 {
+                let t = i as f64 * 5.0;
+                let s = Sample {
+                    ts: t,
+                    id: "ns/p/c".into(),
+                    cpu_limit_cores: Some(1.0),
+                    cpu_usage_seconds_total: Some(t * use_),
+                    cpu_periods_total: Some(i * 50),
+                    cpu_throttled_periods_total: Some(i * 5),
+                    ..Default::default()
+                };
+                h.push(&s);
+                last = Some(features::extract(&h, &s));
+            }
+            last.unwrap()
+        };
+        // Using 30 % of its quota it leaves slack: the answer could not change anything.
+        let slack = features(0.3);
+        assess(&model, &slack, || {
+            panic!("the step was asked of a container with slack")
+        });
+        // At 99 % it has none, and where the trees see starvation the step decides it.
+        let busy = features(0.99);
+        let mut asked = false;
+        let a = assess(&model, &busy, || {
+            asked = true;
+            false
+        });
+        let p = model.probabilities(&busy.x)[class_index(Cause::CpuStarvation)];
+        assert_eq!(asked, p > 0.0 || busy.ttl_starve.is_some(), "{a:?}");
+    }
+
+    #[test]
     fn ttl_risk_is_monotone_and_high_near_the_limit() {
         let mut prev = 1.0;
         for t in [0.0, 5.0, 20.0, 60.0, 120.0, 300.0, 3600.0] {
@@ -576,11 +625,19 @@ mod tests {
             node_memory_total_bytes: node.map(|_| 16 << 30),
             ..Default::default()
         };
-        let thrashing = assess(&model, &features::extract_once(&sample(25.0, None, None)));
+        let thrashing = assess(
+            &model,
+            &features::extract_once(&sample(25.0, None, None)),
+            || false,
+        );
         assert!(thrashing.risk >= model.threshold(), "{thrashing:?}");
         assert_eq!(thrashing.cause, Some(Cause::Evicted));
         // A few percent (refaults on a busy node) is not the node running out.
-        let busy = assess(&model, &features::extract_once(&sample(2.0, None, None)));
+        let busy = assess(
+            &model,
+            &features::extract_once(&sample(2.0, None, None)),
+            || false,
+        );
         assert!(busy.risk < 0.1, "{busy:?}");
         // With a limit the stalls are the container's own (the memory terms answer that);
         // with the node's memory known, the node terms do.

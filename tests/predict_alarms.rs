@@ -246,12 +246,11 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 node_psi: None,
                 cache_squeeze: None,
                 cpu_use: None,
-                throttle_step: false,
                 grows_without_limit: false,
                 sample_gap: 0.0,
                 instance_span: 600.0,
             };
-            let a = assess(&m, &f);
+            let a = assess(&m, &f, || false);
             assert!(
                 a.risk <= prev + 1e-9,
                 "{name}: risk rose from {prev} to {} at ttl {ttl}",
