@@ -147,6 +147,9 @@ pub struct Features {
     pub grows_without_limit: bool,
     /// Seconds between this container's samples ([`History::sample_gap`]).
     pub sample_gap: f64,
+    /// At a sparse scrape, a step by which the working set set a new high in the last
+    /// [`LONG_WINDOW`] would reach the limit from where it stands ([`step_reaches_limit`]).
+    pub step_reaches_limit: bool,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
@@ -980,8 +983,35 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         grows_without_limit: limit.is_none()
             && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
         sample_gap,
+        step_reaches_limit: ttl_mem.is_some()
+            && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
         instance_span: span,
     }
+}
+
+/// Whether, at a sparse scrape, one more step like the largest by which the working set
+/// rose above all its earlier samples of this instance (a new high) over the last
+/// [`LONG_WINDOW`] would cover the `headroom` left below the limit. A bursty leak climbs in
+/// such steps, and the next scrape may come after the kill; a GC sawtooth's rebound from a
+/// trough is no new high.
+fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> bool {
+    if sample_gap < 2.0 * crate::history::BUCKET_SECONDS || h.instance_span() < 2.0 * LONG_WINDOW {
+        return false;
+    }
+    let mut high = None::<f32>;
+    let mut step = 0.0f32;
+    for b in h.iter_instance(f64::NEG_INFINITY).rev() {
+        if b.ws_max.is_nan() {
+            continue;
+        }
+        if let Some(m) = high {
+            if b.t_last > now - LONG_WINDOW {
+                step = step.max(b.ws_max - m);
+            }
+        }
+        high = Some(high.map_or(b.ws_max, |m| m.max(b.ws_max)));
+    }
+    f64::from(step) >= headroom
 }
 
 /// Whether `s` is of a container without a memory limit and does not say how much memory the
@@ -1684,6 +1714,45 @@ mod tests {
             s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
             s
         }))
+    }
+
+    #[test]
+    fn a_leak_in_bursts_is_one_burst_from_its_limit_a_sawtooth_rebound_is_not() {
+        // Scraped every 60 s: 200 MiB of 512, 40 MiB more every 2 minutes, flat in between.
+        let bursts = |t: f64| 200.0 + 40.0 * (t / 120.0).floor();
+        // At 400 MiB the largest burst is short of the 112 MiB left; at 480 MiB it covers 32.
+        let early = scraped_working_set(660, 60, bursts);
+        assert!(
+            early.ttl_mem.is_some() && !early.step_reaches_limit,
+            "{early:?}"
+        );
+        let late = scraped_working_set(900, 60, bursts);
+        assert!(
+            late.ttl_mem.is_some() && late.step_reaches_limit,
+            "{late:?}"
+        );
+
+        // A steady GC sawtooth, 200 → 488 MiB every 150 s: its rebounds from a trough rise
+        // 115 MiB between samples, more than the 82 MiB left at its highest sample, but none
+        // sets a new high.
+        let mut h = History::new();
+        let mut rebound = 0.0f64;
+        let mut prev = None;
+        for i in (0..=1200u64).step_by(60) {
+            let mut s = base(i as f64);
+            let v = 200.0 + 1.92 * (i % 150) as f64;
+            s.memory_working_set_bytes = Some((v * MIB as f64) as u64);
+            h.push(&s);
+            if i >= 900 {
+                rebound = rebound.max(v - prev.unwrap_or(v));
+            }
+            prev = Some(v);
+        }
+        let headroom = (512.0 - 430.4) * MIB as f64;
+        assert!(rebound * MIB as f64 > headroom, "rebound {rebound} MiB");
+        assert!(!step_reaches_limit(&h, 1200.0, 60.0, headroom));
+        // Dense samples are left to the time to limit: the next one is seconds away.
+        assert!(!step_reaches_limit(&h, 1200.0, 10.0, 0.0));
     }
 
     /// 5 min at 1 s of a line from `start` MiB rising `rate` MiB/s, ±2 MiB of noise, and a

@@ -103,6 +103,9 @@ const SAME_CRASH_SECONDS: f64 = 60.0;
 /// samples did not show (an exit the app chose, not a resource running out).
 const EXPLAINED_RISK: f64 = 0.5;
 
+/// Risk of a growing container whose largest step between two samples reaches its limit.
+const STEP_RISK: f64 = 0.8;
+
 /// Risk of a container right after an unexplained restart: just above the default threshold.
 const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
 
@@ -216,6 +219,8 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // on a busy node stay at a few percent).
     // At a sparse scrape the next chance to warn is a whole interval away: judge each time to
     // crash as it will be then, so a 60 s scrape warns one sample earlier, not one too late.
+    // There a leak that grows in bursts is one burst from the kill once a burst it made
+    // would cover what is left (`step_reaches_limit`), whatever its mean rate says.
     // The risk scale already holds for the intervals it was set on; only the excess counts.
     let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk((t - gap).max(0.0), scale));
     let half = if f.grows_without_limit {
@@ -228,8 +233,9 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         .cache_squeeze
         .filter(|_| f.grows_without_limit)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
+    let step = if f.step_reaches_limit { STEP_RISK } else { 0.0 };
     for (r, c) in [
-        (ttl(f.ttl_mem), Cause::OomKill),
+        (ttl(f.ttl_mem).max(step), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
             ttl(f.ttl_starve.filter(|_| !starting && !slack && !stepped)),

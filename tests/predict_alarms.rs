@@ -248,9 +248,23 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 cpu_use: None,
                 grows_without_limit: false,
                 sample_gap: 0.0,
+                step_reaches_limit: false,
                 instance_span: 600.0,
             };
             let a = assess(&m, &f, || false);
+            // One burst from the limit is an alarm however far the mean rate puts it.
+            let burst = assess(
+                &m,
+                &Features {
+                    step_reaches_limit: true,
+                    ..f.clone()
+                },
+                || false,
+            );
+            assert!(
+                burst.risk >= m.threshold() && burst.cause == Some(Cause::OomKill),
+                "{name}: a burst from the limit at ttl {ttl}: {burst:?}"
+            );
             assert!(
                 a.risk <= prev + 1e-9,
                 "{name}: risk rose from {prev} to {} at ttl {ttl}",
