@@ -995,7 +995,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
 /// such steps, and the next scrape may come after the kill; a GC sawtooth's rebound from a
 /// trough is no new high.
 fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> bool {
-    if sample_gap < 2.0 * crate::history::BUCKET_SECONDS || h.instance_span() < 2.0 * LONG_WINDOW {
+    if sample_gap < 2.0 * BUCKET_SECONDS || h.instance_span() < 2.0 * LONG_WINDOW {
         return false;
     }
     let mut high = None::<f32>;

@@ -103,7 +103,7 @@ const SAME_CRASH_SECONDS: f64 = 60.0;
 /// samples did not show (an exit the app chose, not a resource running out).
 const EXPLAINED_RISK: f64 = 0.5;
 
-/// Risk of a growing container whose largest step between two samples reaches its limit.
+/// Risk of a growing container one burst from its limit ([`Features::step_reaches_limit`]).
 const STEP_RISK: f64 = 0.8;
 
 /// Risk of a container right after an unexplained restart: just above the default threshold.
