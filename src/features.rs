@@ -333,47 +333,52 @@ pub fn envelope(
     min_span: f64,
     get: fn(&Bucket) -> f32,
 ) -> Option<Envelope> {
-    let [e] = envelopes(h, now, window, min_span, [get]);
+    let [e] = envelopes(h, now, window, min_span, |b| [get(b)]);
     e
 }
 
 /// [`envelope`] of several series over one window in a single walk of the history: the
 /// extractor wants four over the long window, and a walk per series was a quarter of its
-/// time per sample.
+/// time per sample. `get` gives the `K` values of a bucket.
 pub fn envelopes<const K: usize>(
     h: &History,
     now: f64,
     window: f64,
     min_span: f64,
-    gets: [fn(&Bucket) -> f32; K],
+    get: impl Fn(&Bucket) -> [f32; K],
 ) -> [Option<Envelope>; K] {
     let Some((span, mid)) = half_window(h, now, window).filter(|&(span, _)| span >= min_span)
     else {
         return [None; K];
     };
+    // Maxima are taken in f32, the buckets' own precision: widening to f64 is exact and keeps
+    // the order, so the result is the same at half the work.
     let (mut recent, mut older, mut peak_t) =
-        ([f64::NEG_INFINITY; K], [f64::NEG_INFINITY; K], [now; K]);
+        ([f32::NEG_INFINITY; K], [f32::NEG_INFINITY; K], [now; K]);
     for b in h.iter_instance(now - window) {
         let t = b.t_mid();
-        for (k, get) in gets.iter().enumerate() {
-            let v = get(b) as f64;
-            if !v.is_finite() {
-                // No value in this bucket (a gap in the series): the others still tell.
-                continue;
-            }
-            if t >= mid {
-                if v > recent[k] {
-                    (recent[k], peak_t[k]) = (v, t);
+        let vs = get(b);
+        // No value in a bucket (a gap in the series, NaN) leaves that series' maxima alone:
+        // NaN compares false and `max` ignores it. The others still tell.
+        if t >= mid {
+            for k in 0..K {
+                if vs[k] > recent[k] && vs[k].is_finite() {
+                    (recent[k], peak_t[k]) = (vs[k], t);
                 }
-            } else {
-                older[k] = older[k].max(v);
+            }
+        } else {
+            for k in 0..K {
+                if vs[k].is_finite() {
+                    older[k] = older[k].max(vs[k]);
+                }
             }
         }
     }
     std::array::from_fn(|k| {
-        (recent[k].is_finite() && older[k].is_finite()).then(|| Envelope {
-            slope: (recent[k] - older[k]) / (span / 2.0),
-            peak: recent[k],
+        let (recent, older) = (f64::from(recent[k]), f64::from(older[k]));
+        (recent.is_finite() && older.is_finite()).then(|| Envelope {
+            slope: (recent - older) / (span / 2.0),
+            peak: recent,
             peak_t: peak_t[k],
         })
     })
@@ -771,18 +776,10 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     let sample_gap = h.sample_gap();
     // The long-window envelopes of the working set, anon, pids and −node available memory.
-    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope] = envelopes(
-        h,
-        now,
-        LONG_WINDOW,
-        MIN_ENVELOPE_SPAN,
-        [
-            |b| b.ws_max,
-            |b| b.anon_max,
-            |b| b.last.pids,
-            |b| -b.last.node_available,
-        ],
-    );
+    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope] =
+        envelopes(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
+            [b.ws_max, b.anon_max, b.last.pids, -b.last.node_available]
+        });
     let ws_env5 = ws_envelope.map(|e| e.slope);
     let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
     let anon_env5 = if anon_known {

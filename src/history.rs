@@ -349,15 +349,39 @@ impl History {
         (0..k).map(move |i| self.slot(i))
     }
 
-    /// How many of the newest buckets pass `keep`, a test that a run of the newest buckets
-    /// passes and the older ones fail. Every test on bucket times is one, since samples are
-    /// pushed in strictly increasing time, so a binary search finds the run's end: extraction
-    /// asks this of every window for every sample, and walking them was most of its cost.
-    fn newest_run(&self, keep: impl Fn(&Bucket) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len);
+    /// How many of the newest buckets have their last sample after `since` and their first at
+    /// or after `from`. Both tests pass for a run of the newest buckets and fail for the older
+    /// ones, since samples are pushed in strictly increasing time. Extraction asks this of
+    /// every window for every sample, so it starts where the mean spacing of the buckets puts
+    /// the run's end and checks that guess (right at a steady scrape, and a branch the CPU
+    /// predicts); a binary search, whose branches it cannot, finds the end otherwise.
+    fn newest_run(&self, since: f64, from: f64) -> usize {
+        let len = self.len;
+        let keep = |i: usize| {
+            let b = self.slot(i);
+            b.t_last > since && b.t_first >= from
+        };
+        if len < 2 {
+            return usize::from(len == 1 && keep(0));
+        }
+        let (newest, oldest) = (self.slot(0).t_last, self.slot(len - 1).t_last);
+        let spacing = (newest - oldest) / (len - 1) as f64;
+        // The guess is only a start: a float-to-int cast saturates (NaN is 0), and truncating
+        // `x + 1` rounds up without a call to `ceil` (no SSE4.1 in the baseline target).
+        let mut g = (((newest - since) / spacing + 1.0) as usize).min(len);
+        for _ in 0..2 {
+            if g > 0 && !keep(g - 1) {
+                g -= 1;
+            } else if g < len && keep(g) {
+                g += 1;
+            } else {
+                return g;
+            }
+        }
+        let (mut lo, mut hi) = (0, len);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if keep(self.slot(mid)) {
+            if keep(mid) {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -370,7 +394,7 @@ impl History {
     /// first: the window every trend looks at (a restart is not a trend).
     pub fn iter_instance(&self, since: f64) -> impl DoubleEndedIterator<Item = &Bucket> + '_ {
         let from = self.instance_start;
-        self.newest(self.newest_run(|b| b.t_last > since && b.t_first >= from))
+        self.newest(self.newest_run(since, from))
     }
 
     /// The working set of a sample as this history sees it: the reported one, or, when the
@@ -455,7 +479,7 @@ impl History {
 
     /// The newest bucket whose last sample is at or before `t` (the counter state at `t`).
     pub fn at_or_before(&self, t: f64) -> Option<&Bucket> {
-        self.back(self.newest_run(|b| b.t_last > t))
+        self.back(self.newest_run(t, f64::NEG_INFINITY))
     }
 }
 
@@ -503,48 +527,72 @@ mod tests {
 
     #[test]
     fn window_lookups_match_a_walk_of_the_ring() {
-        // A ring that wrapped several times, with uneven gaps and two restarts: the binary
-        // searches must pick exactly the buckets a walk from the newest one picks.
-        let mut h = History::new();
-        let (mut t, mut restarts, mut cpu) = (0.0, 0, 0.0);
-        for i in 0..(3 * CAPACITY as u64) {
-            t += [1.0, 7.0, 13.0, 31.0][(i % 4) as usize];
-            cpu += 0.5;
-            if i == 3 * CAPACITY as u64 - 50 || i == 3 * CAPACITY as u64 - 20 {
-                restarts += 1;
-                cpu = 0.1;
+        // Rings that wrapped several times or are part full, at steady scrapes (where the
+        // search's first guess is right) and uneven gaps, some with two restarts: the lookups
+        // must pick exactly the buckets a walk from the newest one picks.
+        let steady = |gap: f64| move |_: u64| gap;
+        let uneven = |i: u64| [1.0, 7.0, 13.0, 31.0][(i % 4) as usize];
+        let cases: [(u64, &dyn Fn(u64) -> f64, bool); 8] = [
+            (3 * CAPACITY as u64, &uneven, true),
+            (3 * CAPACITY as u64, &uneven, false),
+            (700, &steady(1.0), true),
+            (300, &steady(15.0), true),
+            (200, &steady(60.0), false),
+            (25, &steady(1.0), false),
+            (2, &steady(30.0), false),
+            (1, &steady(1.0), false),
+        ];
+        for (n, gap, restart) in cases {
+            let mut h = History::new();
+            let (mut t, mut restarts, mut cpu) = (0.0, 0, 0.0);
+            for i in 0..n {
+                t += gap(i);
+                cpu += 0.5;
+                if restart && (i == n - 50 || i == n - 20) {
+                    restarts += 1;
+                    cpu = 0.1;
+                }
+                let mut x = s(t, 100 + i);
+                x.restarts_total = Some(restarts);
+                x.cpu_usage_seconds_total = Some(cpu);
+                h.push(&x);
             }
-            let mut x = s(t, 100 + i);
-            x.restarts_total = Some(restarts);
-            x.cpu_usage_seconds_total = Some(cpu);
-            h.push(&x);
+            let from = h.instance_start();
+            if restart {
+                // The restart lies inside the ring, so the instance cut is exercised too.
+                assert!(from > h.iter_back().last().map_or(f64::INFINITY, |b| b.t_first));
+            }
+            let times =
+                |it: &mut dyn Iterator<Item = &Bucket>| it.map(|b| b.t_first).collect::<Vec<_>>();
+            let oldest = h.iter_back().last().map_or(0.0, |b| b.t_first);
+            let mut probes = vec![f64::NEG_INFINITY, f64::INFINITY];
+            let mut probe = oldest - 50.0;
+            while probe < t + 50.0 {
+                probes.push(probe);
+                probe += 3.7;
+            }
+            for probe in probes {
+                let walked = times(
+                    &mut h
+                        .iter_back()
+                        .take_while(|b| b.t_last > probe && b.t_first >= from),
+                );
+                assert_eq!(
+                    times(&mut h.iter_instance(probe)),
+                    walked,
+                    "{n}: since {probe}"
+                );
+                assert_eq!(
+                    h.at_or_before(probe).map(|b| b.t_first),
+                    h.iter_back().find(|b| b.t_last <= probe).map(|b| b.t_first),
+                    "{n}: at {probe}"
+                );
+            }
+            // Oldest first is the same walk reversed.
+            let mut reversed = times(&mut h.iter_instance(t - 600.0).rev());
+            reversed.reverse();
+            assert_eq!(reversed, times(&mut h.iter_instance(t - 600.0)));
         }
-        assert_eq!(h.len(), CAPACITY);
-        let from = h.instance_start();
-        // The restart lies inside the ring, so the instance cut is exercised too.
-        assert!(from > h.iter_back().last().map_or(f64::INFINITY, |b| b.t_first));
-        let times =
-            |it: &mut dyn Iterator<Item = &Bucket>| it.map(|b| b.t_first).collect::<Vec<_>>();
-        let oldest = h.iter_back().last().map_or(0.0, |b| b.t_first);
-        let mut probe = oldest - 50.0;
-        while probe < t + 50.0 {
-            let walked = times(
-                &mut h
-                    .iter_back()
-                    .take_while(|b| b.t_last > probe && b.t_first >= from),
-            );
-            assert_eq!(times(&mut h.iter_instance(probe)), walked, "since {probe}");
-            assert_eq!(
-                h.at_or_before(probe).map(|b| b.t_first),
-                h.iter_back().find(|b| b.t_last <= probe).map(|b| b.t_first),
-                "at {probe}"
-            );
-            probe += 3.7;
-        }
-        // Oldest first is the same walk reversed.
-        let mut reversed = times(&mut h.iter_instance(t - 600.0).rev());
-        reversed.reverse();
-        assert_eq!(reversed, times(&mut h.iter_instance(t - 600.0)));
     }
 
     #[test]
