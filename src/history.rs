@@ -530,23 +530,23 @@ mod tests {
         // Rings that wrapped several times or are part full, at steady scrapes (where the
         // search's first guess is right) and uneven gaps, some with two restarts: the lookups
         // must pick exactly the buckets a walk from the newest one picks.
-        let steady = |gap: f64| move |_: u64| gap;
-        let uneven = |i: u64| [1.0, 7.0, 13.0, 31.0][(i % 4) as usize];
-        let cases: [(u64, &dyn Fn(u64) -> f64, bool); 8] = [
-            (3 * CAPACITY as u64, &uneven, true),
-            (3 * CAPACITY as u64, &uneven, false),
-            (700, &steady(1.0), true),
-            (300, &steady(15.0), true),
-            (200, &steady(60.0), false),
-            (25, &steady(1.0), false),
-            (2, &steady(30.0), false),
-            (1, &steady(1.0), false),
+        // (samples, the gaps between them in turn, restarts)
+        let uneven = [1.0, 7.0, 13.0, 31.0];
+        let cases = [
+            (3 * CAPACITY as u64, uneven, true),
+            (3 * CAPACITY as u64, uneven, false),
+            (700, [1.0; 4], true),
+            (300, [15.0; 4], true),
+            (200, [60.0; 4], false),
+            (25, [1.0; 4], false),
+            (2, [30.0; 4], false),
+            (1, [1.0; 4], false),
         ];
         for (n, gap, restart) in cases {
             let mut h = History::new();
             let (mut t, mut restarts, mut cpu) = (0.0, 0, 0.0);
             for i in 0..n {
-                t += gap(i);
+                t += gap[(i % 4) as usize];
                 cpu += 0.5;
                 if restart && (i == n - 50 || i == n - 20) {
                     restarts += 1;
