@@ -3,12 +3,15 @@
 //! container through `Predictor::observe` (history update, features, trees, risk, alarm).
 //! Run: `cargo bench --bench predict`. `BENCH_CONTAINERS=100` keeps every history in the CPU
 //! caches (about 6 KiB each), which separates their cache misses from the computation; the
-//! benchmark keeps its name whatever the count.
+//! benchmark keeps its name whatever the count. `BENCH_SWEEPS=K` skips criterion and only
+//! runs K more sweeps after the warm-up: `scripts/instructions-per-sample` runs that under
+//! cachegrind, a count of instructions that does not drift with the machine's load.
 use crashwatch::model::Model;
 use crashwatch::predict::{predict_once, Predictor};
 use crashwatch::sample::Sample;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
+use std::sync::Arc;
 
 const MIB: u64 = 1024 * 1024;
 
@@ -41,12 +44,9 @@ fn sample(i: usize, t: f64) -> Sample {
     }
 }
 
-fn bench(c: &mut Criterion) {
-    let model = Model::embedded();
-    let n: usize = std::env::var("BENCH_CONTAINERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+/// A predictor that has seen 10 minutes of 1 s samples of `n` containers, the samples it
+/// was last given, and the time of the last sweep.
+fn warmed_up(model: &Arc<Model>, n: usize) -> (Predictor, Vec<Sample>, f64) {
     let mut p = Predictor::new(model.clone(), None);
     let mut samples: Vec<Sample> = (0..n).map(|i| sample(i, 0.0)).collect();
     for t in 0..600 {
@@ -55,17 +55,30 @@ fn bench(c: &mut Criterion) {
             p.observe(s);
         }
     }
-    let mut t = 600.0;
+    (p, samples, 599.0)
+}
+
+/// One sample of every container, one second after the last.
+fn sweep(p: &mut Predictor, samples: &mut [Sample], t: &mut f64) {
+    *t += 1.0;
+    for s in samples.iter_mut() {
+        s.ts = *t;
+        black_box(p.observe(black_box(s)));
+    }
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn bench(c: &mut Criterion) {
+    let model = Model::embedded();
+    let n = env_usize("BENCH_CONTAINERS").unwrap_or(1000);
+    let (mut p, mut samples, mut t) = warmed_up(&model, n);
     let mut g = c.benchmark_group("predict");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("observe_1000_containers", |b| {
-        b.iter(|| {
-            t += 1.0;
-            for s in samples.iter_mut() {
-                s.ts = t;
-                black_box(p.observe(black_box(s)));
-            }
-        })
+        b.iter(|| sweep(&mut p, &mut samples, &mut t))
     });
     let one = sample(3, 100.0);
     g.throughput(Throughput::Elements(1));
@@ -76,4 +89,16 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(k) = env_usize("BENCH_SWEEPS") {
+        let n = env_usize("BENCH_CONTAINERS").unwrap_or(1000);
+        let (mut p, mut samples, mut t) = warmed_up(&Model::embedded(), n);
+        for _ in 0..k {
+            sweep(&mut p, &mut samples, &mut t);
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
