@@ -352,14 +352,14 @@ pub fn envelopes<const K: usize>(
         return [None; K];
     };
     // Maxima are taken in f32, the buckets' own precision: widening to f64 is exact and keeps
-    // the order, so the result is the same at half the work.
+    // the order, so the result is the same without a conversion per value.
     let (mut recent, mut older, mut peak_t) =
         ([f32::NEG_INFINITY; K], [f32::NEG_INFINITY; K], [now; K]);
     for b in h.iter_instance(now - window) {
         let t = b.t_mid();
         let vs = get(b);
-        // No value in a bucket (a gap in the series, NaN) leaves that series' maxima alone:
-        // NaN compares false and `max` ignores it. The others still tell.
+        // A value that is not finite (NaN: a gap in that series) leaves that series' maxima
+        // alone; the others still tell.
         if t >= mid {
             for k in 0..K {
                 if vs[k] > recent[k] && vs[k].is_finite() {
