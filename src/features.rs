@@ -299,7 +299,7 @@ pub fn envelope_slope(
     now: f64,
     window: f64,
     min_span: f64,
-    get: fn(&Bucket) -> f32,
+    get: impl Fn(&Bucket) -> f32,
 ) -> Option<f64> {
     envelope(h, now, window, min_span, get).map(|e| e.slope)
 }
@@ -331,7 +331,7 @@ pub fn envelope(
     now: f64,
     window: f64,
     min_span: f64,
-    get: fn(&Bucket) -> f32,
+    get: impl Fn(&Bucket) -> f32,
 ) -> Option<Envelope> {
     let [e] = envelopes(h, now, window, min_span, |b| [get(b)]);
     e
