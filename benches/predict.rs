@@ -71,9 +71,14 @@ fn env_usize(name: &str) -> Option<usize> {
     std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
+/// How many containers the predictor holds: `BENCH_CONTAINERS`, 1,000 by default.
+fn containers() -> usize {
+    env_usize("BENCH_CONTAINERS").unwrap_or(1000)
+}
+
 fn bench(c: &mut Criterion) {
     let model = Model::embedded();
-    let n = env_usize("BENCH_CONTAINERS").unwrap_or(1000);
+    let n = containers();
     let (mut p, mut samples, mut t) = warmed_up(&model, n);
     let mut g = c.benchmark_group("predict");
     g.throughput(Throughput::Elements(n as u64));
@@ -92,8 +97,7 @@ criterion_group!(benches, bench);
 
 fn main() {
     if let Some(k) = env_usize("BENCH_SWEEPS") {
-        let n = env_usize("BENCH_CONTAINERS").unwrap_or(1000);
-        let (mut p, mut samples, mut t) = warmed_up(&Model::embedded(), n);
+        let (mut p, mut samples, mut t) = warmed_up(&Model::embedded(), containers());
         for _ in 0..k {
             sweep(&mut p, &mut samples, &mut t);
         }
