@@ -69,22 +69,12 @@ fn new_container(pod: u32, rng: &mut impl Rng) -> Live {
         memory_limit_bytes: limit,
         memory_anon_bytes: Some(anon),
         memory_file_bytes: Some(file),
-        memory_swap_bytes: Some(0),
-        oom_events_total: Some(0),
-        oom_kills_total: Some(0),
-        memory_high_events_total: Some(0),
-        memory_max_events_total: Some(0),
-        memory_pressure_some_avg10: Some(0.0),
-        memory_pressure_full_avg10: Some(0.0),
         cpu_usage_seconds_total: Some(rng.random_range(0.0..5.0)),
         cpu_limit_cores: (qos == Qos::Guaranteed).then_some(0.5),
-        cpu_throttled_seconds_total: Some(0.0),
-        cpu_throttled_periods_total: Some(0),
         cpu_periods_total: Some(0),
-        cpu_pressure_some_avg10: Some(0.0),
         pids_current: Some(rng.random_range(1..40)),
         pids_limit: Some(4096),
-        ..Sample::default()
+        ..Sample::calm()
     };
     Live {
         pod,

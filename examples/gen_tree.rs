@@ -47,22 +47,14 @@ fn main() -> anyhow::Result<()> {
                 memory_limit_bytes: limit,
                 memory_anon_bytes: Some(anon),
                 memory_file_bytes: Some(file),
-                memory_swap_bytes: Some(0),
-                oom_events_total: Some(0),
-                oom_kills_total: Some(0),
-                memory_high_events_total: Some(0),
                 memory_max_events_total: Some(i % 4),
-                memory_pressure_some_avg10: Some(0.0),
-                memory_pressure_full_avg10: Some(0.0),
                 cpu_usage_seconds_total: Some(100.0 + i as f64 * 3.25),
                 cpu_limit_cores: (qos == Qos::Guaranteed).then_some(0.5),
-                cpu_throttled_seconds_total: Some(0.0),
-                cpu_throttled_periods_total: Some(0),
                 cpu_periods_total: Some(1000 + i),
                 cpu_pressure_some_avg10: Some(0.5),
                 pids_current: Some(5 + i % 40),
                 pids_limit: Some(4096),
-                ..Sample::default()
+                ..Sample::calm()
             };
             w.write_container(&ContainerSpec::generated(pod, c, qos), &sample)?;
             written += 1;

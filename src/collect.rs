@@ -293,10 +293,6 @@ impl Collector {
         s.memory_swap_bytes = self
             .get::<v2::MemorySwapCurrent>(&dir, true, stats)?
             .map(|m| m.bytes);
-        if let Some(p) = self.get::<v2::MemoryPressure>(&dir, true, stats)? {
-            s.memory_pressure_some_avg10 = p.0.some.map(|l| l.avg10);
-            s.memory_pressure_full_avg10 = p.0.full.map(|l| l.avg10);
-        }
         if let Some(c) = self.get::<v2::CpuStat>(&dir, true, stats)? {
             s.cpu_usage_seconds_total = c.usage_usec.map(|u| u as f64 / 1e6);
             s.cpu_throttled_seconds_total = c.throttled_usec.map(|u| u as f64 / 1e6);
@@ -306,16 +302,8 @@ impl Collector {
         s.cpu_limit_cores = self
             .get::<v2::CpuMax>(&dir, true, stats)?
             .and_then(|c| c.cores());
-        s.cpu_pressure_some_avg10 = self
-            .get::<v2::CpuPressure>(&dir, true, stats)?
-            .and_then(|p| p.0.some.map(|l| l.avg10));
-        s.pids_current = self
-            .get::<v2::PidsCurrent>(&dir, true, stats)?
-            .map(|p| p.count);
-        s.pids_limit = self
-            .get::<v2::PidsMax>(&dir, true, stats)?
-            .and_then(|p| p.limit);
-        Ok(())
+        self.read_pressure(&dir, true, s, stats)?;
+        self.read_pids(&dir, true, s, stats)
     }
 
     /// cgroup v1 (and hybrid): one directory per controller, pressure from `unified/`.
@@ -364,23 +352,45 @@ impl Collector {
             s.cpu_throttled_periods_total = c.nr_throttled;
             s.cpu_periods_total = c.nr_periods;
         }
-        let pids = layout.pids.join(rel);
+        self.read_pids(&layout.pids.join(rel), false, s, stats)?;
+        if let Some(unified) = &layout.unified {
+            self.read_pressure(&unified.join(rel), false, s, stats)?;
+        }
+        Ok(())
+    }
+
+    /// `pids.current` and `pids.max`, the same files on v1 and v2.
+    fn read_pids(
+        &mut self,
+        dir: &Path,
+        owner: bool,
+        s: &mut Sample,
+        stats: &mut SweepStats,
+    ) -> Result<(), Vanished> {
         s.pids_current = self
-            .get::<v2::PidsCurrent>(&pids, false, stats)?
+            .get::<v2::PidsCurrent>(dir, owner, stats)?
             .map(|p| p.count);
         s.pids_limit = self
-            .get::<v2::PidsMax>(&pids, false, stats)?
+            .get::<v2::PidsMax>(dir, owner, stats)?
             .and_then(|p| p.limit);
-        if let Some(unified) = &layout.unified {
-            let dir = unified.join(rel);
-            if let Some(p) = self.get::<v2::MemoryPressure>(&dir, false, stats)? {
-                s.memory_pressure_some_avg10 = p.0.some.map(|l| l.avg10);
-                s.memory_pressure_full_avg10 = p.0.full.map(|l| l.avg10);
-            }
-            s.cpu_pressure_some_avg10 = self
-                .get::<v2::CpuPressure>(&dir, false, stats)?
-                .and_then(|p| p.0.some.map(|l| l.avg10));
+        Ok(())
+    }
+
+    /// `memory.pressure` and `cpu.pressure`: v2 files, read from the unified tree on hybrid.
+    fn read_pressure(
+        &mut self,
+        dir: &Path,
+        owner: bool,
+        s: &mut Sample,
+        stats: &mut SweepStats,
+    ) -> Result<(), Vanished> {
+        if let Some(p) = self.get::<v2::MemoryPressure>(dir, owner, stats)? {
+            s.memory_pressure_some_avg10 = p.0.some.map(|l| l.avg10);
+            s.memory_pressure_full_avg10 = p.0.full.map(|l| l.avg10);
         }
+        s.cpu_pressure_some_avg10 = self
+            .get::<v2::CpuPressure>(dir, owner, stats)?
+            .and_then(|p| p.0.some.map(|l| l.avg10));
         Ok(())
     }
 

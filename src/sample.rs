@@ -211,6 +211,25 @@ fn active_ratio(file: u64) -> u64 {
 const MIN_ACTIVE_RATIO: f64 = 3.0;
 
 impl Sample {
+    /// A container that has never been near a limit: every OOM and event counter at 0, no
+    /// pressure, no throttling, no swap; everything else unknown. A base for the samples that
+    /// examples, tests and benches write with [`crate::tree::TreeWriter`].
+    pub fn calm() -> Sample {
+        Sample {
+            memory_swap_bytes: Some(0),
+            oom_events_total: Some(0),
+            oom_kills_total: Some(0),
+            memory_high_events_total: Some(0),
+            memory_max_events_total: Some(0),
+            memory_pressure_some_avg10: Some(0.0),
+            memory_pressure_full_avg10: Some(0.0),
+            cpu_throttled_seconds_total: Some(0.0),
+            cpu_throttled_periods_total: Some(0),
+            cpu_pressure_some_avg10: Some(0.0),
+            ..Sample::default()
+        }
+    }
+
     /// Memory the kernel cannot reclaim at the limit (without swap): usage minus what it can
     /// drop — page cache other than tmpfs, and reclaimable slab — when usage and page cache are
     /// reported, never below anon; else anon. So anon, tmpfs and the kernel's own memory

@@ -269,17 +269,13 @@ fn run_on_a_written_tree_alarms_before_the_oom_kill() {
     assert!(alarm.contains(" time_to_oom="), "{alarm}");
     let (_, m) = http_get(addr, "/metrics");
     let labels = format!("container=\"{leak_c}\",namespace=\"\",pod=\"{leak_pod}\"");
-    assert!(
-        m.contains(&format!(
-            "crashwatch_crash_predicted{{cause=\"oom_kill\",{labels}}} 1\n"
-        )),
-        "{m}"
+    assert_line(
+        &m,
+        &format!("crashwatch_crash_predicted{{cause=\"oom_kill\",{labels}}} 1\n"),
     );
-    assert!(
-        m.contains(&format!(
-            "crashwatch_memory_limit_bytes{{{labels}}} 268435456\n"
-        )),
-        "{m}"
+    assert_line(
+        &m,
+        &format!("crashwatch_memory_limit_bytes{{{labels}}} 268435456\n"),
     );
     assert!(
         m.contains(&format!(
@@ -330,17 +326,13 @@ fn run_on_a_written_tree_alarms_before_the_oom_kill() {
     );
     std::thread::sleep(Duration::from_millis(500));
     let (_, m) = http_get(addr, "/metrics");
-    assert!(
-        m.contains(&format!(
-            "crashwatch_predictions_total{{outcome=\"{outcome}\"}} 1\n"
-        )),
-        "{m}"
+    assert_line(
+        &m,
+        &format!("crashwatch_predictions_total{{outcome=\"{outcome}\"}} 1\n"),
     );
-    assert!(
-        m.contains(&format!(
-            "crashwatch_predictions_total{{outcome=\"{other}\"}} 0\n"
-        )),
-        "{m}"
+    assert_line(
+        &m,
+        &format!("crashwatch_predictions_total{{outcome=\"{other}\"}} 0\n"),
     );
     assert!(
         m.contains("crashwatch_predictions_total{outcome=\"miss\"} 0\n"),
@@ -372,4 +364,9 @@ fn run_on_a_written_tree_alarms_before_the_oom_kill() {
         &steady.container_id[..12]
     )));
     assert!(agent.terminate().success());
+}
+
+/// `text` (a /metrics page) holds `line`, newline included; the message shows the page.
+fn assert_line(text: &str, line: &str) {
+    assert!(text.contains(line), "no {line:?} in:\n{text}");
 }

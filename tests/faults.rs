@@ -38,22 +38,12 @@ fn sample(used_mib: u64) -> Sample {
         memory_limit_bytes: Some(512 * MIB),
         memory_anon_bytes: Some(used_mib * MIB),
         memory_file_bytes: Some(0),
-        memory_swap_bytes: Some(0),
-        oom_events_total: Some(0),
-        oom_kills_total: Some(0),
-        memory_high_events_total: Some(0),
-        memory_max_events_total: Some(0),
-        memory_pressure_some_avg10: Some(0.0),
-        memory_pressure_full_avg10: Some(0.0),
         cpu_usage_seconds_total: Some(12.5),
         cpu_limit_cores: Some(1.0),
-        cpu_throttled_seconds_total: Some(0.0),
-        cpu_throttled_periods_total: Some(0),
         cpu_periods_total: Some(100),
-        cpu_pressure_some_avg10: Some(0.0),
         pids_current: Some(7),
         pids_limit: Some(1024),
-        ..Sample::default()
+        ..Sample::calm()
     }
 }
 

@@ -334,6 +334,25 @@ fn sa_dir() -> SaDir {
     SaDir { _dir: dir, path }
 }
 
+/// A kubelet serving `{cert}.crt` over TLS (a PodList and a summary with `available` bytes
+/// free), a service-account directory that holds the cluster CA, and the kubelet's URL.
+fn tls_kubelet(cert: &str, available: u64) -> (FakeServer, SaDir, String) {
+    let acceptor = tls_acceptor(&format!("{cert}.crt"), &format!("{cert}.key"));
+    let kubelet = FakeServer::start_tls(
+        "127.0.0.1:0".parse().unwrap(),
+        Arc::new(kubelet_ok(available)),
+        Some(acceptor),
+    );
+    let sa = sa_dir();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls/ca.crt"),
+        sa.path.join("ca.crt"),
+    )
+    .unwrap();
+    let url = format!("https://{}", kubelet.addr);
+    (kubelet, sa, url)
+}
+
 fn config(kubelet: &str, api: Option<&str>, source: PodSource, sa: &SaDir) -> KubeConfig {
     let src = crashwatch::cli::SourceArgs {
         cgroup_root: "/sys/fs/cgroup".into(),
@@ -818,19 +837,7 @@ async fn a_new_container_id_triggers_one_refresh_not_a_stampede() {
 #[test]
 fn https_kubelet_verified_with_the_service_account_ca() {
     // Serving cert signed by the cluster CA (serverTLSBootstrap): verifies with ca.crt.
-    let acceptor = tls_acceptor("kubelet.crt", "kubelet.key");
-    let kubelet = FakeServer::start_tls(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(kubelet_ok(11)),
-        Some(acceptor),
-    );
-    let sa = sa_dir();
-    std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls/ca.crt"),
-        sa.path.join("ca.crt"),
-    )
-    .unwrap();
-    let url = format!("https://{}", kubelet.addr);
+    let (kubelet, sa, url) = tls_kubelet("kubelet", 11);
     let mut snap = snapshot();
     enrich_blocking(&config(&url, None, PodSource::Kubelet, &sa), &mut snap).unwrap();
     assert_named(&snap, 11);
@@ -843,19 +850,7 @@ fn https_kubelet_verified_with_the_service_account_ca() {
 #[test]
 fn https_kubelet_with_self_signed_cert_needs_insecure_tls() {
     // The kubelet's default self-signed serving cert: no CA vouches for it.
-    let acceptor = tls_acceptor("selfsigned.crt", "selfsigned.key");
-    let kubelet = FakeServer::start_tls(
-        "127.0.0.1:0".parse().unwrap(),
-        Arc::new(kubelet_ok(12)),
-        Some(acceptor),
-    );
-    let sa = sa_dir();
-    std::fs::copy(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/tls/ca.crt"),
-        sa.path.join("ca.crt"),
-    )
-    .unwrap();
-    let url = format!("https://{}", kubelet.addr);
+    let (kubelet, sa, url) = tls_kubelet("selfsigned", 12);
     let mut snap = snapshot();
     let err = enrich_blocking(&config(&url, None, PodSource::Kubelet, &sa), &mut snap)
         .unwrap_err()

@@ -34,20 +34,11 @@ fn sample(pod: u32, t: u32) -> Sample {
         memory_limit_bytes: Some(limit),
         memory_anon_bytes: Some(anon),
         memory_file_bytes: Some(10 * MIB),
-        oom_events_total: Some(0),
-        oom_kills_total: Some(0),
-        memory_high_events_total: Some(0),
-        memory_max_events_total: Some(0),
-        memory_pressure_some_avg10: Some(0.0),
-        memory_pressure_full_avg10: Some(0.0),
         cpu_usage_seconds_total: Some(t as f64 * 0.1),
         cpu_periods_total: Some(t as u64 * 10),
-        cpu_throttled_periods_total: Some(0),
-        cpu_throttled_seconds_total: Some(0.0),
-        cpu_pressure_some_avg10: Some(0.0),
         pids_current: Some(9),
         pids_limit: Some(1024),
-        ..Sample::default()
+        ..Sample::calm()
     }
 }
 

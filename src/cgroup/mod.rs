@@ -18,6 +18,30 @@
 //! 9223372036854771712, page-aligned `i64::MAX`, for "unlimited") become `None`;
 //! v1 `cpu.cfs_quota_us` `-1` becomes `None`.
 
+/// A file that holds one number: its typed struct (one public field) and a parser that reads
+/// the number with `$parse` ([`single_u64`], or [`max_or_u64`] where `max` means unlimited).
+macro_rules! number_file {
+    ($(#[$doc:meta])* $name:ident = $file:literal {
+        $(#[$fdoc:meta])* $field:ident: $ty:ty = $parse:ident
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name {
+            $(#[$fdoc])*
+            pub $field: $ty,
+        }
+
+        impl $crate::cgroup::KernelFile for $name {
+            const NAME: &'static str = $file;
+            fn parse(s: &str) -> $crate::Result<Self> {
+                Ok($name {
+                    $field: $crate::cgroup::$parse(Self::NAME, s)?,
+                })
+            }
+        }
+    };
+}
+
 mod reader;
 mod shape;
 pub mod v1;

@@ -5,19 +5,11 @@ use super::v2::set;
 use super::KernelFile;
 use crate::{Error, Result};
 
-/// `memory.usage_in_bytes`: bytes charged (rss + cache; slightly fuzzy by design in v1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryUsageInBytes {
-    /// Bytes.
-    pub bytes: u64,
-}
-
-impl KernelFile for MemoryUsageInBytes {
-    const NAME: &'static str = "memory.usage_in_bytes";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemoryUsageInBytes {
-            bytes: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.usage_in_bytes`: bytes charged (rss + cache; slightly fuzzy by design in v1).
+    MemoryUsageInBytes = "memory.usage_in_bytes" {
+        /// Bytes.
+        bytes: u64 = single_u64
     }
 }
 
@@ -147,35 +139,19 @@ impl KernelFile for MemoryOomControl {
     }
 }
 
-/// `memory.failcnt`: times usage hit the limit (v1's closest thing to v2 `max` events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryFailcnt {
-    /// Count.
-    pub count: u64,
-}
-
-impl KernelFile for MemoryFailcnt {
-    const NAME: &'static str = "memory.failcnt";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemoryFailcnt {
-            count: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.failcnt`: times usage hit the limit (v1's closest thing to v2 `max` events).
+    MemoryFailcnt = "memory.failcnt" {
+        /// Count.
+        count: u64 = single_u64
     }
 }
 
-/// `cpuacct.usage`: total CPU time, nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CpuacctUsage {
-    /// Nanoseconds.
-    pub nanos: u64,
-}
-
-impl KernelFile for CpuacctUsage {
-    const NAME: &'static str = "cpuacct.usage";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(CpuacctUsage {
-            nanos: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `cpuacct.usage`: total CPU time, nanoseconds.
+    CpuacctUsage = "cpuacct.usage" {
+        /// Nanoseconds.
+        nanos: u64 = single_u64
     }
 }
 

@@ -1,6 +1,6 @@
 //! cgroup v2 (unified hierarchy) files. Field names are the kernel's keys; a key the running
 //! kernel does not print stays `None`, keys we do not know are ignored.
-use super::shape::{flat_kv, max_or_u64, parse_psi, parse_u64, single_u64, Psi};
+use super::shape::{flat_kv, parse_psi, parse_u64, Psi};
 use super::KernelFile;
 use crate::Result;
 
@@ -10,67 +10,35 @@ pub(crate) fn set(file: &'static str, key: &str, v: &str, slot: &mut Option<u64>
     Ok(())
 }
 
-/// `memory.current`: bytes charged to the cgroup (anon + page cache + kernel).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryCurrent {
-    /// Bytes.
-    pub bytes: u64,
-}
-
-impl KernelFile for MemoryCurrent {
-    const NAME: &'static str = "memory.current";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemoryCurrent {
-            bytes: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.current`: bytes charged to the cgroup (anon + page cache + kernel).
+    MemoryCurrent = "memory.current" {
+        /// Bytes.
+        bytes: u64 = single_u64
     }
 }
 
-/// `memory.max`: hard limit; the OOM killer runs when usage cannot be reclaimed below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryMax {
-    /// Bytes; `None` when the file says `max` (unlimited).
-    pub bytes: Option<u64>,
-}
-
-impl KernelFile for MemoryMax {
-    const NAME: &'static str = "memory.max";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemoryMax {
-            bytes: max_or_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.max`: hard limit; the OOM killer runs when usage cannot be reclaimed below it.
+    MemoryMax = "memory.max" {
+        /// Bytes; `None` when the file says `max` (unlimited).
+        bytes: Option<u64> = max_or_u64
     }
 }
 
-/// `memory.high`: throttling threshold (reclaim pressure, no OOM kill).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemoryHigh {
-    /// Bytes; `None` when the file says `max`.
-    pub bytes: Option<u64>,
-}
-
-impl KernelFile for MemoryHigh {
-    const NAME: &'static str = "memory.high";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemoryHigh {
-            bytes: max_or_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.high`: throttling threshold (reclaim pressure, no OOM kill).
+    MemoryHigh = "memory.high" {
+        /// Bytes; `None` when the file says `max`.
+        bytes: Option<u64> = max_or_u64
     }
 }
 
-/// `memory.swap.current`: bytes of swap used by the cgroup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemorySwapCurrent {
-    /// Bytes.
-    pub bytes: u64,
-}
-
-impl KernelFile for MemorySwapCurrent {
-    const NAME: &'static str = "memory.swap.current";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(MemorySwapCurrent {
-            bytes: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `memory.swap.current`: bytes of swap used by the cgroup.
+    MemorySwapCurrent = "memory.swap.current" {
+        /// Bytes.
+        bytes: u64 = single_u64
     }
 }
 
@@ -307,35 +275,19 @@ impl KernelFile for CpuMax {
     }
 }
 
-/// `pids.current`: tasks in the cgroup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PidsCurrent {
-    /// Count.
-    pub count: u64,
-}
-
-impl KernelFile for PidsCurrent {
-    const NAME: &'static str = "pids.current";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(PidsCurrent {
-            count: single_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `pids.current`: tasks in the cgroup.
+    PidsCurrent = "pids.current" {
+        /// Count.
+        count: u64 = single_u64
     }
 }
 
-/// `pids.max`: fork() fails with EAGAIN at this many tasks (same format on v1 and v2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PidsMax {
-    /// Count; `None` when `max`.
-    pub limit: Option<u64>,
-}
-
-impl KernelFile for PidsMax {
-    const NAME: &'static str = "pids.max";
-    fn parse(s: &str) -> Result<Self> {
-        Ok(PidsMax {
-            limit: max_or_u64(Self::NAME, s)?,
-        })
+number_file! {
+    /// `pids.max`: fork() fails with EAGAIN at this many tasks (same format on v1 and v2).
+    PidsMax = "pids.max" {
+        /// Count; `None` when `max`.
+        limit: Option<u64> = max_or_u64
     }
 }
 
