@@ -145,7 +145,8 @@ pub struct Assessment {
     /// loop. A restart after it was high is explained.
     pub resource: f64,
     /// The risk without the trees' starvation probability: what stands when a starvation
-    /// verdict of the trees alone is set aside.
+    /// verdict of the trees alone is set aside (`Predictor::observe` raises it with the
+    /// unexplained-restart floor, as it does the risk).
     pub besides_starvation: f64,
 }
 
@@ -445,9 +446,12 @@ impl Predictor {
         if let Some(t) = st.unexplained_restart {
             if sample.ts - t >= UNEXPLAINED_RESTART_SECONDS || sample.ts < t {
                 st.unexplained_restart = None;
-            } else if a.risk < UNEXPLAINED_RESTART_RISK {
-                a.risk = UNEXPLAINED_RESTART_RISK;
-                a.cause = Some(Cause::RestartLoop);
+            } else {
+                a.besides_starvation = a.besides_starvation.max(UNEXPLAINED_RESTART_RISK);
+                if a.risk < UNEXPLAINED_RESTART_RISK {
+                    a.risk = UNEXPLAINED_RESTART_RISK;
+                    a.cause = Some(Cause::RestartLoop);
+                }
             }
         }
 
@@ -470,7 +474,7 @@ impl Predictor {
             }
         } else if alarm.opened_at.is_none() {
             // The trees' starvation verdict alone, on a container that has not restarted: at a
-            // dense scrape one sample of it is often a burst that the next one does not repeat,
+            // dense scrape one sample of it can be a burst that the next one does not repeat,
             // so it opens an alarm only when the next sample says the same.
             let lone_starve = a.risk >= self.threshold
                 && a.besides_starvation < self.threshold

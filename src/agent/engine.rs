@@ -83,6 +83,15 @@ pub struct Engine {
     seen: HashMap<String, ContainerMeta>,
     /// Named containers that vanished, kept for [`RESTART_GRACE_S`].
     ghosts: HashMap<String, Ghost>,
+    /// This sweep's alarm, clear and crash lines, written once its view is published: whoever
+    /// reads an alarm line and asks `/predict` or `/metrics` at once finds the alarm there.
+    lines: Vec<Line>,
+}
+
+/// A log line held until the sweep's view is published.
+enum Line {
+    Warn(String),
+    Info(String),
 }
 
 /// A named container whose cgroup vanished.
@@ -117,6 +126,7 @@ impl Engine {
             recorder_errors: 0,
             seen: HashMap::new(),
             ghosts: HashMap::new(),
+            lines: Vec::new(),
         }
     }
 
@@ -322,6 +332,12 @@ impl Engine {
         m.observe_sweep(&stats, unix_now());
         self.state
             .publish(Live::new(snapshot.ts, self.node.clone(), live));
+        for line in self.lines.drain(..) {
+            match line {
+                Line::Warn(l) => tracing::warn!("{l}"),
+                Line::Info(l) => tracing::info!("{l}"),
+            }
+        }
         report
     }
 
@@ -340,7 +356,7 @@ impl Engine {
                 if self.alarms.contains_key(id) {
                     return; // one line per episode, even if told twice
                 }
-                tracing::warn!("{}", alarm_line(&who, p));
+                self.lines.push(Line::Warn(alarm_line(&who, p)));
                 self.alarms.insert(id.clone(), OpenAlarm::new(ts, p.cause));
                 self.eval.alarm_opened(id, ts);
                 self.kube.post_alarm(&c.meta, p);
@@ -350,11 +366,11 @@ impl Engine {
                 let Some(open) = self.alarms.remove(id) else {
                     return;
                 };
-                tracing::info!(
+                self.lines.push(Line::Info(format!(
                     "crash prediction cleared for pod {who} risk={:.2} alarmed_for={}",
                     p.crash_risk,
                     fmt_secs(Some(ts - open.opened_ts)),
-                );
+                )));
                 report.cleared.push(id.clone());
             }
             Transition::Crashed { cause, alarmed_at } => {
@@ -369,14 +385,16 @@ impl Engine {
                 for _ in 0..stale {
                     m.count_outcome("false_alarm");
                 }
-                match outcome.lead() {
-                    Some(lead) => tracing::warn!(
+                self.lines.push(Line::Warn(match outcome.lead() {
+                    Some(lead) => format!(
                         "crash happened in pod {who} cause={cause} predicted=yes lead_time={} outcome={}",
                         fmt_secs(Some(lead)),
                         outcome.label(),
                     ),
-                    None => tracing::warn!("crash happened in pod {who} cause={cause} predicted=no outcome=miss"),
-                }
+                    None => format!(
+                        "crash happened in pod {who} cause={cause} predicted=no outcome=miss"
+                    ),
+                }));
                 report.false_alarms += stale;
                 report.crashed.push((id.clone(), cause, outcome));
                 // The alarm stood through the back-off: from the crash on it is the warning
@@ -384,10 +402,10 @@ impl Engine {
                 if let Some(a) = open.filter(|a| crate::eval::carries_over(a.cause)) {
                     self.eval.alarm_opened(id, died);
                     if p.crash_predicted {
-                        tracing::info!(
+                        self.lines.push(Line::Info(format!(
                             "crash prediction for pod {who} stays up after the restart cause={}",
                             cause_label(a.cause)
-                        );
+                        )));
                         self.alarms
                             .insert(id.clone(), OpenAlarm::new(died, a.cause));
                     }
