@@ -213,7 +213,7 @@ const MIN_ACTIVE_RATIO: f64 = 3.0;
 impl Sample {
     /// A container that has never been near a limit: every OOM and event counter at 0, no
     /// pressure, no throttling, no swap; everything else unknown. A base for the samples that
-    /// examples, tests and benches write with [`crate::tree::TreeWriter`].
+    /// examples and tests write with [`crate::tree::TreeWriter`].
     pub fn calm() -> Sample {
         Sample {
             memory_swap_bytes: Some(0),

@@ -83,12 +83,10 @@ pub struct Engine {
     seen: HashMap<String, ContainerMeta>,
     /// Named containers that vanished, kept for [`RESTART_GRACE_S`].
     ghosts: HashMap<String, Ghost>,
-    /// This sweep's alarm, clear and crash lines, written once its view is published: whoever
-    /// reads an alarm line and asks `/predict` or `/metrics` at once finds the alarm there.
-    lines: Vec<Line>,
 }
 
-/// A log line held until the sweep's view is published.
+/// A sweep's alarm, clear or crash line, written once the sweep's view is published: whoever
+/// reads an alarm line and asks `/predict` or `/metrics` at once finds the alarm there.
 enum Line {
     Warn(String),
     Info(String),
@@ -126,7 +124,6 @@ impl Engine {
             recorder_errors: 0,
             seen: HashMap::new(),
             ghosts: HashMap::new(),
-            lines: Vec::new(),
         }
     }
 
@@ -225,13 +222,14 @@ impl Engine {
             containers: snapshot.containers.len(),
             ..TickReport::default()
         };
+        let mut lines = Vec::new();
         let mut rows = Vec::with_capacity(snapshot.containers.len());
         let mut live = Vec::with_capacity(snapshot.containers.len());
         for c in &snapshot.containers {
             let (p, transitions) = self.predictor.observe(&c.sample);
             let p = published(p);
             for tr in transitions {
-                self.on_transition(c, &p, tr, &mut report);
+                self.on_transition(c, &p, tr, &mut report, &mut lines);
             }
             let row = ContainerRow::new(c, &p);
             let lp = live_prediction(c, &p);
@@ -262,7 +260,7 @@ impl Engine {
                 alarmed_at: None,
             };
             let p = crate::predict::predict_once(self.predictor.model(), &gone.sample);
-            self.on_transition(&gone, &p, crash, &mut report);
+            self.on_transition(&gone, &p, crash, &mut report, &mut lines);
             if let Some(rec) = self.recorder.as_mut() {
                 rec.label(ts, &gone.sample.id, Cause::Evicted);
             }
@@ -332,7 +330,7 @@ impl Engine {
         m.observe_sweep(&stats, unix_now());
         self.state
             .publish(Live::new(snapshot.ts, self.node.clone(), live));
-        for line in self.lines.drain(..) {
+        for line in lines {
             match line {
                 Line::Warn(l) => tracing::warn!("{l}"),
                 Line::Info(l) => tracing::info!("{l}"),
@@ -347,6 +345,7 @@ impl Engine {
         p: &Prediction,
         tr: Transition,
         report: &mut TickReport,
+        lines: &mut Vec<Line>,
     ) {
         let id = &c.sample.id;
         let ts = c.sample.ts;
@@ -356,7 +355,7 @@ impl Engine {
                 if self.alarms.contains_key(id) {
                     return; // one line per episode, even if told twice
                 }
-                self.lines.push(Line::Warn(alarm_line(&who, p)));
+                lines.push(Line::Warn(alarm_line(&who, p)));
                 self.alarms.insert(id.clone(), OpenAlarm::new(ts, p.cause));
                 self.eval.alarm_opened(id, ts);
                 self.kube.post_alarm(&c.meta, p);
@@ -366,7 +365,7 @@ impl Engine {
                 let Some(open) = self.alarms.remove(id) else {
                     return;
                 };
-                self.lines.push(Line::Info(format!(
+                lines.push(Line::Info(format!(
                     "crash prediction cleared for pod {who} risk={:.2} alarmed_for={}",
                     p.crash_risk,
                     fmt_secs(Some(ts - open.opened_ts)),
@@ -385,7 +384,7 @@ impl Engine {
                 for _ in 0..stale {
                     m.count_outcome("false_alarm");
                 }
-                self.lines.push(Line::Warn(match outcome.lead() {
+                lines.push(Line::Warn(match outcome.lead() {
                     Some(lead) => format!(
                         "crash happened in pod {who} cause={cause} predicted=yes lead_time={} outcome={}",
                         fmt_secs(Some(lead)),
@@ -402,7 +401,7 @@ impl Engine {
                 if let Some(a) = open.filter(|a| crate::eval::carries_over(a.cause)) {
                     self.eval.alarm_opened(id, died);
                     if p.crash_predicted {
-                        self.lines.push(Line::Info(format!(
+                        lines.push(Line::Info(format!(
                             "crash prediction for pod {who} stays up after the restart cause={}",
                             cause_label(a.cause)
                         )));
