@@ -87,6 +87,8 @@ pub mod idx {
     pub const WS_ENV_SLOPE_5M: usize = 4;
     /// ttl_mem_s.
     pub const TTL_MEM: usize = 8;
+    /// high_events_1m.
+    pub const HIGH_EVENTS_1M: usize = 14;
     /// pids_ratio.
     pub const PIDS_RATIO: usize = 20;
     /// ttl_pids_s.
@@ -135,13 +137,14 @@ pub struct Features {
     /// CPU use as a share of the quota now, and its change per second, on the line through
     /// the last two minutes ([`cpu_use_line`]); `None` without a quota or a usage counter.
     pub cpu_use: Option<(f64, f64)>,
-    /// Memory pressure of a container without a memory limit on a node whose memory is
-    /// unknown ([`node_pressure_fallback`]).
+    /// Memory pressure of a container without a memory limit, or growing well below it, on a
+    /// node whose memory is unknown ([`node_pressure_fallback`]).
     pub node_psi: Option<f64>,
     /// Share of its page cache a container without a memory limit, on a node whose memory is
     /// unknown, lost over the last 10 min ([`cache_squeeze`]).
     pub cache_squeeze: Option<f64>,
-    /// The working set of a container without a memory limit grew by at least
+    /// The working set of a container without a memory limit, or using less than
+    /// [`OWN_RECLAIM_USAGE`] of it, on a node whose memory is unknown, grew by at least
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
     pub grows_without_limit: bool,
@@ -888,7 +891,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
     x[12] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
     x[13] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
-    x[14] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
+    x[idx::HIGH_EVENTS_1M] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
 
@@ -968,6 +971,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     x[25] = ttl_feature(ttl_node);
 
+    let grows = own_reclaim_idle_on_unknown_node(s)
+        && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w);
     Features {
         x,
         ttl_mem,
@@ -975,10 +980,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_node,
         ttl_starve: starvation_eta(h, now, sample_gap),
         cpu_use: cpu_use_line(h, s),
-        node_psi: node_pressure_fallback(s),
+        // With a limit, only for a container that grows into the shortage (a Guaranteed pod
+        // beside the victims stalls as much, and the kubelet evicts it last) and whose
+        // memory.high throttling, which stalls it short of the limit too, is counted and idle.
+        node_psi: node_pressure_fallback(s).filter(|_| {
+            limit.is_none()
+                || (grows && s.memory_high_events_total.is_some() && x[idx::HIGH_EVENTS_1M] == 0.0)
+        }),
         cache_squeeze: cache_squeeze(h, s),
-        grows_without_limit: limit.is_none()
-            && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w),
+        grows_without_limit: grows,
         sample_gap,
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
@@ -1012,21 +1022,41 @@ fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> 
 }
 
 /// Whether `s` is of a container without a memory limit and does not say how much memory the
-/// node has left: the scope of the node fallbacks ([`node_pressure_fallback`],
-/// [`cache_squeeze`]), where the container's own signals stand in for the node's.
+/// node has left: the scope of [`cache_squeeze`], where the container's own signals stand in
+/// for the node's.
 fn limitless_on_unknown_node(s: &Sample) -> bool {
     s.memory_limit_bytes.is_none() && s.node_memory_available_bytes.is_none()
 }
 
+/// Share of its memory limit below which a container's usage keeps its own cgroup out of
+/// reclaim: memcg reclaims, and stalls the tasks charging it, only when a charge would cross
+/// the limit (usage counts the page cache, so a full cache takes it there).
+pub const OWN_RECLAIM_USAGE: f64 = 0.9;
+
+/// Whether `s` does not say how much memory the node has left and its container cannot be
+/// reclaiming against a limit of its own (none, or usage below [`OWN_RECLAIM_USAGE`] of it):
+/// the scope of [`node_pressure_fallback`] and [`Features::grows_without_limit`].
+fn own_reclaim_idle_on_unknown_node(s: &Sample) -> bool {
+    s.node_memory_available_bytes.is_none()
+        && match s.memory_limit_bytes {
+            None => true,
+            Some(l) => s
+                .memory_usage_bytes
+                .is_some_and(|u| (u as f64) < OWN_RECLAIM_USAGE * l as f64),
+        }
+}
+
 /// Memory pressure (PSI avg10, percent: the larger of `full` and half of `some`) of a
-/// container that has no memory limit, in a sample that does not say how much memory the
-/// node has left (a foreign trace, a `POST /predict` body; the agent always knows the node).
+/// container that has no memory limit or uses less than [`OWN_RECLAIM_USAGE`] of it, in a
+/// sample that does not say how much memory the node has left (a foreign trace, a
+/// `POST /predict` body; the agent always knows the node).
 ///
-/// Without a limit the container's own cgroup never reclaims, so its tasks stall on memory
-/// only when the whole node is short of it: the state in which the kubelet evicts pods
-/// without limits first (BestEffort, and Burstable above their requests).
+/// Such a container's own cgroup does not reclaim, so its tasks stall on memory only when the
+/// whole node is short of it (or, below the limit, when memory.high throttles it: see
+/// [`extract`]): the state in which the kubelet evicts pods without limits first
+/// (BestEffort), then Burstable ones above their requests.
 pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
-    if !limitless_on_unknown_node(s) {
+    if !own_reclaim_idle_on_unknown_node(s) {
         return None;
     }
     let some = s.memory_pressure_some_avg10.filter(|v| v.is_finite());

@@ -755,6 +755,7 @@ mod tests {
         let sample = |full: f64, limit: Option<u64>, node: Option<u64>| Sample {
             ts: 1.0,
             id: "ns/p/c".into(),
+            memory_usage_bytes: Some(3 << 30),
             memory_working_set_bytes: Some(3 << 30),
             memory_limit_bytes: limit,
             memory_pressure_some_avg10: Some(full * 2.0),
@@ -777,14 +778,56 @@ mod tests {
             || false,
         );
         assert!(busy.risk < 0.1, "{busy:?}");
-        // With a limit the stalls are the container's own (the memory terms answer that);
-        // with the node's memory known, the node terms do.
+        // At its limit the stalls are the container's own (the memory terms answer that), and
+        // one sample of a container below it says nothing of growth (see the next test); with
+        // the node's memory known, the node terms decide.
         for s in [
+            sample(25.0, Some(3 << 30), None),
             sample(25.0, Some(4 << 30), None),
             sample(25.0, None, Some(8 << 30)),
         ] {
             assert_eq!(features::extract_once(&s).node_psi, None);
         }
+    }
+
+    #[test]
+    fn memory_stalls_of_a_container_growing_well_below_its_limit_mean_eviction() {
+        const MIB: u64 = 1 << 20;
+        // 15 min at a 10 s scrape of a container with a 4 GiB limit on a node the samples say
+        // nothing of; from the 10th minute on, memory PSI climbs by 5 points a minute. The
+        // first alarm and its cause.
+        let run = |grow: f64, usage_of_limit: f64, high_events: Option<u64>| {
+            let mut p = Predictor::new(Model::embedded(), None);
+            (0..90).find_map(|i| {
+                let t = i as f64 * 10.0;
+                let ws = (usage_of_limit * 4096.0 - 100.0 + grow * t / 60.0) as u64 * MIB;
+                let psi = ((t - 600.0).max(0.0) / 12.0).min(60.0);
+                let (pred, _) = p.observe(&Sample {
+                    ts: 1e9 + t,
+                    id: "ns/p/c".into(),
+                    memory_usage_bytes: Some(ws + 100 * MIB),
+                    memory_working_set_bytes: Some(ws),
+                    memory_limit_bytes: Some(4096 * MIB),
+                    memory_anon_bytes: Some(ws),
+                    memory_file_bytes: Some(100 * MIB),
+                    memory_high_events_total: high_events.map(|h| h * i),
+                    memory_max_events_total: Some(0),
+                    memory_pressure_some_avg10: Some(psi),
+                    memory_pressure_full_avg10: Some(psi / 10.0),
+                    ..Default::default()
+                });
+                pred.crash_predicted.then_some((t, pred.cause))
+            })
+        };
+        // 40 MiB a minute from half the limit: 50 minutes from it, and the node gives first.
+        let (at, cause) = run(40.0, 0.5, Some(0)).expect("no alarm on a growing pod");
+        assert!(at > 600.0, "alarm at {at} s, before any stall");
+        assert_eq!(cause, Some(Cause::Evicted));
+        // A flat one beside it stalls as much: a Guaranteed pod, evicted last.
+        assert_eq!(run(0.0, 0.5, Some(0)), None);
+        // memory.high throttling it, or uncounted (it would stall it short of the limit too).
+        assert_eq!(run(40.0, 0.5, Some(3)), None);
+        assert_eq!(run(40.0, 0.5, None), None);
     }
 
     #[test]
