@@ -44,8 +44,9 @@ use std::sync::Arc;
 
 /// An alarm must open at least this long before the crash to count as a hit, seconds.
 pub const MIN_LEAD_SECONDS: f64 = 30.0;
-/// An alarm predicts a crash within this horizon, seconds (also the hit window).
-pub const HORIZON_SECONDS: f64 = 600.0;
+/// An alarm predicts a crash within this horizon, seconds (also the hit window); the
+/// predictor holds its alarms to the same ([`crate::predict::ALARM_HORIZON`]).
+pub const HORIZON_SECONDS: f64 = crate::predict::ALARM_HORIZON;
 /// The baseline's regression window (`[5m]`), seconds.
 pub const BASELINE_WINDOW_SECONDS: f64 = 300.0;
 /// The baseline's look-ahead (`predict_linear(..., 300)`), seconds.

@@ -101,6 +101,10 @@ const PINNED_THROTTLE: f64 = 0.9;
 /// starving (see [`assess`]).
 const STARVE_USE: f64 = 0.9;
 
+/// Seconds ahead that an alarm speaks for: an episode not followed by a crash within them is
+/// a false alarm (the scoring, and `eval`'s horizon). See [`assess`].
+pub const ALARM_HORIZON: f64 = 600.0;
+
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
 
@@ -207,11 +211,19 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     let stepped = restarts == 0.0 && !starting && !slack && may_starve && stepped();
     let copes = starting || pinned || slack || stepped;
     // Its starvation probability counts as "no crash".
-    let dropped = if copes {
+    let mut dropped = if copes {
         std::mem::take(&mut p[starve_i])
     } else {
         0.0
     };
+    // Nor is an OOM kill the trees call where the physical estimate, trusted, puts the limit
+    // beyond the horizon an alarm speaks for. The trees learnt from containers whose working
+    // set is nearly all unreclaimable, where one at 95 % of its limit dies within minutes;
+    // where active page cache (in the working set, and reclaimed before any kill) holds it
+    // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
+    if f.ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
+        dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
+    }
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
     let mut cause_i = 1;
     for c in 2..p.len() {
@@ -636,13 +648,13 @@ mod tests {
         assert_eq!(asked, p > 0.0 || busy.ttl_starve.is_some(), "{a:?}");
     }
 
-    /// A predictor whose one tree calls CPU starvation wherever cpu.pressure is above 50 %,
-    /// and nothing else anywhere.
-    fn psi_starvation_predictor() -> Predictor {
+    /// A predictor whose one tree calls `cause` wherever feature `name` is above `split`, and
+    /// nothing else anywhere.
+    fn one_split_predictor(name: &str, split: f32, cause: Cause) -> Predictor {
         use crate::model::{Node, TreeFile, CLASSES};
-        let psi = features::docs()
+        let feature = features::docs()
             .iter()
-            .position(|d| d.name == "cpu_psi_some")
+            .position(|d| d.name == name)
             .unwrap();
         let leaf = |class: usize| Node {
             feature: -1,
@@ -659,17 +671,23 @@ mod tests {
         file.trees = vec![TreeFile {
             nodes: vec![
                 Node {
-                    feature: psi as i32,
-                    threshold: 50.0,
+                    feature: feature as i32,
+                    threshold: split,
                     left: 1,
                     right: 2,
                     counts: vec![],
                 },
                 leaf(0),
-                leaf(class_index(Cause::CpuStarvation)),
+                leaf(class_index(cause)),
             ],
         }];
         Predictor::new(Arc::new(Model::from_file(file).unwrap()), None)
+    }
+
+    /// A predictor whose one tree calls CPU starvation wherever cpu.pressure is above 50 %,
+    /// and nothing else anywhere.
+    fn psi_starvation_predictor() -> Predictor {
+        one_split_predictor("cpu_psi_some", 50.0, Cause::CpuStarvation)
     }
 
     /// Feed five quiet minutes at `gap` s (a service at its 1-core quota, throttled in half
@@ -734,6 +752,35 @@ mod tests {
         let a = assess(p.model(), &f, || false);
         assert_eq!(a.cause, Some(Cause::CpuStarvation));
         assert!(a.besides_starvation >= 0.75, "{a:?}");
+    }
+
+    #[test]
+    fn the_trees_oom_verdict_waits_while_the_limit_is_more_than_the_horizon_away() {
+        // Trees that call an OOM kill for any working set above 90 % of the limit.
+        let p = one_split_predictor("ws_limit_ratio", 0.9, Cause::OomKill);
+        let mut f = features::extract_once(&Sample {
+            memory_working_set_bytes: Some(950),
+            memory_limit_bytes: Some(1000),
+            ..Default::default()
+        });
+        let at = |f: &Features| assess(p.model(), f, || false);
+        // No trusted growth: the trees speak.
+        assert_eq!(f.ttl_mem, None);
+        let a = at(&f);
+        assert!(a.risk >= 0.75, "{a:?}");
+        assert_eq!(a.cause, Some(Cause::OomKill));
+        // Growth trusted to reach the limit in 5 minutes: still.
+        f.ttl_mem = Some(300.0);
+        assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
+        // In 15: beyond the horizon an alarm speaks for, and page cache will give first.
+        f.ttl_mem = Some(900.0);
+        let a = at(&f);
+        assert!(a.risk < 0.1, "{a:?}");
+        // At a 2-minute scrape each time to crash is judged as it will be up to a minute
+        // later, when the next sample may not yet have come: 11 minutes away is 10 then.
+        f.sample_gap = 120.0;
+        f.ttl_mem = Some(660.0);
+        assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
     }
 
     #[test]
