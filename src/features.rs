@@ -147,7 +147,7 @@ pub struct Features {
     /// [`OWN_RECLAIM_USAGE`] of it, on a node whose memory is unknown, grew by at least
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
-    pub grows_without_limit: bool,
+    pub grows_on_unknown_node: bool,
     /// Seconds between this container's samples ([`History::sample_gap`]).
     pub sample_gap: f64,
     /// At a sparse scrape, a step by which the working set set a new high in the last
@@ -727,7 +727,7 @@ pub const STEP_IDLE: f64 = 0.25;
 /// reached.
 pub const STEP_BAND: f64 = 0.1;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
-/// count as growing ([`Features::grows_without_limit`]): above GC and allocation noise.
+/// count as growing ([`Features::grows_on_unknown_node`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
 /// Least page cache lost for [`cache_squeeze`] to count it, bytes: a small cache's churn
 /// (a rotated log, a deleted temp file) is not reclaim.
@@ -988,7 +988,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 || (grows && s.memory_high_events_total.is_some() && x[idx::HIGH_EVENTS_1M] == 0.0)
         }),
         cache_squeeze: cache_squeeze(h, s),
-        grows_without_limit: grows,
+        grows_on_unknown_node: grows,
         sample_gap,
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
@@ -1035,7 +1035,7 @@ pub const OWN_RECLAIM_USAGE: f64 = 0.9;
 
 /// Whether `s` does not say how much memory the node has left and its container cannot be
 /// reclaiming against a limit of its own (none, or usage below [`OWN_RECLAIM_USAGE`] of it):
-/// the scope of [`node_pressure_fallback`] and [`Features::grows_without_limit`].
+/// the scope of [`node_pressure_fallback`] and [`Features::grows_on_unknown_node`].
 fn own_reclaim_idle_on_unknown_node(s: &Sample) -> bool {
     s.node_memory_available_bytes.is_none()
         && match s.memory_limit_bytes {
@@ -1074,7 +1074,7 @@ pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
 /// Without a limit the container's own cgroup never reclaims: its page cache shrinks only
 /// when the app deletes the files or when the node runs short and global reclaim takes the
 /// cache of every cgroup, file pages first. For a container that also grows
-/// ([`Features::grows_without_limit`]) that is the node filling toward the kubelet's
+/// ([`Features::grows_on_unknown_node`]) that is the node filling toward the kubelet's
 /// eviction threshold, in a trace without memory PSI as much as with it.
 pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
     if !limitless_on_unknown_node(s) {

@@ -249,7 +249,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // would cover what is left (`step_reaches_limit`), whatever its mean rate says.
     // The risk scale already holds for the intervals it was set on; only the excess counts.
     let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk((t - gap).max(0.0), scale));
-    let half = if f.grows_without_limit {
+    let half = if f.grows_on_unknown_node {
         NODE_PSI_HALF_GROWING
     } else {
         NODE_PSI_HALF
@@ -257,7 +257,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     let node_psi = f.node_psi.map_or(0.0, |p| half_at(p, half));
     let squeeze = f
         .cache_squeeze
-        .filter(|_| f.grows_without_limit)
+        .filter(|_| f.grows_on_unknown_node)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
     let step = if f.step_reaches_limit { STEP_RISK } else { 0.0 };
     for (r, c) in [

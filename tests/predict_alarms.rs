@@ -246,7 +246,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 node_psi: None,
                 cache_squeeze: None,
                 cpu_use: None,
-                grows_without_limit: false,
+                grows_on_unknown_node: false,
                 sample_gap: 0.0,
                 step_reaches_limit: false,
                 instance_span: 600.0,
