@@ -316,6 +316,8 @@ pub struct Envelope {
     pub peak: f64,
     /// Mid-time of the bucket holding that max.
     pub peak_t: f64,
+    /// Max of the older half.
+    pub base: f64,
 }
 
 impl Envelope {
@@ -383,6 +385,7 @@ pub fn envelopes<const K: usize>(
             slope: (recent - older) / (span / 2.0),
             peak: recent,
             peak_t: peak_t[k],
+            base: older,
         })
     })
 }
@@ -614,6 +617,30 @@ fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
 }
 
 /// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
+/// Whether a rise of the task count toward pids.max is a leak's, not a pool's. A
+/// thread-per-request pool jumps toward its limit within a scrape or two and drains again as
+/// idle threads time out; a leak keeps what it took. So:
+/// - the bucket before the newest already holds [`PIDS_JUMP_SHARE`] of the rise from the older
+///   half's peak (a jump seen in one scrape waits for the next bucket);
+/// - the newest count has not fallen more than [`PIDS_RECEDE`] below the recent peak;
+/// - over the window, the count never fell more than [`PIDS_DRAIN`] below its running peak.
+fn pids_rise_held(h: &History, now_ts: f64, now: Option<u64>, e: &Envelope) -> bool {
+    let prev = h.back(1).map_or(f64::NAN, |b| f64::from(b.last.pids));
+    let now = now.map_or(f64::NAN, |p| p as f64);
+    if !(prev >= e.base + PIDS_JUMP_SHARE * (now - e.base) && now >= e.peak * (1.0 - PIDS_RECEDE)) {
+        return false;
+    }
+    let mut top = f32::NEG_INFINITY;
+    h.iter_instance(now_ts - LONG_WINDOW)
+        .rev()
+        .map(|b| b.last.pids)
+        .filter(|p| p.is_finite())
+        .all(|p| {
+            top = top.max(p);
+            f64::from(p) >= f64::from(top) * (1.0 - PIDS_DRAIN)
+        })
+}
+
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
     let rate = rate?;
     if rate.is_nan() || rate <= 0.0 || !limit.is_finite() {
@@ -699,6 +726,16 @@ pub const FRESH_FLAT: f64 = 0.2;
 pub const PRESSED_PSI: f64 = 10.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
+/// Share of its recent peak the task count may have lost and still count as rising toward
+/// pids.max (see `pids_rise_held`): thread counts jitter by a few tasks, a draining pool loses
+/// more each scrape.
+pub const PIDS_RECEDE: f64 = 0.03;
+/// Share of a rise in the task count the bucket before the newest must already hold (see
+/// `pids_rise_held`).
+pub const PIDS_JUMP_SHARE: f64 = 0.25;
+/// Fall from its running peak after which a task count is a pool's, not a leak's, for the
+/// rest of the window (see `pids_rise_held`).
+pub const PIDS_DRAIN: f64 = 0.2;
 /// Throttled share of CFS periods at which a starved process stops answering probes in time.
 pub const STARVED_RATIO: f64 = 0.9;
 /// Seconds from the first failed liveness probe to the kill (period 10 s × failureThreshold 3,
@@ -940,7 +977,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
-    let pids_growth = pids_envelope.map(|e| e.slope);
+    let pids_growth = pids_envelope
+        .filter(|e| pids_rise_held(h, now, s.pids_current, e))
+        .map(|e| e.slope);
     let ttl_pids = match (s.pids_current, pids_limit) {
         (Some(p), Some(l)) => time_to(p as f64, l, pids_growth),
         _ => None,
@@ -2033,6 +2072,54 @@ mod tests {
         let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
         assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
         assert!((f.x[20] - 0.7).abs() < 1e-6);
+    }
+
+    /// Samples every 5 s with pids.max 256 and the task counts `pids`.
+    fn pids_every_5_s(pids: &[u64]) -> Vec<Sample> {
+        pids.iter()
+            .enumerate()
+            .map(|(i, &p)| {
+                let mut s = base(i as f64 * 5.0);
+                s.pids_current = Some(p);
+                s.pids_limit = Some(256);
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pool_that_jumps_toward_pids_max_and_drains_is_no_leak() {
+        // Flat at 40 for 4 minutes, then a request burst to 180 of 256 in one scrape.
+        let mut pids = vec![40; 48];
+        pids.push(180);
+        assert_eq!(
+            run(pids_every_5_s(&pids).into_iter()).ttl_pids,
+            None,
+            "one scrape's jump"
+        );
+        // Idle threads time out: 5 s later the pool is draining.
+        pids.extend([174, 168]);
+        assert_eq!(
+            run(pids_every_5_s(&pids).into_iter()).ttl_pids,
+            None,
+            "draining"
+        );
+        // A second burst while the first still drains: the window holds a fall.
+        pids.extend((0..10).map(|i| 160 - 8 * i));
+        pids.extend([150, 190, 190]);
+        assert_eq!(
+            run(pids_every_5_s(&pids).into_iter()).ttl_pids,
+            None,
+            "a second burst"
+        );
+        // The same step that holds (a leak taking threads in batches) counts once the next
+        // bucket confirms it.
+        let mut leak = vec![40; 48];
+        leak.extend([180, 181, 180, 182]);
+        assert!(
+            run(pids_every_5_s(&leak).into_iter()).ttl_pids.is_some(),
+            "a held step"
+        );
     }
 
     /// A GC heap scraped every 60 s up to `end`: each cycle of `n` samples climbs `step` of
