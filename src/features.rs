@@ -156,6 +156,8 @@ pub struct Features {
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
+    /// The pod is a run of a CronJob ([`cronjob_pod`]).
+    pub cronjob: bool,
 }
 
 /// Least-squares fit result.
@@ -1032,7 +1034,31 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
         instance_span: span,
+        cronjob: cronjob_pod(&s.id),
     }
+}
+
+/// Whether the pod of a `namespace/pod/container` id is a CronJob's run: the Job controller
+/// names it `<cronjob>-<scheduled minute since the epoch, 8 digits>-<5 random characters>`.
+/// Such a pod runs a batch task to its end and, as a rule, has no liveness probe: one pinned at
+/// its CPU quota runs longer, and nothing kills it for that.
+pub fn cronjob_pod(id: &str) -> bool {
+    let mut parts = id.split('/');
+    let pod = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(pod), Some(_), None) => pod,
+        _ => return false,
+    };
+    let mut tail = pod.rsplitn(3, '-');
+    let (Some(suffix), Some(minute), Some(name)) = (tail.next(), tail.next(), tail.next()) else {
+        return false;
+    };
+    !name.is_empty()
+        && suffix.len() == 5
+        && suffix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && minute.len() == 8
+        && minute.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether, at a sparse scrape, one more step like the largest by which the working set
@@ -2072,6 +2098,26 @@ mod tests {
         let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
         assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
         assert!((f.x[20] - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_cronjob_run_is_told_by_its_pod_name() {
+        assert!(cronjob_pod("batch/report-28765440-t27bv/report"));
+        assert!(cronjob_pod("ml/nightly-train-job-29001234-x9z8q/trainer"));
+        // A Deployment's pod (a 10-character template hash), a StatefulSet's, a bare Job's,
+        // a scheduled minute of the wrong width, capitals, and ids that are no pod's.
+        for id in [
+            "web/api-7d9f8c6b5d-x2k4q/app",
+            "db/postgres-0/postgres",
+            "batch/migrate-x2k4q/migrate",
+            "batch/report-2876544-t27bv/report",
+            "batch/report-28765440-T27BV/report",
+            "batch/28765440-t27bv/report",
+            "report-28765440-t27bv",
+            "a/report-28765440-t27bv/b/c",
+        ] {
+            assert!(!cronjob_pod(id), "{id}");
+        }
     }
 
     /// Samples every 5 s with pids.max 256 and the task counts `pids`.

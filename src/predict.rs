@@ -208,8 +208,11 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // probability (unless pinned already drops it) or the time to starve.
     let starve_i = class_index(Cause::CpuStarvation);
     let may_starve = f.ttl_starve.is_some() || (!pinned && p[starve_i] > 0.0);
-    let stepped = restarts == 0.0 && !starting && !slack && may_starve && stepped();
-    let copes = starting || pinned || slack || stepped;
+    // Nor is a CronJob's run (`features::cronjob_pod`): a batch task without a liveness probe
+    // that takes what CPU it is given. Unless it restarted lately: then something kills it.
+    let batch = f.cronjob && restarts == 0.0;
+    let stepped = restarts == 0.0 && !starting && !slack && !batch && may_starve && stepped();
+    let copes = starting || pinned || slack || batch || stepped;
     // Its starvation probability counts as "no crash".
     let mut dropped = if copes {
         std::mem::take(&mut p[starve_i])
@@ -264,7 +267,9 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         (ttl(f.ttl_mem).max(step), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
-            ttl(f.ttl_starve.filter(|_| !starting && !slack && !stepped)),
+            ttl(f
+                .ttl_starve
+                .filter(|_| !starting && !slack && !batch && !stepped)),
             Cause::CpuStarvation,
         ),
         (node_psi.max(squeeze), Cause::Evicted),

@@ -250,6 +250,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 sample_gap: 0.0,
                 step_reaches_limit: false,
                 instance_span: 600.0,
+                cronjob: false,
             };
             let a = assess(&m, &f, || false);
             // One burst from the limit is an alarm however far the mean rate puts it.
@@ -633,6 +634,25 @@ fn throttling_that_climbs_while_a_fifth_of_the_quota_stays_unused_is_not_starvat
     for dt in [10.0, 30.0, 60.0] {
         let (samples, kill) = starving_ramp(dt, 100.0, 300.0);
         first_alarm_30_s_ahead(&samples, kill, &format!("dt={dt}"));
+    }
+}
+
+#[test]
+fn a_cronjob_run_throttled_up_to_its_whole_quota_is_not_starvation() {
+    // The starving ramp, in the pod of a CronJob's run: a batch task has no liveness probe to
+    // fail, so it runs longer and nothing kills it. In a Deployment's pod the same samples
+    // are starvation (the test above).
+    for dt in [10.0, 30.0, 60.0] {
+        let (mut samples, _) = starving_ramp(dt, 100.0, 300.0);
+        for s in &mut samples {
+            s.id = "batch/report-28765440-t27bv/report".into();
+        }
+        let mut p = Predictor::new(Model::embedded(), None);
+        let tr = run(&mut p, &samples);
+        assert!(
+            times(&tr, &Transition::Alarmed).is_empty(),
+            "dt={dt}: {tr:?}"
+        );
     }
 }
 
