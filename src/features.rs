@@ -87,6 +87,12 @@ pub mod idx {
     pub const WS_ENV_SLOPE_5M: usize = 4;
     /// ttl_mem_s.
     pub const TTL_MEM: usize = 8;
+    /// oom_kills_10m.
+    pub const OOM_KILLS_10M: usize = 11;
+    /// oom_events_5m.
+    pub const OOM_EVENTS_5M: usize = 12;
+    /// max_events_1m.
+    pub const MAX_EVENTS_1M: usize = 13;
     /// high_events_1m.
     pub const HIGH_EVENTS_1M: usize = 14;
     /// pids_ratio.
@@ -927,9 +933,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
-    x[11] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
-    x[12] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
-    x[13] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
+    x[idx::OOM_KILLS_10M] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
+    x[idx::OOM_EVENTS_5M] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
+    x[idx::MAX_EVENTS_1M] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
     x[idx::HIGH_EVENTS_1M] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
@@ -1023,10 +1029,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         cpu_use: cpu_use_line(h, s),
         // With a limit, only for a container that grows into the shortage (a Guaranteed pod
         // beside the victims stalls as much, and the kubelet evicts it last) and whose
-        // memory.high throttling, which stalls it short of the limit too, is counted and idle.
+        // memory.high throttling, which stalls it short of the limit too, is counted and idle;
+        // and not while its own limit explains the stalls: reclaim at memory.max or an OOM
+        // kill of its own in the last minutes (the stalls echo for a minute after).
         node_psi: node_pressure_fallback(s).filter(|_| {
             limit.is_none()
-                || (grows && s.memory_high_events_total.is_some() && x[idx::HIGH_EVENTS_1M] == 0.0)
+                || (grows
+                    && s.memory_high_events_total.is_some()
+                    && x[idx::HIGH_EVENTS_1M] == 0.0
+                    && x[idx::MAX_EVENTS_1M] == 0.0
+                    && x[idx::OOM_EVENTS_5M] == 0.0)
         }),
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,

@@ -111,6 +111,9 @@ const CAUSE_FLOOR: f64 = 0.05;
 /// A second crash signal of the same kind within this many seconds is the same crash (the
 /// kernel counter and the kubelet's restart/OOMKilled report arrive at different sweeps).
 const SAME_CRASH_SECONDS: f64 = 60.0;
+/// How long after an OOM kill the container survived its kill counts as none (the window of
+/// the `oom_kills_10m` feature).
+const SURVIVED_KILL_SECONDS: f64 = 600.0;
 
 /// An instance whose resource risk never reached this before it died died of something the
 /// samples did not show (an exit the app chose, not a resource running out).
@@ -369,6 +372,10 @@ struct State {
     unexplained_restart: Option<f64>,
     /// Fewest and latest task counts of the running instance.
     pids_span: Option<(u64, u64)>,
+    /// An OOM kill seen in the last sample, without a restart yet: a crash or a survived one.
+    kill_unconfirmed: bool,
+    /// When the container last survived an OOM kill (see [`SURVIVED_KILL_SECONDS`]).
+    survived_kill: Option<f64>,
 }
 
 impl State {
@@ -453,8 +460,31 @@ impl Predictor {
         st.last_oom_kills = sample.oom_kills_total.or(st.last_oom_kills);
         st.last_restarts = sample.restarts_total.or(st.last_restarts);
 
+        let seen_before = !st.hist.is_empty();
         st.hist.push(sample);
-        let f = features::extract(&st.hist, sample);
+        // An OOM kill that a container survives is no crash: on cgroup v1, or where the kubelet
+        // asks for single-process OOM kills, the kernel kills one process (a pre-fork server's
+        // worker, which its master respawns) and the container goes on. A killed container
+        // comes back as a new cgroup (`History::push` sees the restart) in the next sample;
+        // a survivor's next sample is the same instance. Judged one sample after the kill, so
+        // the kill opens no alarm by itself until then.
+        let restarted = seen_before && st.hist.instance_start() == sample.ts;
+        if std::mem::take(&mut st.kill_unconfirmed) && !restarted {
+            st.survived_kill = st.last_crash.map(|(t, _)| t);
+        }
+        if crashed == Some(Cause::OomKill) && !restarted {
+            st.kill_unconfirmed = true;
+        }
+        let mut f = features::extract(&st.hist, sample);
+        // Then its kill and the OOM events around it say nothing of a crash to come: the
+        // trees learnt them from kills that ended a container.
+        if st
+            .survived_kill
+            .is_some_and(|t| sample.ts - t < SURVIVED_KILL_SECONDS && sample.ts >= t)
+        {
+            f.x[features::idx::OOM_KILLS_10M] = 0.0;
+            f.x[features::idx::OOM_EVENTS_5M] = 0.0;
+        }
         let limit = sample.cpu_limit_cores.filter(|l| *l > 0.0);
         let mut a = assess(&self.model, &f, || {
             features::throttle_stepped(&st.hist, limit)
@@ -484,7 +514,7 @@ impl Predictor {
             // crash is not reported as a new surprise.
             if a.risk < self.threshold {
                 *alarm = Alarm::default();
-            } else if alarm.opened_at.is_none() {
+            } else if alarm.opened_at.is_none() && !st.kill_unconfirmed {
                 alarm.opened_at = Some(sample.ts);
                 alarm.cause = a.cause;
                 transitions.push(Transition::Alarmed);
@@ -848,7 +878,7 @@ mod tests {
         // 15 min at a 10 s scrape of a container with a 4 GiB limit on a node the samples say
         // nothing of; from the 10th minute on, memory PSI climbs by 5 points a minute. The
         // first alarm and its cause.
-        let run = |grow: f64, usage_of_limit: f64, high_events: Option<u64>| {
+        let run = |grow: f64, usage_of_limit: f64, high_events: Option<u64>, max_events: u64| {
             let mut p = Predictor::new(Model::embedded(), None);
             (0..90).find_map(|i| {
                 let t = i as f64 * 10.0;
@@ -863,7 +893,7 @@ mod tests {
                     memory_anon_bytes: Some(ws),
                     memory_file_bytes: Some(100 * MIB),
                     memory_high_events_total: high_events.map(|h| h * i),
-                    memory_max_events_total: Some(0),
+                    memory_max_events_total: Some(max_events * i),
                     memory_pressure_some_avg10: Some(psi),
                     memory_pressure_full_avg10: Some(psi / 10.0),
                     ..Default::default()
@@ -872,14 +902,16 @@ mod tests {
             })
         };
         // 40 MiB a minute from half the limit: 50 minutes from it, and the node gives first.
-        let (at, cause) = run(40.0, 0.5, Some(0)).expect("no alarm on a growing pod");
+        let (at, cause) = run(40.0, 0.5, Some(0), 0).expect("no alarm on a growing pod");
         assert!(at > 600.0, "alarm at {at} s, before any stall");
         assert_eq!(cause, Some(Cause::Evicted));
         // A flat one beside it stalls as much: a Guaranteed pod, evicted last.
-        assert_eq!(run(0.0, 0.5, Some(0)), None);
+        assert_eq!(run(0.0, 0.5, Some(0), 0), None);
         // memory.high throttling it, or uncounted (it would stall it short of the limit too).
-        assert_eq!(run(40.0, 0.5, Some(3)), None);
-        assert_eq!(run(40.0, 0.5, None), None);
+        assert_eq!(run(40.0, 0.5, Some(3), 0), None);
+        assert_eq!(run(40.0, 0.5, None, 0), None);
+        // Its own limit reclaiming (memory.events max climbing): the stalls are its own.
+        assert_eq!(run(40.0, 0.5, Some(0), 5), None);
     }
 
     #[test]

@@ -785,3 +785,60 @@ fn a_cpu_bound_worker_pinned_at_its_quota_is_not_starving() {
         );
     }
 }
+
+/// A pre-fork server near 55 % of its 256 MiB limit (growing 2 MiB a minute), sampled every
+/// 10 s for 20 minutes, one of whose workers is OOM-killed at 600 s: that sample reads the
+/// limit full, memory.events counts the kill and the limit's reclaim, and memory stalls of
+/// 27 % decay after it.
+fn worker_kill() -> Vec<Sample> {
+    (0..120)
+        .map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = sample(t, "web/gunicorn-7d9f8c6b5d-x2k4q/app");
+            let ws = if t == 600.0 {
+                256 * MIB
+            } else {
+                ((140.0 + 0.03 * t) * MIB as f64) as u64
+            };
+            s.memory_working_set_bytes = Some(ws);
+            s.memory_anon_bytes = Some(ws - 8 * MIB);
+            s.memory_file_bytes = Some(8 * MIB);
+            s.cpu_usage_seconds_total = Some(1000.0 + t * 0.2);
+            s.oom_kills_total = Some(u64::from(t >= 600.0));
+            s.oom_events_total = s.oom_kills_total;
+            s.memory_max_events_total = Some(if t >= 600.0 { 62 } else { 0 });
+            s.memory_high_events_total = Some(0);
+            let psi = if t >= 600.0 {
+                27.0 * (-(t - 600.0) / 25.0).exp()
+            } else {
+                0.0
+            };
+            s.memory_pressure_some_avg10 = Some(psi);
+            s.memory_pressure_full_avg10 = Some(psi / 3.0);
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn an_oom_kill_the_container_survives_opens_no_alarm() {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let tr = run(&mut p, &worker_kill());
+    assert_eq!(
+        times(&tr, &Transition::Alarmed),
+        Vec::<f64>::new(),
+        "{tr:?}"
+    );
+    // The kill itself is still reported.
+    assert!(
+        tr.iter().any(|(t, x)| *t == 600.0
+            && matches!(
+                x,
+                Transition::Crashed {
+                    cause: Cause::OomKill,
+                    ..
+                }
+            )),
+        "{tr:?}"
+    );
+}
