@@ -627,26 +627,33 @@ fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
 /// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 /// Whether a rise of the task count toward pids.max is a leak's, not a pool's. A
 /// thread-per-request pool jumps toward its limit within a scrape or two and drains again as
-/// idle threads time out; a leak keeps what it took. So:
-/// - the bucket before the newest already holds [`PIDS_JUMP_SHARE`] of the rise from the older
-///   half's peak (a jump seen in one scrape waits for the next bucket);
+/// idle threads time out; a leak keeps what it took. So, over the envelope's window:
+/// - the last step (newest bucket over the one before) is at most [`PIDS_JUMP_RATIO`] times
+///   the rise before it, from the window's oldest bucket (a jump out of a flat count waits for
+///   the next bucket; a fork bomb's accelerating steps do not);
 /// - the newest count has not fallen more than [`PIDS_RECEDE`] below the recent peak;
-/// - over the window, the count never fell more than [`PIDS_DRAIN`] below its running peak.
+/// - the count never fell more than [`PIDS_DRAIN`] below its running peak.
 fn pids_rise_held(h: &History, now_ts: f64, now: Option<u64>, e: &Envelope) -> bool {
     let prev = h.back(1).map_or(f64::NAN, |b| f64::from(b.last.pids));
     let now = now.map_or(f64::NAN, |p| p as f64);
-    if !(prev >= e.base + PIDS_JUMP_SHARE * (now - e.base) && now >= e.peak * (1.0 - PIDS_RECEDE)) {
+    if !(now >= e.peak * (1.0 - PIDS_RECEDE)) {
         return false;
     }
+    let mut first = f64::NAN;
     let mut top = f32::NEG_INFINITY;
-    h.iter_instance(now_ts - LONG_WINDOW)
+    let held = h
+        .iter_instance(now_ts - LONG_WINDOW)
         .rev()
         .map(|b| b.last.pids)
         .filter(|p| p.is_finite())
         .all(|p| {
+            if first.is_nan() {
+                first = f64::from(p);
+            }
             top = top.max(p);
             f64::from(p) >= f64::from(top) * (1.0 - PIDS_DRAIN)
-        })
+        });
+    held && now - prev <= PIDS_JUMP_RATIO * (prev - first).max(0.0)
 }
 
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
@@ -738,9 +745,9 @@ pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
 /// pids.max (see `pids_rise_held`): thread counts jitter by a few tasks, a draining pool loses
 /// more each scrape.
 pub const PIDS_RECEDE: f64 = 0.03;
-/// Share of a rise in the task count the bucket before the newest must already hold (see
-/// `pids_rise_held`).
-pub const PIDS_JUMP_SHARE: f64 = 0.25;
+/// Most the last step of a task count may be, as a multiple of its rise over the window before
+/// it, and still count as a leak's (see `pids_rise_held`).
+pub const PIDS_JUMP_RATIO: f64 = 3.0;
 /// Fall from its running peak after which a task count is a pool's, not a leak's, for the
 /// rest of the window (see `pids_rise_held`).
 pub const PIDS_DRAIN: f64 = 0.2;
