@@ -636,7 +636,7 @@ fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
 fn pids_rise_held(h: &History, now_ts: f64, now: Option<u64>, e: &Envelope) -> bool {
     let prev = h.back(1).map_or(f64::NAN, |b| f64::from(b.last.pids));
     let now = now.map_or(f64::NAN, |p| p as f64);
-    if !(now >= e.peak * (1.0 - PIDS_RECEDE)) {
+    if now.is_nan() || now < e.peak * (1.0 - PIDS_RECEDE) {
         return false;
     }
     let mut first = f64::NAN;
