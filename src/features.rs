@@ -162,7 +162,9 @@ pub struct Features {
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
-    /// The pod is a run of a CronJob ([`cronjob_pod`]).
+    /// The pod is a run of a CronJob ([`cronjob_pod`] of the sample's id). `extract` leaves it
+    /// false: [`crate::predict::Predictor::observe`] fills it from the id parsed once per
+    /// container, [`extract_once`] from the sample's.
     pub cronjob: bool,
 }
 
@@ -992,11 +994,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
-    let pids_growth = pids_envelope
-        .filter(|e| pids_rise_held(h, now, s.pids_current, e))
-        .map(|e| e.slope);
+    // The rise is judged (a walk of the window) only where it would give a time to the limit.
     let ttl_pids = match (s.pids_current, pids_limit) {
-        (Some(p), Some(l)) => time_to(p as f64, l, pids_growth),
+        (Some(p), Some(l)) => time_to(
+            p as f64,
+            l,
+            pids_envelope
+                .filter(|e| e.slope > 0.0 && pids_rise_held(h, now, s.pids_current, e))
+                .map(|e| e.slope),
+        ),
         _ => None,
     };
     x[21] = ttl_feature(ttl_pids);
@@ -1053,7 +1059,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
         instance_span: span,
-        cronjob: cronjob_pod(&s.id),
+        cronjob: false,
     }
 }
 
@@ -1362,6 +1368,7 @@ pub fn extract_once(s: &Sample) -> Features {
     Features {
         instance_span: f64::INFINITY,
         cpu_use: None,
+        cronjob: cronjob_pod(&s.id),
         ..extract(&h, s)
     }
 }

@@ -376,6 +376,8 @@ struct State {
     kill_unconfirmed: bool,
     /// When the container last survived an OOM kill (see [`SURVIVED_KILL_SECONDS`]).
     survived_kill: Option<f64>,
+    /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
+    cronjob: bool,
 }
 
 impl State {
@@ -434,7 +436,13 @@ impl Predictor {
     pub fn observe(&mut self, sample: &Sample) -> (Prediction, Vec<Transition>) {
         let st = match self.states.get_mut(sample.id.as_str()) {
             Some(st) => st,
-            None => self.states.entry(sample.id.clone()).or_default(),
+            None => self
+                .states
+                .entry(sample.id.clone())
+                .or_insert_with(|| State {
+                    cronjob: features::cronjob_pod(&sample.id),
+                    ..State::default()
+                }),
         };
         let filled = fill_limits(&mut st.limits, sample);
         let sample = filled.as_ref().unwrap_or(sample);
@@ -476,6 +484,7 @@ impl Predictor {
             st.kill_unconfirmed = true;
         }
         let mut f = features::extract(&st.hist, sample);
+        f.cronjob = st.cronjob;
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
