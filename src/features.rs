@@ -326,8 +326,6 @@ pub struct Envelope {
     pub peak: f64,
     /// Mid-time of the bucket holding that max.
     pub peak_t: f64,
-    /// Max of the older half.
-    pub base: f64,
 }
 
 impl Envelope {
@@ -395,7 +393,6 @@ pub fn envelopes<const K: usize>(
             slope: (recent - older) / (span / 2.0),
             peak: recent,
             peak_t: peak_t[k],
-            base: older,
         })
     })
 }
@@ -626,7 +623,6 @@ fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
     }
 }
 
-/// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 /// Whether a rise of the task count toward pids.max is a leak's, not a pool's. A
 /// thread-per-request pool jumps toward its limit within a scrape or two and drains again as
 /// idle threads time out; a leak keeps what it took. So, over the envelope's window:
@@ -658,6 +654,7 @@ fn pids_rise_held(h: &History, now_ts: f64, now: Option<u64>, e: &Envelope) -> b
     held && now - prev <= PIDS_JUMP_RATIO * (prev - first).max(0.0)
 }
 
+/// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
     let rate = rate?;
     if rate.is_nan() || rate <= 0.0 || !limit.is_finite() {
@@ -743,6 +740,8 @@ pub const FRESH_FLAT: f64 = 0.2;
 pub const PRESSED_PSI: f64 = 10.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
+/// Window of the `oom_kills_10m` feature, seconds.
+pub const OOM_KILLS_WINDOW: f64 = 600.0;
 /// Share of its recent peak the task count may have lost and still count as rising toward
 /// pids.max (see `pids_rise_held`): thread counts jitter by a few tasks, a draining pool loses
 /// more each scrape.
@@ -942,7 +941,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
-    x[idx::OOM_KILLS_10M] = delta(h, now, 600.0, c.oom_kills, |b| b.last.oom_kills);
+    x[idx::OOM_KILLS_10M] = delta(h, now, OOM_KILLS_WINDOW, c.oom_kills, |b| b.last.oom_kills);
     x[idx::OOM_EVENTS_5M] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
     x[idx::MAX_EVENTS_1M] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
     x[idx::HIGH_EVENTS_1M] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);

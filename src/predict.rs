@@ -111,9 +111,6 @@ const CAUSE_FLOOR: f64 = 0.05;
 /// A second crash signal of the same kind within this many seconds is the same crash (the
 /// kernel counter and the kubelet's restart/OOMKilled report arrive at different sweeps).
 const SAME_CRASH_SECONDS: f64 = 60.0;
-/// How long after an OOM kill the container survived its kill counts as none (the window of
-/// the `oom_kills_10m` feature).
-const SURVIVED_KILL_SECONDS: f64 = 600.0;
 
 /// An instance whose resource risk never reached this before it died died of something the
 /// samples did not show (an exit the app chose, not a resource running out).
@@ -374,7 +371,8 @@ struct State {
     pids_span: Option<(u64, u64)>,
     /// An OOM kill seen in the last sample, without a restart yet: a crash or a survived one.
     kill_unconfirmed: bool,
-    /// When the container last survived an OOM kill (see [`SURVIVED_KILL_SECONDS`]).
+    /// When the container last survived an OOM kill: for [`features::OOM_KILLS_WINDOW`] after
+    /// it, that kill counts as none.
     survived_kill: Option<f64>,
     /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
     cronjob: bool,
@@ -489,7 +487,7 @@ impl Predictor {
         // trees learnt them from kills that ended a container.
         if st
             .survived_kill
-            .is_some_and(|t| sample.ts - t < SURVIVED_KILL_SECONDS && sample.ts >= t)
+            .is_some_and(|t| sample.ts - t < features::OOM_KILLS_WINDOW && sample.ts >= t)
         {
             f.x[features::idx::OOM_KILLS_10M] = 0.0;
             f.x[features::idx::OOM_EVENTS_5M] = 0.0;
