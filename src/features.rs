@@ -58,7 +58,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace; 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -788,6 +788,56 @@ pub const SQUEEZE_MIN_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
 /// Window of [`cache_squeeze`], seconds.
 pub const SQUEEZE_WINDOW: f64 = 600.0;
 
+/// Usage, as a share of the limit, at which a container is pinned there by reclaim.
+pub const PINNED_USAGE: f64 = 0.97;
+/// Least fall of the page cache, as a share of the limit, that shows reclaim taking it.
+pub const RECLAIM_FALL: f64 = 0.02;
+/// Share of the page cache a workload keeps resident (its hot files) while growing
+/// unreclaimable memory crowds the rest out: the kernel can take all of it, but the workload
+/// thrashes, and its allocations fail, before the last of it goes.
+pub const HOT_CACHE: f64 = 0.5;
+
+/// A container held at its limit by reclaim ([`reclaim`]).
+#[derive(Debug, Clone, Copy)]
+struct Reclaim {
+    /// Page cache left to give up, bytes.
+    room: f64,
+    /// Seconds until it is gone at the pace it goes.
+    ttl: f64,
+}
+
+/// Room and time until a container held at its limit by reclaim runs out of page cache to give up:
+/// usage pinned at the limit ([`PINNED_USAGE`]) while the page cache falls (by
+/// [`RECLAIM_FALL`] or more from its peak in the last 5 minutes of this instance) is the
+/// kernel trading cache for growing unreclaimable memory, and the kill comes when what is
+/// left ([`HOT_CACHE`] of the cache kept) is gone at that pace. The working set says nothing
+/// then: it sits at the limit, active page cache included, for as long as there is cache to
+/// give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the cache from
+/// falling, so it is not taken for this.
+fn reclaim(h: &History, s: &Sample, limit: Option<f64>) -> Option<Reclaim> {
+    let l = limit?;
+    if (s.memory_usage_bytes? as f64) < PINNED_USAGE * l {
+        return None;
+    }
+    let now = s.memory_file_bytes? as f64;
+    let (t_peak, peak) = h
+        .iter_instance(s.ts - LONG_WINDOW)
+        .filter(|b| b.last.file.is_finite())
+        .map(|b| (b.t_last, f64::from(b.last.file)))
+        .fold((s.ts, now), |a, b| if b.1 > a.1 { b } else { a });
+    let fall = peak - now;
+    if fall < RECLAIM_FALL * l || s.ts - t_peak < SHORT_WINDOW {
+        return None;
+    }
+    // tmpfs is in the page cache but is no room: it is never reclaimed.
+    let cache = now - s.memory_shmem_bytes.map_or(0.0, |v| v as f64);
+    let room = (1.0 - HOT_CACHE) * cache.max(0.0);
+    Some(Reclaim {
+        room,
+        ttl: (room / (fall / (s.ts - t_peak))).min(TTL_CAP),
+    })
+}
+
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
 pub fn extract(h: &History, s: &Sample) -> Features {
@@ -935,8 +985,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 .is_some_and(|p| p >= PRESSED_PSI)
     };
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
-    let ttl_mem =
-        ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
+    let reclaim = reclaim(h, s, limit);
+    // Reclaim only postpones: started on its own it took batch runs that stream their input
+    // through the cache at their limit for leaks.
+    let ttl_mem = ttl_long
+        .filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles())
+        .map(|t| reclaim.map_or(t, |r| t.max(r.ttl)));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -1056,7 +1110,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         grows_on_unknown_node: grows,
         sample_gap,
         step_reaches_limit: ttl_mem.is_some()
-            && matches!((ws, limit), (Some(w), Some(l)) if step_reaches_limit(h, now, sample_gap, l - w)),
+            && matches!((ws, limit), (Some(w), Some(l))
+                if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
         instance_span: span,
         cronjob: false,
     }
@@ -1645,6 +1700,40 @@ mod tests {
         let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
         assert!((ttl - 142.0).abs() < 25.0, "ttl {ttl}");
         assert!(f.x[7] > 0.05, "unreclaimable envelope slope {}", f.x[7]);
+    }
+
+    /// A container pinned at its 512 MiB limit (usage 510 MiB) for 10 minutes, sampled every
+    /// 10 s without a shmem figure, whose working set climbs from 470 to 500 MiB as inactive
+    /// file shrinks. With `leak`, anon grows by 0.2 MiB/s from 200 MiB and the page cache gives
+    /// way (310 → 190 MiB); without, the cache holds (a tmpfs filling as the inactive part goes).
+    fn pinned(leak: bool) -> Features {
+        run((0..=60).map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = base(t);
+            let usage = 510.0 * MIB as f64;
+            let anon = if leak { 200.0 + 0.2 * t } else { 200.0 } * MIB as f64;
+            let inactive = (40.0 - 0.05 * t) * MIB as f64;
+            s.memory_usage_bytes = Some(usage as u64);
+            s.memory_anon_bytes = Some(anon as u64);
+            s.memory_file_bytes = Some((usage - anon) as u64);
+            s.memory_working_set_bytes = Some((usage - inactive) as u64);
+            s
+        }))
+    }
+
+    #[test]
+    fn a_leak_the_page_cache_makes_room_for_at_the_limit_is_timed_by_the_cache_left() {
+        // 190 MiB of cache left, half of it kept hot, given up at 0.2 MiB/s: 475 s, where the
+        // working set's 10 MiB at 0.05 MiB/s says 200 s.
+        let leak = pinned(true);
+        let ttl = leak.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 475.0).abs() < 50.0, "ttl {ttl}");
+        let held = pinned(false);
+        let ttl = held.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!(
+            ttl < 300.0,
+            "a cache that does not give way is no room: ttl {ttl}"
+        );
     }
 
     #[test]
