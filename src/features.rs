@@ -797,7 +797,7 @@ pub const RECLAIM_FALL: f64 = 0.02;
 /// thrashes, and its allocations fail, before the last of it goes.
 pub const HOT_CACHE: f64 = 0.5;
 
-/// A container held at its limit by reclaim ([`reclaim`]).
+/// A container held at its limit by reclaim ([`reclaim_at_limit`]).
 #[derive(Debug, Clone, Copy)]
 struct Reclaim {
     /// Page cache left to give up, bytes.
@@ -814,7 +814,7 @@ struct Reclaim {
 /// then: it sits at the limit, active page cache included, for as long as there is cache to
 /// give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the cache from
 /// falling, so it is not taken for this.
-fn reclaim(h: &History, s: &Sample, limit: Option<f64>) -> Option<Reclaim> {
+fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Reclaim> {
     let l = limit?;
     if (s.memory_usage_bytes? as f64) < PINNED_USAGE * l {
         return None;
@@ -985,12 +985,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 .is_some_and(|p| p >= PRESSED_PSI)
     };
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
-    let reclaim = reclaim(h, s, limit);
+    let trusted =
+        ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
     // Reclaim only postpones: started on its own it took batch runs that stream their input
     // through the cache at their limit for leaks.
-    let ttl_mem = ttl_long
-        .filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles())
-        .map(|t| reclaim.map_or(t, |r| t.max(r.ttl)));
+    let reclaim = trusted.and_then(|_| reclaim_at_limit(h, s, limit));
+    let ttl_mem = trusted.map(|t| reclaim.map_or(t, |r| t.max(r.ttl)));
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
