@@ -631,10 +631,9 @@ fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
 ///   the next bucket; a fork bomb's accelerating steps do not);
 /// - the newest count has not fallen more than [`PIDS_RECEDE`] below the recent peak;
 /// - the count never fell more than [`PIDS_DRAIN`] below its running peak.
-fn pids_rise_held(h: &History, now_ts: f64, now: Option<u64>, e: &Envelope) -> bool {
+fn pids_rise_held(h: &History, now_ts: f64, now: f64, e: &Envelope) -> bool {
     let prev = h.back(1).map_or(f64::NAN, |b| f64::from(b.last.pids));
-    let now = now.map_or(f64::NAN, |p| p as f64);
-    if now.is_nan() || now < e.peak * (1.0 - PIDS_RECEDE) {
+    if now < e.peak * (1.0 - PIDS_RECEDE) {
         return false;
     }
     let mut first = f64::NAN;
@@ -806,6 +805,16 @@ struct Reclaim {
     ttl: f64,
 }
 
+/// The highest page cache (time, bytes) among this instance's buckets since `since` and
+/// `newest` (the sample's own): `newest` unless a bucket holds more, else the earliest such
+/// bucket of the highest.
+fn file_peak(h: &History, since: f64, newest: (f64, f64)) -> (f64, f64) {
+    h.iter_instance(since)
+        .filter(|b| b.last.file.is_finite())
+        .map(|b| (b.t_last, f64::from(b.last.file)))
+        .fold(newest, |a, b| if b.1 > a.1 { b } else { a })
+}
+
 /// Room and time until a container held at its limit by reclaim runs out of page cache to give up:
 /// usage pinned at the limit ([`PINNED_USAGE`]) while the page cache falls (by
 /// [`RECLAIM_FALL`] or more from its peak in the last 5 minutes of this instance) is the
@@ -820,11 +829,7 @@ fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Recla
         return None;
     }
     let now = s.memory_file_bytes? as f64;
-    let (t_peak, peak) = h
-        .iter_instance(s.ts - LONG_WINDOW)
-        .filter(|b| b.last.file.is_finite())
-        .map(|b| (b.t_last, f64::from(b.last.file)))
-        .fold((s.ts, now), |a, b| if b.1 > a.1 { b } else { a });
+    let (t_peak, peak) = file_peak(h, s.ts - LONG_WINDOW, (s.ts, now));
     let fall = peak - now;
     if fall < RECLAIM_FALL * l || s.ts - t_peak < SHORT_WINDOW {
         return None;
@@ -1053,7 +1058,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             p as f64,
             l,
             pids_envelope
-                .filter(|e| e.slope > 0.0 && pids_rise_held(h, now, s.pids_current, e))
+                .filter(|e| e.slope > 0.0 && pids_rise_held(h, now, p as f64, e))
                 .map(|e| e.slope),
         ),
         _ => None,
@@ -1225,11 +1230,7 @@ pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
         return None;
     }
     let now = s.memory_file_bytes? as f64;
-    let peak = h
-        .iter_instance(s.ts - SQUEEZE_WINDOW)
-        .map(|b| f64::from(b.last.file))
-        .filter(|v| v.is_finite())
-        .fold(now, f64::max);
+    let (_, peak) = file_peak(h, s.ts - SQUEEZE_WINDOW, (s.ts, now));
     Some(if peak - now >= SQUEEZE_MIN_BYTES {
         (peak - now) / peak
     } else {
