@@ -58,7 +58,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace; 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace (that time alone where the working set is saturated at 99 % of the limit, whose trend then gives none); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -796,6 +796,10 @@ pub const RECLAIM_FALL: f64 = 0.02;
 /// thrashes, and its allocations fail, before the last of it goes.
 pub const HOT_CACHE: f64 = 0.5;
 
+/// Working set / limit from which the working set is saturated: reclaim keeps it from
+/// rising further, so only [`reclaim_at_limit`] can time what follows.
+pub const SATURATED_WS: f64 = 0.99;
+
 /// A container held at its limit by reclaim ([`reclaim_at_limit`]).
 #[derive(Debug, Clone, Copy)]
 struct Reclaim {
@@ -992,10 +996,18 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
     let trusted =
         ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
-    // Reclaim only postpones: started on its own it took batch runs that stream their input
-    // through the cache at their limit for leaks.
-    let reclaim = trusted.and_then(|_| reclaim_at_limit(h, s, limit));
-    let ttl_mem = trusted.map(|t| reclaim.map_or(t, |r| t.max(r.ttl)));
+    // Reclaim mostly postpones: started on its own below the limit it took batch runs that
+    // stream their input through the cache (an inactive cache, so a working set short of the
+    // limit) for leaks. But a working set saturated at the limit cannot rise, so its trend gives
+    // no time at all while the leak goes on eating the cache: there the cache's fall is the clock.
+    let saturated = matches!((ws, limit), (Some(w), Some(l)) if w >= SATURATED_WS * l);
+    let reclaim = (trusted.is_some() || saturated)
+        .then(|| reclaim_at_limit(h, s, limit))
+        .flatten();
+    let ttl_mem = match trusted {
+        Some(t) => Some(reclaim.map_or(t, |r| t.max(r.ttl))),
+        None => reclaim.map(|r| r.ttl),
+    };
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
@@ -1735,6 +1747,28 @@ mod tests {
             ttl < 300.0,
             "a cache that does not give way is no room: ttl {ttl}"
         );
+    }
+
+    #[test]
+    fn a_leak_eating_the_cache_under_a_saturated_working_set_is_timed_by_the_cache_left() {
+        // Usage and working set at the 512 MiB limit (no inactive page cache left), anon
+        // +0.2 MiB/s from 300 MiB: the cache falls from 212 to 92 MiB in 10 minutes. Half of
+        // what is left, given up at 0.2 MiB/s: 230 s. The working set's flat trend gives none.
+        let saturated = |anon_rate: f64| {
+            run((0..=60).map(|i| {
+                let t = i as f64 * 10.0;
+                let mut s = base(t);
+                let anon = ((300.0 + anon_rate * t) * MIB as f64) as u64;
+                s.memory_usage_bytes = Some(512 * MIB);
+                s.memory_working_set_bytes = Some(512 * MIB);
+                s.memory_anon_bytes = Some(anon);
+                s.memory_file_bytes = Some(512 * MIB - anon);
+                s
+            }))
+        };
+        let ttl = saturated(0.2).ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 230.0).abs() < 30.0, "ttl {ttl}");
+        assert_eq!(saturated(0.0).ttl_mem, None, "flat at the limit is no leak");
     }
 
     #[test]
