@@ -105,6 +105,8 @@ pub mod idx {
     pub const LAST_REASON: usize = 23;
     /// ttl_node_s.
     pub const TTL_NODE: usize = 25;
+    /// cpu_throttle_ratio_1m.
+    pub const CPU_THROTTLE_1M: usize = 17;
     /// cpu_throttle_ratio_5m.
     pub const CPU_THROTTLE_5M: usize = 26;
 }
@@ -778,6 +780,9 @@ pub const STEP_IDLE: f64 = 0.25;
 /// How far the throttled share may wander from its newest value and still be the level a step
 /// reached.
 pub const STEP_BAND: f64 = 0.1;
+/// Seconds a throttled share held at its level since this instance was first seen make it a
+/// level, not a climb ([`throttle_stepped`]).
+pub const HELD_SECONDS: f64 = 120.0;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
 /// count as growing ([`Features::grows_on_unknown_node`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
@@ -797,7 +802,7 @@ pub const RECLAIM_FALL: f64 = 0.02;
 pub const HOT_CACHE: f64 = 0.5;
 
 /// Working set / limit from which the working set is saturated: reclaim keeps it from
-/// rising further, so only [`reclaim_at_limit`] can time what follows.
+/// rising further, so only the reclaim estimate (`reclaim_at_limit`) can time what follows.
 pub const SATURATED_WS: f64 = 0.99;
 
 /// A container held at its limit by reclaim ([`reclaim_at_limit`]).
@@ -1385,8 +1390,45 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
 ///
 /// That is work starting (a batch job, a cron run) that takes the CPU it is given, not a
 /// service whose load outgrows its quota: load grows over minutes, and a service starving
-/// under it shows a throttled share that keeps climbing until its probes fail.
+/// under it shows a throttled share that keeps climbing until its probes fail. For the same
+/// reason a share that has held one level for as long as the instance has been seen (the
+/// step, if any, came before; `throttle_held`) counts too.
 pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
+    stepped_to_level(h, limit) || throttle_held(h)
+}
+
+/// Whether this instance's throttled share has held one level (below [`STARVED_RATIO`]) for as
+/// long as it has been seen, [`HELD_SECONDS`] at least: the share of its first minute in the
+/// history and that of its last are within [`STEP_BAND`]. A service that has lived with that
+/// throttling all along answers its probes; starvation is a share that climbs.
+fn throttle_held(h: &History) -> bool {
+    let share = |a: &Bucket, b: &Bucket| {
+        let periods = b.last.periods - a.last.periods;
+        let throttled = b.last.throttled_periods - a.last.throttled_periods;
+        (periods > 0.0 && throttled >= 0.0).then(|| f64::from((throttled / periods).min(1.0)))
+    };
+    let all = || h.iter_instance(f64::NEG_INFINITY);
+    let (Some(newest), Some(oldest)) = (all().next(), all().next_back()) else {
+        return false;
+    };
+    if newest.t_last - oldest.t_last < HELD_SECONDS {
+        return false;
+    }
+    let first = all()
+        .rev()
+        .find(|b| b.t_last >= oldest.t_last + SHORT_WINDOW);
+    let last = all().find(|b| b.t_last <= newest.t_last - SHORT_WINDOW);
+    match (
+        first.and_then(|b| share(oldest, b)),
+        last.and_then(|b| share(b, newest)),
+    ) {
+        (Some(then), Some(now)) => now >= STEP_FROM && (now - then).abs() <= STEP_BAND,
+        _ => false,
+    }
+}
+
+/// [`throttle_stepped`]'s step: from under [`STEP_FROM`] to a level held since.
+fn stepped_to_level(h: &History, limit: Option<f64>) -> bool {
     // As far back as the history goes: a batch run may hold its level for longer than any
     // trend window.
     let mut intervals = throttle_shares(h, f64::NEG_INFINITY);
@@ -1535,6 +1577,19 @@ mod tests {
         ] {
             assert!(!stepped(380.0, share));
         }
+    }
+
+    #[test]
+    fn throttling_held_at_one_level_since_first_seen_is_a_level() {
+        // Throttled in 80 % (± 5 %) of its periods from the first sample on, for three minutes:
+        // a service living with its quota, not one starving.
+        let wobbly = |t: f64| 0.8 + 0.05 * (t / 20.0).sin();
+        assert!(stepped(180.0, wobbly));
+        assert!(stepped(180.0, |_| 0.97), "pinned all along");
+        // Under two minutes seen, nothing is judged yet.
+        assert!(!stepped(100.0, wobbly));
+        // A slow climb, 30 % to 90 % in ten minutes, holds no level.
+        assert!(!stepped(600.0, |t| 0.3 + 0.001 * t));
     }
 
     #[test]
@@ -1783,6 +1838,7 @@ mod tests {
             (idx::RESTARTS_10M, "restarts_10m"),
             (idx::LAST_REASON, "last_reason"),
             (idx::TTL_NODE, "ttl_node_s"),
+            (idx::CPU_THROTTLE_1M, "cpu_throttle_ratio_1m"),
             (idx::CPU_THROTTLE_5M, "cpu_throttle_ratio_5m"),
         ] {
             assert_eq!(n[i], name);

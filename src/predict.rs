@@ -202,7 +202,8 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         && f.cpu_use
             .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
     // Nor is one whose throttling began as a step and has held its level since: work that
-    // started (a batch run) and takes the CPU it is given. A service starves as its load
+    // started (a batch run) and takes the CPU it is given; nor one throttled at one level
+    // for as long as it has been seen (two minutes at least). A service starves as its load
     // outgrows the quota, and its throttled share keeps climbing on the way.
     // Asked last: the answer matters only where starvation still counts, through the trees'
     // probability (unless pinned already drops it) or the time to starve.
@@ -733,8 +734,8 @@ mod tests {
     }
 
     /// Feed five quiet minutes at `gap` s (a service at its 1-core quota, throttled in half
-    /// its periods, cpu.pressure 10 %), then one sample per `psi` value; returns each of
-    /// those samples' (risk, alarm open).
+    /// its periods for 150 s and in 30 % since: no level held, no climb; cpu.pressure 10 %),
+    /// then one sample per `psi` value; returns each of those samples' (risk, alarm open).
     fn starvation_run(gap: f64, psi: &[f64]) -> Vec<(f64, bool)> {
         let mut p = psi_starvation_predictor();
         let quiet = (300.0 / gap) as usize;
@@ -745,13 +746,15 @@ mod tests {
         {
             let t = i as f64 * gap;
             let periods = (t * 10.0) as u64;
+            // 10 periods a second.
+            let throttled = (10.0 * (0.5 * t.min(150.0) + 0.3 * (t - 150.0).max(0.0))) as u64;
             let s = Sample {
                 ts: t,
                 id: "ns/p/c".into(),
                 cpu_limit_cores: Some(1.0),
                 cpu_usage_seconds_total: Some(t * 0.99),
                 cpu_periods_total: Some(periods),
-                cpu_throttled_periods_total: Some(periods / 2),
+                cpu_throttled_periods_total: Some(throttled.min(periods)),
                 cpu_pressure_some_avg10: Some(v),
                 restarts_total: Some(0),
                 ..Default::default()
