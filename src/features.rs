@@ -1397,10 +1397,12 @@ pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
     stepped_to_level(h, limit) || throttle_held(h)
 }
 
-/// Whether this instance's throttled share has held one level (below [`STARVED_RATIO`]) for as
-/// long as it has been seen, [`HELD_SECONDS`] at least: the share of its first minute in the
-/// history and that of its last are within [`STEP_BAND`]. A service that has lived with that
-/// throttling all along answers its probes; starvation is a share that climbs.
+/// Whether this instance's throttled share (at least [`STEP_FROM`]) has held one level for as
+/// long as the history has seen it, [`HELD_SECONDS`] at least: the share of its first minute
+/// in the history and that of its last are within [`STEP_BAND`]. A service that has lived with
+/// that throttling all along answers its probes; starvation is a share that climbs. (At
+/// [`STARVED_RATIO`] and above it judges after 2 minutes what the pinned rule of
+/// `predict::assess` judges after 5.)
 fn throttle_held(h: &History) -> bool {
     let share = |a: &Bucket, b: &Bucket| {
         let periods = b.last.periods - a.last.periods;
