@@ -1350,6 +1350,14 @@ struct Interval {
     cpu: f64,
 }
 
+/// Share of the CFS periods between buckets `older` and `newer` that were throttled; `None`
+/// where no period ran or a counter went backwards (or is unknown).
+fn throttled_share(older: &Bucket, newer: &Bucket) -> Option<f64> {
+    let periods = newer.last.periods - older.last.periods;
+    let throttled = newer.last.throttled_periods - older.last.throttled_periods;
+    (periods > 0.0 && throttled >= 0.0).then(|| f64::from((throttled / periods).min(1.0)))
+}
+
 /// The intervals between this instance's buckets since `since`, newest first. An interval in
 /// which no period ran (idle) or none was reported (a gap carried the counters over) goes on
 /// to the next bucket back; a counter that went backwards ends the walk.
@@ -1359,19 +1367,19 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
     std::iter::from_fn(move || {
         let nb = newer.take()?;
         for b in buckets.by_ref() {
-            let periods = nb.last.periods - b.last.periods;
-            let throttled = nb.last.throttled_periods - b.last.throttled_periods;
-            if periods == 0.0 && throttled == 0.0 {
-                continue;
-            }
-            if !(periods > 0.0 && throttled >= 0.0) {
+            let Some(share) = throttled_share(b, nb) else {
+                if nb.last.periods == b.last.periods
+                    && nb.last.throttled_periods == b.last.throttled_periods
+                {
+                    continue;
+                }
                 return None;
-            }
+            };
             newer = Some(b);
             return Some(Interval {
                 start: b.t_last,
                 end: nb.t_last,
-                share: f64::from((throttled / periods).min(1.0)),
+                share,
                 cpu: nb.last.cpu_seconds - b.last.cpu_seconds,
             });
         }
@@ -1404,11 +1412,6 @@ pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
 /// [`STARVED_RATIO`] and above it judges after 2 minutes what the pinned rule of
 /// `predict::assess` judges after 5.)
 fn throttle_held(h: &History) -> bool {
-    let share = |a: &Bucket, b: &Bucket| {
-        let periods = b.last.periods - a.last.periods;
-        let throttled = b.last.throttled_periods - a.last.throttled_periods;
-        (periods > 0.0 && throttled >= 0.0).then(|| f64::from((throttled / periods).min(1.0)))
-    };
     let all = || h.iter_instance(f64::NEG_INFINITY);
     let (Some(newest), Some(oldest)) = (all().next(), all().next_back()) else {
         return false;
@@ -1421,8 +1424,8 @@ fn throttle_held(h: &History) -> bool {
         .find(|b| b.t_last >= oldest.t_last + SHORT_WINDOW);
     let last = all().find(|b| b.t_last <= newest.t_last - SHORT_WINDOW);
     match (
-        first.and_then(|b| share(oldest, b)),
-        last.and_then(|b| share(b, newest)),
+        first.and_then(|b| throttled_share(oldest, b)),
+        last.and_then(|b| throttled_share(b, newest)),
     ) {
         (Some(then), Some(now)) => now >= STEP_FROM && (now - then).abs() <= STEP_BAND,
         _ => false,
