@@ -168,6 +168,9 @@ pub struct Features {
     /// false: [`crate::predict::Predictor::observe`] fills it from the id parsed once per
     /// container, [`extract_once`] from the sample's.
     pub cronjob: bool,
+    /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`] of the
+    /// sample's id); filled as [`Features::cronjob`] is.
+    pub critical: bool,
 }
 
 /// Least-squares fit result.
@@ -1121,8 +1124,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         // and not while its own limit explains the stalls: reclaim at memory.max or an OOM
         // kill of its own in the last minutes (the stalls echo for a minute after).
         node_psi: node_pressure_fallback(s).filter(|_| {
-            limit.is_none()
-                || (grows
+            evictable && limit.is_none()
+                || (evictable
+                    && grows
                     && s.memory_high_events_total.is_some()
                     && x[idx::HIGH_EVENTS_1M] == 0.0
                     && x[idx::MAX_EVENTS_1M] == 0.0
@@ -1136,7 +1140,18 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
         instance_span: span,
         cronjob: false,
+        critical: false,
     }
+}
+
+/// Whether the pod of a `namespace/pod/container` id is in `kube-system`, taken for a critical
+/// pod: the kubelet's eviction manager skips critical pods (static and mirror pods, and those
+/// of priority `system-node-critical` or `system-cluster-critical`, which admission allows in
+/// `kube-system` only). The node daemons that run there (kube-proxy, the CNI agent, CSI node
+/// plugins, CoreDNS) use those classes; a sample carries no priority, so the namespace stands
+/// for it. Such a pod can still be OOM-killed, starved or crash-loop.
+pub fn critical_pod(id: &str) -> bool {
+    id.starts_with("kube-system/")
 }
 
 /// Whether the pod of a `namespace/pod/container` id is a CronJob's run: the Job controller
@@ -1187,11 +1202,19 @@ fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> 
     f64::from(step) >= headroom
 }
 
+/// Whether `s` does not say how much memory its node has: without MemTotal the share left
+/// (`node_available_ratio`) is unknown, and the model learned node pressure only where both
+/// are known (a source that writes MemAvailable alone is judged as one that writes neither,
+/// plus [`Features::ttl_node`] for a pod that grows into the shortage).
+fn node_size_unknown(s: &Sample) -> bool {
+    s.node_memory_total_bytes.is_none_or(|t| t == 0)
+}
+
 /// Whether `s` is of a container without a memory limit and does not say how much memory the
-/// node has left: the scope of [`cache_squeeze`], where the container's own signals stand in
-/// for the node's.
+/// node has: the scope of [`cache_squeeze`], where the container's own signals stand in for
+/// the node's.
 fn limitless_on_unknown_node(s: &Sample) -> bool {
-    s.memory_limit_bytes.is_none() && s.node_memory_available_bytes.is_none()
+    s.memory_limit_bytes.is_none() && node_size_unknown(s)
 }
 
 /// Share of its memory limit below which a container's usage keeps its own cgroup out of
@@ -1203,7 +1226,7 @@ pub const OWN_RECLAIM_USAGE: f64 = 0.9;
 /// reclaiming against a limit of its own (none, or usage below [`OWN_RECLAIM_USAGE`] of it):
 /// the scope of [`node_pressure_fallback`] and [`Features::grows_on_unknown_node`].
 fn own_reclaim_idle_on_unknown_node(s: &Sample) -> bool {
-    s.node_memory_available_bytes.is_none()
+    node_size_unknown(s)
         && match s.memory_limit_bytes {
             None => true,
             Some(l) => s
@@ -1483,6 +1506,7 @@ pub fn extract_once(s: &Sample) -> Features {
         instance_span: f64::INFINITY,
         cpu_use: None,
         cronjob: cronjob_pod(&s.id),
+        critical: critical_pod(&s.id),
         ..extract(&h, s)
     }
 }

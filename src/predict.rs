@@ -228,6 +228,10 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     if f.ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
+    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`).
+    if f.critical {
+        dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
+    }
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
     let mut cause_i = 1;
     for c in 2..p.len() {
@@ -258,10 +262,13 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     } else {
         NODE_PSI_HALF
     };
-    let node_psi = f.node_psi.map_or(0.0, |p| half_at(p, half));
+    let node_psi = f
+        .node_psi
+        .filter(|_| !f.critical)
+        .map_or(0.0, |p| half_at(p, half));
     let squeeze = f
         .cache_squeeze
-        .filter(|_| f.grows_on_unknown_node)
+        .filter(|_| f.grows_on_unknown_node && !f.critical)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
     let step = if f.step_reaches_limit { STEP_RISK } else { 0.0 };
     for (r, c) in [
@@ -377,6 +384,8 @@ struct State {
     survived_kill: Option<f64>,
     /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
     cronjob: bool,
+    /// Its pod is one the kubelet does not evict ([`features::critical_pod`], parsed once).
+    critical: bool,
 }
 
 impl State {
@@ -440,6 +449,7 @@ impl Predictor {
                 .entry(sample.id.clone())
                 .or_insert_with(|| State {
                     cronjob: features::cronjob_pod(&sample.id),
+                    critical: features::critical_pod(&sample.id),
                     ..State::default()
                 }),
         };
@@ -484,6 +494,7 @@ impl Predictor {
         }
         let mut f = features::extract(&st.hist, sample);
         f.cronjob = st.cronjob;
+        f.critical = st.critical;
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
@@ -627,6 +638,7 @@ pub fn predict_once(model: &Model, sample: &Sample) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::Qos;
 
     #[test]
     fn a_sample_without_the_limits_of_a_limited_container_keeps_them() {
@@ -880,6 +892,25 @@ mod tests {
         ] {
             assert_eq!(features::extract_once(&s).node_psi, None);
         }
+        // MemAvailable alone does not say how much of the node is left: the stalls stand in.
+        let avail_only = Sample {
+            node_memory_total_bytes: None,
+            ..sample(25.0, None, Some(8 << 30))
+        };
+        assert_eq!(features::extract_once(&avail_only).node_psi, Some(25.0));
+        // The kubelet evicts neither a Guaranteed pod nor a critical one (kube-system).
+        let guaranteed = Sample {
+            qos: Some(Qos::Guaranteed),
+            ..sample(25.0, None, None)
+        };
+        assert_eq!(features::extract_once(&guaranteed).node_psi, None);
+        let critical = Sample {
+            id: "kube-system/kube-proxy-x2x7b/kube-proxy".into(),
+            ..sample(25.0, None, None)
+        };
+        let critical = assess(&model, &features::extract_once(&critical), || false);
+        assert!(critical.risk < model.threshold(), "{critical:?}");
+        assert_ne!(critical.cause, Some(Cause::Evicted));
     }
 
     #[test]
@@ -888,7 +919,11 @@ mod tests {
         // 15 min at a 10 s scrape of a container with a 4 GiB limit on a node the samples say
         // nothing of; from the 10th minute on, memory PSI climbs by 5 points a minute. The
         // first alarm and its cause.
-        let run = |grow: f64, usage_of_limit: f64, high_events: Option<u64>, max_events: u64| {
+        let run_as = |qos: Qos,
+                      grow: f64,
+                      usage_of_limit: f64,
+                      high_events: Option<u64>,
+                      max_events: u64| {
             let mut p = Predictor::new(Model::embedded(), None);
             (0..90).find_map(|i| {
                 let t = i as f64 * 10.0;
@@ -906,10 +941,20 @@ mod tests {
                     memory_max_events_total: Some(max_events * i),
                     memory_pressure_some_avg10: Some(psi),
                     memory_pressure_full_avg10: Some(psi / 10.0),
+                    qos: Some(qos),
                     ..Default::default()
                 });
                 pred.crash_predicted.then_some((t, pred.cause))
             })
+        };
+        let run = |grow, usage_of_limit, high_events, max_events| {
+            run_as(
+                Qos::Burstable,
+                grow,
+                usage_of_limit,
+                high_events,
+                max_events,
+            )
         };
         // 40 MiB a minute from half the limit: 50 minutes from it, and the node gives first.
         let (at, cause) = run(40.0, 0.5, Some(0), 0).expect("no alarm on a growing pod");
@@ -922,6 +967,8 @@ mod tests {
         assert_eq!(run(40.0, 0.5, None, 0), None);
         // Its own limit reclaiming (memory.events max climbing): the stalls are its own.
         assert_eq!(run(40.0, 0.5, Some(0), 5), None);
+        // A Guaranteed pod growing into the shortage is evicted after every other.
+        assert_eq!(run_as(Qos::Guaranteed, 40.0, 0.5, Some(0), 0), None);
     }
 
     #[test]

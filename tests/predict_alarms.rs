@@ -251,6 +251,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 step_reaches_limit: false,
                 instance_span: 600.0,
                 cronjob: false,
+                critical: false,
             };
             let a = assess(&m, &f, || false);
             // One burst from the limit is an alarm however far the mean rate puts it.
