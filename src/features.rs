@@ -21,7 +21,7 @@
 //!
 //! This module must not decide anything (no thresholds, no alarms): that is `predict`.
 use crate::history::{Bucket, History, BUCKET_SECONDS, CAPACITY};
-use crate::sample::{Qos, Sample};
+use crate::sample::{Qos, Sample, CRITICAL_PRIORITY};
 use serde::{Deserialize, Serialize};
 
 /// Number of features.
@@ -168,8 +168,8 @@ pub struct Features {
     /// false: [`crate::predict::Predictor::observe`] fills it from the id parsed once per
     /// container, [`extract_once`] from the sample's.
     pub cronjob: bool,
-    /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`] of the
-    /// sample's id); filled as [`Features::cronjob`] is.
+    /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`]). `extract`
+    /// leaves it false: [`crate::predict::Predictor::observe`] and [`extract_once`] fill it.
     pub critical: bool,
 }
 
@@ -1144,14 +1144,18 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     }
 }
 
-/// Whether the pod of a `namespace/pod/container` id is in `kube-system`, taken for a critical
-/// pod: the kubelet's eviction manager skips critical pods (static and mirror pods, and those
-/// of priority `system-node-critical` or `system-cluster-critical`, which admission allows in
-/// `kube-system` only). The node daemons that run there (kube-proxy, the CNI agent, CSI node
-/// plugins, CoreDNS) use those classes; a sample carries no priority, so the namespace stands
-/// for it. Such a pod can still be OOM-killed, starved or crash-loop.
-pub fn critical_pod(id: &str) -> bool {
-    id.starts_with("kube-system/")
+/// Whether the pod of a sample (its `namespace/pod/container` id and, where the kubelet gave
+/// it, its priority) is a critical pod, which the kubelet's eviction manager skips: priority
+/// [`CRITICAL_PRIORITY`] or above (`system-cluster-critical`, `system-node-critical`). Without
+/// the priority (a trace, a `POST /predict` body) a pod in `kube-system` counts as one:
+/// admission allows those classes there only, and the node daemons that run there
+/// (kube-proxy, the CNI agent, CSI node plugins, CoreDNS) use them. Such a pod can still be
+/// OOM-killed, starved or crash-loop.
+pub fn critical_pod(id: &str, priority: Option<i32>) -> bool {
+    priority.map_or_else(
+        || id.starts_with("kube-system/"),
+        |p| p >= CRITICAL_PRIORITY,
+    )
 }
 
 /// Whether the pod of a `namespace/pod/container` id is a CronJob's run: the Job controller
@@ -1506,7 +1510,7 @@ pub fn extract_once(s: &Sample) -> Features {
         instance_span: f64::INFINITY,
         cpu_use: None,
         cronjob: cronjob_pod(&s.id),
-        critical: critical_pod(&s.id),
+        critical: critical_pod(&s.id, s.pod_priority),
         ..extract(&h, s)
     }
 }
@@ -2332,6 +2336,29 @@ mod tests {
         let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
         assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
         assert!((f.x[20] - 0.7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_critical_pod_is_told_by_its_priority_else_by_kube_system() {
+        assert!(critical_pod(
+            "kube-system/kube-proxy-x2x7b/kube-proxy",
+            None
+        ));
+        assert!(!critical_pod("default/kube-proxy-x2x7b/kube-proxy", None));
+        // The kubelet's word wins where it gave one: minikube's storage-provisioner runs in
+        // kube-system without a PriorityClass.
+        assert!(!critical_pod(
+            "kube-system/storage-provisioner/storage-provisioner",
+            Some(0)
+        ));
+        assert!(critical_pod(
+            "monitoring/node-agent-5k2x9/agent",
+            Some(2_000_001_000)
+        ));
+        assert!(critical_pod(
+            "kube-system/coredns-668d6bf9bc-psw5k/coredns",
+            Some(CRITICAL_PRIORITY)
+        ));
     }
 
     #[test]

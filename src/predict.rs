@@ -384,8 +384,6 @@ struct State {
     survived_kill: Option<f64>,
     /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
     cronjob: bool,
-    /// Its pod is one the kubelet does not evict ([`features::critical_pod`], parsed once).
-    critical: bool,
 }
 
 impl State {
@@ -449,7 +447,6 @@ impl Predictor {
                 .entry(sample.id.clone())
                 .or_insert_with(|| State {
                     cronjob: features::cronjob_pod(&sample.id),
-                    critical: features::critical_pod(&sample.id),
                     ..State::default()
                 }),
         };
@@ -494,7 +491,7 @@ impl Predictor {
         }
         let mut f = features::extract(&st.hist, sample);
         f.cronjob = st.cronjob;
-        f.critical = st.critical;
+        f.critical = features::critical_pod(&sample.id, sample.pod_priority);
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
@@ -911,6 +908,14 @@ mod tests {
         let critical = assess(&model, &features::extract_once(&critical), || false);
         assert!(critical.risk < model.threshold(), "{critical:?}");
         assert_ne!(critical.cause, Some(Cause::Evicted));
+        // Unless the kubelet gave the pod's priority, and it is not a critical one.
+        let plain = Sample {
+            id: "kube-system/storage-provisioner/storage-provisioner".into(),
+            pod_priority: Some(0),
+            ..sample(25.0, None, None)
+        };
+        let plain = assess(&model, &features::extract_once(&plain), || false);
+        assert_eq!(plain.cause, Some(Cause::Evicted), "{plain:?}");
     }
 
     #[test]

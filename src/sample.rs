@@ -7,6 +7,10 @@
 //! non-numbers are errors, so bad input is rejected rather than silently clamped.
 use serde::{Deserialize, Serialize};
 
+/// Priority of `system-cluster-critical`, the lower of the two built-in critical classes
+/// (`system-node-critical` is 2000001000): the kubelet does not evict a pod at or above it.
+pub const CRITICAL_PRIORITY: i32 = 2_000_000_000;
+
 /// Kubernetes QoS class of a pod (decides eviction order and where its cgroup lives).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -182,6 +186,11 @@ pub struct Sample {
     pub last_termination_ts: Option<f64>,
     /// QoS class of the pod (drives eviction ranking). Metadata, but a predictor input too.
     pub qos: Option<Qos>,
+    /// Priority of the pod (`spec.priority`, from its PriorityClass), from the kubelet. Not
+    /// in the interface's schema; written only when known. The kubelet's eviction manager
+    /// skips pods at [`CRITICAL_PRIORITY`] or above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_priority: Option<i32>,
     /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes. Traces
     /// exported from Prometheus may carry node-exporter's name for it.
     #[serde(

@@ -5,7 +5,7 @@
 //! No I/O here and no clocks except the `Instant` a caller hands in: the kubelet client,
 //! the API watcher and `collect --once` all go through the same code, and tests feed it
 //! real PodList JSON.
-use crate::sample::{ContainerSample, Qos, Snapshot};
+use crate::sample::{ContainerSample, Qos, Snapshot, CRITICAL_PRIORITY};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -30,6 +30,9 @@ pub struct ContainerInfo {
     pub last_termination_ts: Option<i64>,
     /// `status.qosClass`.
     pub qos: Option<Qos>,
+    /// `spec.priority`, or the value of a built-in critical class named in
+    /// `spec.priorityClassName` without it (static pods).
+    pub priority: Option<i32>,
 }
 
 /// One pod reduced to what crashwatch needs (a few hundred bytes instead of a full Pod with
@@ -53,6 +56,14 @@ impl PodEntry {
         let qos = status
             .and_then(|s| s.qos_class.as_deref())
             .and_then(parse_qos);
+        let priority = pod.spec.as_ref().and_then(|s| {
+            // A static pod's mirror carries the class's name but no value.
+            s.priority.or(match s.priority_class_name.as_deref() {
+                Some("system-node-critical") => Some(CRITICAL_PRIORITY + 1000),
+                Some("system-cluster-critical") => Some(CRITICAL_PRIORITY),
+                _ => None,
+            })
+        });
         let mut containers = Vec::new();
         if let Some(st) = status {
             // Init and ephemeral containers get cgroups too; a pod's sandbox (pause) does not
@@ -78,6 +89,7 @@ impl PodEntry {
                     last_termination_reason: reason,
                     last_termination_ts: finished,
                     qos,
+                    priority,
                 };
                 for id in status_ids(cs) {
                     containers.push((id, info.clone()));
@@ -278,6 +290,7 @@ fn attach(c: &mut ContainerSample, info: &ContainerInfo) {
         // The kubelet's class is authoritative; the cgroup path only hints at it.
         c.sample.qos = info.qos;
     }
+    c.sample.pod_priority = info.priority;
     c.sample.id = c.meta.id();
 }
 
@@ -552,5 +565,23 @@ mod tests {
             ("kube-system", "storage-provisioner", 1)
         );
         assert_eq!(c.last_termination_reason.as_deref(), Some("Error"));
+        // Not every kube-system pod is critical (this one has no PriorityClass), and a static
+        // pod's mirror names its class without a value.
+        let priority = |id: &str| match idx.lookup(id, None) {
+            Lookup::Known(c) => c.priority,
+            _ => panic!("{id} not indexed"),
+        };
+        assert_eq!(
+            priority("30249b5e556f4ffb5237470b3ed33bf8c85cef43e36aff004083411696ff78b9"),
+            Some(0)
+        );
+        assert_eq!(
+            priority("6a724bdba92c9e361255c152a45f8910fdd53d5a4317284ebe63b56a57bdadd2"),
+            Some(2_000_001_000)
+        );
+        assert_eq!(
+            priority("0a6922403758bbe2d191afa3363e981d2442d50bc054149b672b8683156079ab"),
+            Some(CRITICAL_PRIORITY)
+        );
     }
 }

@@ -466,6 +466,7 @@ impl Container {
             restarts_total: Some(self.restarts),
             last_termination_reason: self.last_reason.clone(),
             last_termination_ts: None,
+            pod_priority: None,
             qos: Some(self.spec.qos),
             node_memory_available_bytes: b(node_avail),
             node_memory_total_bytes: b(node_total),
