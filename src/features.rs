@@ -786,6 +786,12 @@ pub const STEP_BAND: f64 = 0.1;
 /// Seconds a throttled share held at its level since this instance was first seen make it a
 /// level, not a climb ([`throttle_stepped`]).
 pub const HELD_SECONDS: f64 = 120.0;
+/// How long before the last minute an earlier minute must have ended for its throttled share
+/// to count as a level the service lived through ([`throttle_stepped`]).
+pub const REVISIT_AGO: f64 = 180.0;
+/// Most the newer half of the history may be throttled above the older half for a level
+/// revisited to count ([`throttle_stepped`]).
+pub const REVISIT_TREND: f64 = 0.05;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
 /// count as growing ([`Features::grows_on_unknown_node`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
@@ -1429,7 +1435,52 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
 /// reason a share that has held one level for as long as the instance has been seen (the
 /// step, if any, came before; `throttle_held`) counts too.
 pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
-    stepped_to_level(h, limit) || throttle_held(h)
+    stepped_to_level(h, limit) || throttle_held(h) || throttle_revisited(h)
+}
+
+/// Whether this instance's throttled share over the last minute (at least [`STEP_FROM`]) is
+/// one it already reached, within [`STEP_BAND`], in a minute that ended [`REVISIT_AGO`] or
+/// more before, while the share does not climb on the whole (the newer half of the history
+/// throttled at most [`REVISIT_TREND`] more than the older half): a service whose throttling
+/// swings with its load has lived through that level and answered its probes. A slow climb
+/// passes through levels only once, and its newer half is the more throttled.
+fn throttle_revisited(h: &History) -> bool {
+    let all = || h.iter_instance(f64::NEG_INFINITY);
+    let (Some(newest), Some(oldest)) = (all().next(), all().next_back()) else {
+        return false;
+    };
+    let Some(now) = all()
+        .find(|b| b.t_last <= newest.t_last - SHORT_WINDOW)
+        .and_then(|b| throttled_share(b, newest))
+    else {
+        return false;
+    };
+    if now < STEP_FROM {
+        return false;
+    }
+    let Some(mid) = all().find(|b| b.t_last <= 0.5 * (newest.t_last + oldest.t_last)) else {
+        return false;
+    };
+    match (throttled_share(oldest, mid), throttled_share(mid, newest)) {
+        (Some(older), Some(newer)) if newer - older <= REVISIT_TREND => {}
+        _ => return false,
+    }
+    // Each earlier minute, newest first, its start found by a second walk that only moves
+    // back: one pass over the history.
+    let mut starts = all().peekable();
+    for end in all().filter(|b| b.t_last <= newest.t_last - REVISIT_AGO) {
+        while starts
+            .next_if(|b| b.t_last > end.t_last - SHORT_WINDOW)
+            .is_some()
+        {}
+        let Some(start) = starts.peek() else {
+            break;
+        };
+        if throttled_share(start, end).is_some_and(|then| then >= now - STEP_BAND) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether this instance's throttled share (at least [`STEP_FROM`]) has held one level for as
@@ -1623,6 +1674,20 @@ mod tests {
         assert!(!stepped(100.0, wobbly));
         // A slow climb, 30 % to 90 % in ten minutes, holds no level.
         assert!(!stepped(600.0, |t| 0.3 + 0.001 * t));
+    }
+
+    #[test]
+    fn throttling_back_at_a_level_it_swung_through_minutes_ago_is_a_level() {
+        // Load that swings in 4-minute cycles: throttled in 60–85 % of its periods, the last
+        // minute at a peak (0.82) that the first minute was not at (0.65), so the held rule
+        // does not hold; four minutes earlier it was at that peak, and lived.
+        let cycle = |t: f64| (std::f64::consts::TAU * (t - 600.0) / 240.0).cos();
+        assert!(stepped(600.0, |t| 0.725 + 0.125 * cycle(t)));
+        // The same swings riding a climb reach a new high: no level.
+        assert!(!stepped(600.0, |t| 0.4 + 0.1 * cycle(t) + 0.0008 * t));
+        // Nor does a climb slow enough (0.68 to 0.83 in ten minutes) that three minutes back
+        // it stood within the band of where it is now: its newer half is the more throttled.
+        assert!(!stepped(600.0, |t| 0.68 + 0.00025 * t));
     }
 
     #[test]

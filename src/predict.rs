@@ -742,8 +742,9 @@ mod tests {
         one_split_predictor("cpu_psi_some", 50.0, Cause::CpuStarvation)
     }
 
-    /// Feed five quiet minutes at `gap` s (a service at its 1-core quota, throttled in half
-    /// its periods for 150 s and in 30 % since: no level held, no climb; cpu.pressure 10 %),
+    /// Feed five quiet minutes at `gap` s (a service at its 1-core quota, throttled in 30 % of
+    /// its periods for 150 s and in half since: no level held or come back to, no step from
+    /// unthrottled, no clean climb; cpu.pressure 10 %),
     /// then one sample per `psi` value; returns each of those samples' (risk, alarm open).
     fn starvation_run(gap: f64, psi: &[f64]) -> Vec<(f64, bool)> {
         let mut p = psi_starvation_predictor();
@@ -756,7 +757,7 @@ mod tests {
             let t = i as f64 * gap;
             let periods = (t * 10.0) as u64;
             // 10 periods a second.
-            let throttled = (10.0 * (0.5 * t.min(150.0) + 0.3 * (t - 150.0).max(0.0))) as u64;
+            let throttled = (10.0 * (0.3 * t.min(150.0) + 0.5 * (t - 150.0).max(0.0))) as u64;
             let s = Sample {
                 ts: t,
                 id: "ns/p/c".into(),
