@@ -1214,8 +1214,8 @@ fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> 
 
 /// Whether `s` does not say how much memory its node has: without MemTotal the share left
 /// (`node_available_ratio`) is unknown, and the model learned node pressure only where both
-/// are known (a source that writes MemAvailable alone is judged as one that writes neither,
-/// plus [`Features::ttl_node`] for a pod that grows into the shortage).
+/// are known, so a source that writes MemAvailable alone gets the fallbacks of one that
+/// writes neither.
 fn node_size_unknown(s: &Sample) -> bool {
     s.node_memory_total_bytes.is_none_or(|t| t == 0)
 }
@@ -1433,7 +1433,8 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
 /// service whose load outgrows its quota: load grows over minutes, and a service starving
 /// under it shows a throttled share that keeps climbing until its probes fail. For the same
 /// reason a share that has held one level for as long as the instance has been seen (the
-/// step, if any, came before; `throttle_held`) counts too.
+/// step, if any, came before; `throttle_held`) counts too, and one back at a level its load
+/// swung it through minutes before (`throttle_revisited`).
 pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
     stepped_to_level(h, limit) || throttle_held(h) || throttle_revisited(h)
 }

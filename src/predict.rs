@@ -203,8 +203,9 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
             .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
     // Nor is one whose throttling began as a step and has held its level since: work that
     // started (a batch run) and takes the CPU it is given; nor one throttled at one level
-    // for as long as it has been seen (two minutes at least). A service starves as its load
-    // outgrows the quota, and its throttled share keeps climbing on the way.
+    // for as long as it has been seen (two minutes at least), or back at a level its load
+    // swung it through minutes before. A service starves as its load outgrows the quota, and
+    // its throttled share keeps climbing on the way.
     // Asked last: the answer matters only where starvation still counts, through the trees'
     // probability (unless pinned already drops it) or the time to starve.
     let starve_i = class_index(Cause::CpuStarvation);
@@ -262,14 +263,16 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     } else {
         NODE_PSI_HALF
     };
-    let node_psi = f
-        .node_psi
-        .filter(|_| !f.critical)
-        .map_or(0.0, |p| half_at(p, half));
+    let node_psi = f.node_psi.map_or(0.0, |p| half_at(p, half));
     let squeeze = f
         .cache_squeeze
-        .filter(|_| f.grows_on_unknown_node && !f.critical)
+        .filter(|_| f.grows_on_unknown_node)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
+    let evicted = if f.critical {
+        0.0
+    } else {
+        node_psi.max(squeeze)
+    };
     let step = if f.step_reaches_limit { STEP_RISK } else { 0.0 };
     for (r, c) in [
         (ttl(f.ttl_mem).max(step), Cause::OomKill),
@@ -280,7 +283,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
                 .filter(|_| !starting && !slack && !batch && !stepped)),
             Cause::CpuStarvation,
         ),
-        (node_psi.max(squeeze), Cause::Evicted),
+        (evicted, Cause::Evicted),
     ] {
         resource = resource.max(r);
         besides_starvation = besides_starvation.max(r);
