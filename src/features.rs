@@ -105,8 +105,6 @@ pub mod idx {
     pub const LAST_REASON: usize = 23;
     /// ttl_node_s.
     pub const TTL_NODE: usize = 25;
-    /// cpu_throttle_ratio_1m.
-    pub const CPU_THROTTLE_1M: usize = 17;
     /// cpu_throttle_ratio_5m.
     pub const CPU_THROTTLE_5M: usize = 26;
 }
@@ -1130,13 +1128,13 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         // and not while its own limit explains the stalls: reclaim at memory.max or an OOM
         // kill of its own in the last minutes (the stalls echo for a minute after).
         node_psi: node_pressure_fallback(s).filter(|_| {
-            evictable && limit.is_none()
-                || (evictable
-                    && grows
-                    && s.memory_high_events_total.is_some()
-                    && x[idx::HIGH_EVENTS_1M] == 0.0
-                    && x[idx::MAX_EVENTS_1M] == 0.0
-                    && x[idx::OOM_EVENTS_5M] == 0.0)
+            evictable
+                && (limit.is_none()
+                    || (grows
+                        && s.memory_high_events_total.is_some()
+                        && x[idx::HIGH_EVENTS_1M] == 0.0
+                        && x[idx::MAX_EVENTS_1M] == 0.0
+                        && x[idx::OOM_EVENTS_5M] == 0.0))
         }),
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,
@@ -1436,7 +1434,31 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
 /// step, if any, came before; `throttle_held`) counts too, and one back at a level its load
 /// swung it through minutes before (`throttle_revisited`).
 pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
-    stepped_to_level(h, limit) || throttle_held(h) || throttle_revisited(h)
+    stepped_to_level(h, limit)
+        || last_minute(h).is_some_and(|l| throttle_held(h, &l) || throttle_revisited(h, &l))
+}
+
+/// This instance's throttled share over its last minute, with the newest and oldest buckets of
+/// its history: what [`throttle_held`] and [`throttle_revisited`] compare earlier minutes with.
+struct LastMinute<'a> {
+    newest: &'a Bucket,
+    oldest: &'a Bucket,
+    share: f64,
+}
+
+/// The [`LastMinute`] of `h`; `None` without a minute of history or where its share is under
+/// [`STEP_FROM`] (no throttling to call a level).
+fn last_minute(h: &History) -> Option<LastMinute<'_>> {
+    let all = || h.iter_instance(f64::NEG_INFINITY);
+    let (newest, oldest) = (all().next()?, all().next_back()?);
+    let share = all()
+        .find(|b| b.t_last <= newest.t_last - SHORT_WINDOW)
+        .and_then(|b| throttled_share(b, newest))?;
+    (share >= STEP_FROM).then_some(LastMinute {
+        newest,
+        oldest,
+        share,
+    })
 }
 
 /// Whether this instance's throttled share over the last minute (at least [`STEP_FROM`]) is
@@ -1445,20 +1467,9 @@ pub fn throttle_stepped(h: &History, limit: Option<f64>) -> bool {
 /// throttled at most [`REVISIT_TREND`] more than the older half): a service whose throttling
 /// swings with its load has lived through that level and answered its probes. A slow climb
 /// passes through levels only once, and its newer half is the more throttled.
-fn throttle_revisited(h: &History) -> bool {
+fn throttle_revisited(h: &History, l: &LastMinute) -> bool {
     let all = || h.iter_instance(f64::NEG_INFINITY);
-    let (Some(newest), Some(oldest)) = (all().next(), all().next_back()) else {
-        return false;
-    };
-    let Some(now) = all()
-        .find(|b| b.t_last <= newest.t_last - SHORT_WINDOW)
-        .and_then(|b| throttled_share(b, newest))
-    else {
-        return false;
-    };
-    if now < STEP_FROM {
-        return false;
-    }
+    let (newest, oldest, now) = (l.newest, l.oldest, l.share);
     let Some(mid) = all().find(|b| b.t_last <= 0.5 * (newest.t_last + oldest.t_last)) else {
         return false;
     };
@@ -1490,25 +1501,15 @@ fn throttle_revisited(h: &History) -> bool {
 /// that throttling all along answers its probes; starvation is a share that climbs. (At
 /// [`STARVED_RATIO`] and above it judges after 2 minutes what the pinned rule of
 /// `predict::assess` judges after 5.)
-fn throttle_held(h: &History) -> bool {
-    let all = || h.iter_instance(f64::NEG_INFINITY);
-    let (Some(newest), Some(oldest)) = (all().next(), all().next_back()) else {
-        return false;
-    };
-    if newest.t_last - oldest.t_last < HELD_SECONDS {
+fn throttle_held(h: &History, l: &LastMinute) -> bool {
+    if l.newest.t_last - l.oldest.t_last < HELD_SECONDS {
         return false;
     }
-    let first = all()
+    h.iter_instance(f64::NEG_INFINITY)
         .rev()
-        .find(|b| b.t_last >= oldest.t_last + SHORT_WINDOW);
-    let last = all().find(|b| b.t_last <= newest.t_last - SHORT_WINDOW);
-    match (
-        first.and_then(|b| throttled_share(oldest, b)),
-        last.and_then(|b| throttled_share(b, newest)),
-    ) {
-        (Some(then), Some(now)) => now >= STEP_FROM && (now - then).abs() <= STEP_BAND,
-        _ => false,
-    }
+        .find(|b| b.t_last >= l.oldest.t_last + SHORT_WINDOW)
+        .and_then(|b| throttled_share(l.oldest, b))
+        .is_some_and(|then| (l.share - then).abs() <= STEP_BAND)
 }
 
 /// [`throttle_stepped`]'s step: from under [`STEP_FROM`] to a level held since.
@@ -1937,7 +1938,6 @@ mod tests {
             (idx::RESTARTS_10M, "restarts_10m"),
             (idx::LAST_REASON, "last_reason"),
             (idx::TTL_NODE, "ttl_node_s"),
-            (idx::CPU_THROTTLE_1M, "cpu_throttle_ratio_1m"),
             (idx::CPU_THROTTLE_5M, "cpu_throttle_ratio_5m"),
         ] {
             assert_eq!(n[i], name);
