@@ -20,7 +20,7 @@
 //! - counters that go backwards (container restart) give no rate (0), never a negative one.
 //!
 //! This module must not decide anything (no thresholds, no alarms): that is `predict`.
-use crate::history::{Bucket, History, BUCKET_SECONDS, CAPACITY};
+use crate::history::{Bucket, History, Step, BUCKET_SECONDS, CAPACITY};
 use crate::sample::{Qos, Sample, CRITICAL_PRIORITY};
 use serde::{Deserialize, Serialize};
 
@@ -812,6 +812,23 @@ pub const HOT_CACHE: f64 = 0.5;
 /// rising further, so only the reclaim estimate (`reclaim_at_limit`) can time what follows.
 pub const SATURATED_WS: f64 = 0.99;
 
+/// Shortest interval between steps that [`step_clock`] times: a leak that steps faster is
+/// timed by its trend, which its window then holds several steps of.
+pub const STEP_CLOCK_MIN_INTERVAL: f64 = 120.0;
+/// Largest ratio of the longer to the shorter of the last two intervals between steps, and of
+/// the largest to the smallest of the last three steps, for [`step_clock`] to take them for a
+/// rhythm.
+pub const STEP_CLOCK_REGULAR: f64 = 2.0;
+/// How much later than the longer of the last two intervals [`step_clock`] expects the next
+/// step, at the latest (a rhythm's jitter).
+pub const STEP_CLOCK_SLACK: f64 = 1.1;
+/// Share of the smallest recent step by which a stepping leak may fall below the level a step
+/// reached before the next ([`step_clock`]): noise, not a collection.
+pub const STEP_FLAT: f64 = 0.25;
+/// Share of the smallest recent step by which a stepping leak may grow between two steps
+/// ([`step_clock`]): a slow growth beside the steps, which the clock then also times.
+pub const STEP_DRIFT: f64 = 0.5;
+
 /// A container held at its limit by reclaim ([`reclaim_at_limit`]).
 #[derive(Debug, Clone, Copy)]
 struct Reclaim {
@@ -1021,6 +1038,20 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         None => reclaim.map(|r| r.ttl),
     };
     x[8] = ttl_feature(ttl_mem);
+    // A leak that grows in regular steps is no nearer its kill than its next step that does
+    // not fit: beyond the alarm's horizon, the clock's time stands. Within it the trend's
+    // does (the clock's jitter is as large as what is left), and the step that does not fit
+    // is one burst from the kill even when the trend, ten minutes after the last step, is flat.
+    // The trees keep the trend's time (`x[8]`): the clock is a physical bound, like the floors
+    // `predict::assess` puts beside them.
+    let clock = match (s.unreclaimable(), limit) {
+        (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
+        _ => None,
+    };
+    let ttl_mem = match (ttl_mem, clock) {
+        (Some(t), Some(c)) if c.not_yet(sample_gap) => Some(t.max(c.ttl).min(TTL_CAP)),
+        _ => ttl_mem,
+    };
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
@@ -1139,9 +1170,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,
         sample_gap,
-        step_reaches_limit: ttl_mem.is_some()
-            && matches!((ws, limit), (Some(w), Some(l))
-                if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
+        // A clock's due step is one from the kill; while it says "not yet", so is none.
+        step_reaches_limit: clock.is_some_and(|c| c.due(sample_gap))
+            || (ttl_mem.is_some()
+                && !clock.is_some_and(|c| c.not_yet(sample_gap))
+                && matches!((ws, limit), (Some(w), Some(l))
+                    if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w))))),
         instance_span: span,
         cronjob: false,
         critical: false,
@@ -1208,6 +1242,99 @@ fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> 
         high = Some(high.map_or(b.ws_max, |m| m.max(b.ws_max)));
     }
     f64::from(step) >= headroom
+}
+
+/// Seconds until a leak that grows in regular steps could take the step that kills it, or
+/// `None` where the growth is not such steps. Its last three jumps to a new high
+/// ([`History::steps`]) came at intervals of [`STEP_CLOCK_MIN_INTERVAL`] or more, the longer
+/// at most [`STEP_CLOCK_REGULAR`] times the shorter, and it held its level between them and
+/// since the last ([`STEP_FLAT`] of the largest step): all its growth is in the steps, and
+/// between two it does not grow at all. A trend through one step (a pool filled per batch,
+/// a cache per reload) says the limit is minutes away when the next step is a quarter of an
+/// hour off; this clock says when the step that no longer fits can come: after the steps
+/// that still fit, each no sooner than the shorter interval, and the last no later than
+/// [`STEP_CLOCK_SLACK`] times the longer. Overdue, it gives a negative time.
+fn step_clock(h: &History, now: f64, unreclaimable: f64, limit: f64) -> Option<StepClock> {
+    let [a, b, c, ..] = *h.steps() else {
+        return None;
+    };
+    let (i1, i2) = (a.t - b.t, b.t - c.t);
+    let (short, long) = (i1.min(i2), i1.max(i2));
+    if short < STEP_CLOCK_MIN_INTERVAL || long > STEP_CLOCK_REGULAR * short {
+        return None;
+    }
+    let sizes = [a, b, c].map(|s| f64::from(s.to - s.from));
+    let small = sizes[0].min(sizes[1]).min(sizes[2]);
+    let big = sizes[0].max(sizes[1]).max(sizes[2]);
+    if big > STEP_CLOCK_REGULAR * small {
+        return None;
+    }
+    // From a step until the next one (or now) the series stays between the level the step
+    // reached, less noise, and that level plus a slow growth and noise: where the two samples
+    // around the next jump say so, and in every bucket of the window wholly in between.
+    let (band, drift) = (STEP_FLAT * small, STEP_DRIFT * small);
+    let within = |level: f32, v: f32| (-band..=drift + band).contains(&f64::from(v - level));
+    let held = |from: &Step, until: Option<&Step>| {
+        until.is_none_or(|u| within(from.to, u.from))
+            && h.iter_instance(from.t)
+                .filter(|k| k.t_first > from.t && until.is_none_or(|u| k.t_last <= u.t_from))
+                .all(|k| {
+                    k.anon_max.is_nan()
+                        || (within(from.to, k.anon_max) && within(from.to, k.anon_mean()))
+                })
+    };
+    if !held(&c, Some(&b)) || !held(&b, Some(&a)) || !held(&a, None) {
+        return None;
+    }
+    if !within(a.to, unreclaimable as f32) {
+        return None;
+    }
+    let headroom = (limit - unreclaimable).max(0.0);
+    // Steps still to come, the last of them the one that does not fit.
+    let steps = (headroom / big).ceil().max(1.0);
+    let by_steps = a.t + STEP_CLOCK_SLACK * long + (steps - 1.0) * short - now;
+    // The growth between steps, at the faster of the last two intervals' pace, may fill the
+    // room first: then it is a trend's leak, and the clock only bounds it.
+    let rate = f64::from(b.from - c.to) / i2;
+    let rate = rate.max(f64::from(a.from - b.to) / i1);
+    let by_growth = if rate > 0.0 {
+        headroom / rate
+    } else {
+        f64::INFINITY
+    };
+    Some(StepClock {
+        ttl: by_steps.min(by_growth),
+        next_kills: steps == 1.0 && by_steps <= by_growth,
+        interval: short,
+        slow: STEP_CLOCK_SLACK * long > crate::predict::ALARM_HORIZON,
+    })
+}
+
+/// What [`step_clock`] says of a leak that grows in regular steps.
+#[derive(Debug, Clone, Copy)]
+struct StepClock {
+    /// Seconds until the step that does not fit can come, at the latest.
+    ttl: f64,
+    /// The next step is that one.
+    next_kills: bool,
+    /// The shorter of the last two intervals between steps.
+    interval: f64,
+    /// The steps come slower than the alarm's horizon: a trend through the last one no longer
+    /// sees it when the next is due. (At a faster rhythm it sees the steps, and judges them.)
+    slow: bool,
+}
+
+impl StepClock {
+    /// The clock puts the kill beyond the alarm's horizon, judged at the next sample.
+    fn not_yet(&self, sample_gap: f64) -> bool {
+        self.ttl - sample_gap > crate::predict::ALARM_HORIZON
+    }
+
+    /// The step that kills is due within the alarm's horizon, at a slow rhythm, and not so
+    /// long overdue (an interval) that the rhythm has ended.
+    fn due(&self, sample_gap: f64) -> bool {
+        self.slow && self.next_kills && !self.not_yet(sample_gap) && self.ttl >= -self.interval
+    }
 }
 
 /// Whether `s` does not say how much memory its node has: without MemTotal the share left
@@ -2573,5 +2700,54 @@ mod tests {
         assert!((fit.at(20.0) - 61.0).abs() < 1e-9);
         assert!((fit.r2 - 1.0).abs() < 1e-9);
         assert_eq!(least_squares([(0.0, 1.0), (1.0, 2.0)].into_iter()), None);
+    }
+
+    /// 15 s samples up to `end` of a leak whose anon memory starts at 290 MiB of a 512 MiB
+    /// limit and jumps by 60 MiB at each of `steps` (seconds), with 10 MiB of page cache.
+    fn stepping(end: f64, steps: &[f64]) -> impl Iterator<Item = Sample> + '_ {
+        (0..=(end / 15.0) as u64).map(move |i| {
+            let t = i as f64 * 15.0;
+            let n = steps.iter().filter(|s| **s <= t).count() as u64;
+            let anon = (290 + 60 * n) * MIB + (wobble(i) * 0.2 * MIB as f64) as u64;
+            let mut s = base(t);
+            s.memory_anon_bytes = Some(anon);
+            s.memory_file_bytes = Some(10 * MIB);
+            s.memory_usage_bytes = Some(anon + 10 * MIB);
+            s.memory_working_set_bytes = Some(anon + 10 * MIB);
+            s
+        })
+    }
+
+    #[test]
+    fn a_leak_in_regular_steps_is_timed_by_its_next_step() {
+        let every = [900.0, 1800.0, 2700.0];
+        // 100 s after the third step (to 470 MiB), the trend through it says minutes; the next
+        // step, which no longer fits under the limit, comes about 15 minutes after the last.
+        let f = run(stepping(2800.0, &every));
+        let ttl = f.ttl_mem.unwrap();
+        assert!(ttl > crate::predict::ALARM_HORIZON, "{ttl}");
+        assert!(!f.step_reaches_limit);
+        // Eight minutes on, the trend is flat, and the step that kills is due.
+        let f = run(stepping(3200.0, &every));
+        assert!(f.step_reaches_limit);
+        // Long overdue, the rhythm has ended.
+        assert!(!run(stepping(4800.0, &every)).step_reaches_limit);
+        // Steps far apart but without a rhythm (5 and 25 minutes), or a heap that falls back
+        // between its highs, get no clock.
+        let mut h = History::new();
+        for s in stepping(2800.0, &[900.0, 1200.0, 2700.0]) {
+            h.push(&s);
+        }
+        assert!(step_clock(&h, 2800.0, 470.0 * MIB as f64, 512.0 * MIB as f64).is_none());
+        let mut h = History::new();
+        for mut s in stepping(2800.0, &every) {
+            if s.ts % 900.0 == 450.0 {
+                s.memory_anon_bytes = Some(200 * MIB);
+                s.memory_usage_bytes = Some(210 * MIB);
+            }
+            h.push(&s);
+        }
+        assert!(h.steps().len() >= 3);
+        assert!(step_clock(&h, 2800.0, 470.0 * MIB as f64, 512.0 * MIB as f64).is_none());
     }
 }

@@ -15,6 +15,15 @@ pub const BUCKET_SECONDS: f64 = 10.0;
 /// Number of buckets kept (64 × 10 s ≈ 10.7 min).
 pub const CAPACITY: usize = 64;
 
+/// Smallest rise of the unreclaimable series from one sample to the next that
+/// [`History::steps`] records, as a share of the memory limit (of the value itself without
+/// one): below it lie noise and the per-sample growth of a steady leak.
+pub const JUMP_SHARE: f32 = 0.015;
+/// Jumps less than this apart are one step (an allocation that two scrapes caught halfway).
+pub const JUMP_MERGE_SECONDS: f64 = 60.0;
+/// Steps [`History::steps`] keeps.
+pub const STEPS_KEPT: usize = 4;
+
 /// Buckets [`History::sample_gap`] averages over: a minute at a dense scrape, a few scrapes
 /// at a sparse one, so one missed scrape does not double it.
 pub const GAP_BUCKETS: usize = 6;
@@ -193,6 +202,20 @@ impl Bucket {
     }
 }
 
+/// A jump of the unreclaimable series to a new high of the container instance (see
+/// [`History::steps`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Step {
+    /// Time of the sample that ended the jump.
+    pub t: f64,
+    /// Time of the sample before the jump.
+    pub t_from: f64,
+    /// Value before the jump, bytes.
+    pub from: f32,
+    /// Value after it, bytes.
+    pub to: f32,
+}
+
 /// The ring of buckets of one container.
 #[derive(Debug, Clone)]
 pub struct History {
@@ -207,6 +230,15 @@ pub struct History {
     decline_top: f32,
     /// Whether samples of this container report `memory_working_set_bytes` itself.
     ws_reported: bool,
+    /// The instance's newest jumps, newest first ([`History::steps`]); they outlive the ring,
+    /// since a leak that grows in steps may take longer than the ring holds between two.
+    steps: [Step; STEPS_KEPT],
+    /// How many of `steps` are set.
+    n_steps: usize,
+    /// Last unreclaimable value of the instance (NaN before one), its time, and its highest.
+    unreclaimable_last: f32,
+    unreclaimable_ts: f64,
+    unreclaimable_high: f32,
 }
 
 impl Default for History {
@@ -239,6 +271,11 @@ impl History {
             instance_start: f64::NEG_INFINITY,
             decline_top: f32::NAN,
             ws_reported: false,
+            steps: [Step::default(); STEPS_KEPT],
+            n_steps: 0,
+            unreclaimable_last: f32::NAN,
+            unreclaimable_ts: f64::NAN,
+            unreclaimable_high: f32::NAN,
         }
     }
 
@@ -269,6 +306,7 @@ impl History {
                 now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
             if restarted {
                 self.instance_start = s.ts;
+                self.forget_steps();
                 now = raw;
             } else {
                 prev_ws = newest.ws_last;
@@ -276,6 +314,7 @@ impl History {
             }
         }
         let fall = self.fall_to(prev_ws, ws);
+        self.log_jump(s);
         if same_bucket {
             self.buf[self.head].add(s, ws, fall, now);
             return true;
@@ -307,6 +346,54 @@ impl History {
         }
     }
 
+    /// Record `s`'s unreclaimable value in [`History::steps`] when it jumped to a new high.
+    fn log_jump(&mut self, s: &Sample) {
+        let Some(v) = s.unreclaimable().map(|v| v as f32) else {
+            return;
+        };
+        let (prev, high) = (self.unreclaimable_last, self.unreclaimable_high);
+        let t_prev = self.unreclaimable_ts;
+        self.unreclaimable_last = v;
+        self.unreclaimable_ts = s.ts;
+        self.unreclaimable_high = if high.is_nan() { v } else { high.max(v) };
+        let scale = s
+            .memory_limit_bytes
+            .filter(|l| *l > 0)
+            .map_or(v, |l| l as f32);
+        // NaN compares false: no jump from an unknown value.
+        if !(v - prev >= JUMP_SHARE * scale && v > high) {
+            return;
+        }
+        let newest = &mut self.steps[0];
+        if self.n_steps > 0 && s.ts - newest.t <= JUMP_MERGE_SECONDS {
+            newest.t = s.ts;
+            newest.to = v;
+            return;
+        }
+        self.steps.copy_within(0..STEPS_KEPT - 1, 1);
+        self.steps[0] = Step {
+            t: s.ts,
+            t_from: t_prev,
+            from: prev,
+            to: v,
+        };
+        self.n_steps = (self.n_steps + 1).min(STEPS_KEPT);
+    }
+
+    fn forget_steps(&mut self) {
+        self.n_steps = 0;
+        self.unreclaimable_last = f32::NAN;
+        self.unreclaimable_high = f32::NAN;
+    }
+
+    /// The current instance's newest jumps of the unreclaimable series ([`Sample::unreclaimable`]),
+    /// newest first, up to [`STEPS_KEPT`]: rises of at least [`JUMP_SHARE`] of the limit from
+    /// one sample to the next to a new high of the instance (a GC heap's rebound is none),
+    /// those less than [`JUMP_MERGE_SECONDS`] apart merged into one.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps[..self.n_steps]
+    }
+
     /// Number of buckets held.
     pub fn len(&self) -> usize {
         self.len
@@ -324,6 +411,7 @@ impl History {
         self.instance_start = f64::NEG_INFINITY;
         self.decline_top = f32::NAN;
         self.ws_reported = false;
+        self.forget_steps();
     }
 
     /// Bucket `i` counted back from the newest (0 = newest).
@@ -768,5 +856,49 @@ mod tests {
             std::mem::size_of::<Bucket>()
         );
         assert!(std::mem::size_of::<[Bucket; CAPACITY]>() <= 6656);
+    }
+
+    #[test]
+    fn steps_log_jumps_to_a_new_high_and_merge_close_ones() {
+        let h = &mut History::new();
+        let push = |h: &mut History, ts: f64, anon: u64, restarts: u64| {
+            let mut x = s(ts, anon);
+            x.memory_anon_bytes = Some(anon);
+            x.memory_limit_bytes = Some(1000);
+            x.restarts_total = Some(restarts);
+            h.push(&x);
+            h.steps().to_vec()
+        };
+        push(h, 0.0, 500, 0);
+        // Noise and a slow climb below 1.5 % of the limit per sample are no jump.
+        assert!(push(h, 15.0, 510, 0).is_empty());
+        assert!(push(h, 30.0, 524, 0).is_empty());
+        let one = Step {
+            t: 45.0,
+            t_from: 30.0,
+            from: 524.0,
+            to: 600.0,
+        };
+        assert_eq!(push(h, 45.0, 600, 0), [one]);
+        // A collection and the heap's rebound to where it was: no new high, no step.
+        assert_eq!(push(h, 300.0, 520, 0), [one]);
+        assert_eq!(push(h, 315.0, 600, 0), [one]);
+        // A jump the next scrape finishes is one step.
+        push(h, 600.0, 650, 0);
+        let two = Step {
+            t: 620.0,
+            t_from: 315.0,
+            from: 600.0,
+            to: 700.0,
+        };
+        assert_eq!(push(h, 620.0, 700, 0), [two, one]);
+        for i in 1..=4u32 {
+            push(h, 600.0 + 300.0 * f64::from(i), 700 + 50 * u64::from(i), 0);
+        }
+        assert_eq!(h.steps().len(), STEPS_KEPT);
+        assert_eq!(h.steps()[0].to, 900.0);
+        // A new instance has no steps of its own yet.
+        assert!(push(h, 2000.0, 300, 1).is_empty());
+        assert!(push(h, 2015.0, 400, 1).len() == 1);
     }
 }
