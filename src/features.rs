@@ -159,6 +159,9 @@ pub struct Features {
     /// At a sparse scrape, a step by which the working set set a new high in the last
     /// [`LONG_WINDOW`] would reach the limit from where it stands ([`step_reaches_limit`]).
     pub step_reaches_limit: bool,
+    /// When the next step that does not fit can come, for a leak that grows in regular steps
+    /// ([`step_clock`]); `predict::assess` weighs it against `ttl_mem` and the burst rule.
+    pub step_clock: Option<StepClock>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
@@ -909,7 +912,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             .map(|b| (b.t_mid(), b.ws_mean() as f64)),
     );
     // The history's anon series is [`Sample::unreclaimable`].
-    let anon_known = s.unreclaimable().is_some();
+    let unreclaimable = s.unreclaimable();
+    let anon_known = unreclaimable.is_some();
     let anon_fit = if anon_known {
         least_squares(
             h.iter_instance(now - SHORT_WINDOW)
@@ -1038,20 +1042,6 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         None => reclaim.map(|r| r.ttl),
     };
     x[8] = ttl_feature(ttl_mem);
-    // A leak that grows in regular steps is no nearer its kill than its next step that does
-    // not fit: beyond the alarm's horizon, the clock's time stands. Within it the trend's
-    // does (the clock's jitter is as large as what is left), and the step that does not fit
-    // is one burst from the kill even when the trend, ten minutes after the last step, is flat.
-    // The trees keep the trend's time (`x[8]`): the clock is a physical bound, like the floors
-    // `predict::assess` puts beside them.
-    let clock = match (s.unreclaimable(), limit) {
-        (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
-        _ => None,
-    };
-    let ttl_mem = match (ttl_mem, clock) {
-        (Some(t), Some(c)) if c.not_yet(sample_gap) => Some(t.max(c.ttl).min(TTL_CAP)),
-        _ => ttl_mem,
-    };
     x[9] = ttl_feature(ttl_short);
     x[10] = r2 as f32;
 
@@ -1170,12 +1160,13 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,
         sample_gap,
-        // A clock's due step is one from the kill; while it says "not yet", so is none.
-        step_reaches_limit: clock.is_some_and(|c| c.due(sample_gap))
-            || (ttl_mem.is_some()
-                && !clock.is_some_and(|c| c.not_yet(sample_gap))
-                && matches!((ws, limit), (Some(w), Some(l))
-                    if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w))))),
+        step_reaches_limit: ttl_mem.is_some()
+            && matches!((ws, limit), (Some(w), Some(l))
+                if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
+        step_clock: match (unreclaimable, limit) {
+            (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
+            _ => None,
+        },
         instance_span: span,
         cronjob: false,
         critical: false,
@@ -1247,9 +1238,10 @@ fn step_reaches_limit(h: &History, now: f64, sample_gap: f64, headroom: f64) -> 
 /// Seconds until a leak that grows in regular steps could take the step that kills it, or
 /// `None` where the growth is not such steps. Its last three jumps to a new high
 /// ([`History::steps`]) came at intervals of [`STEP_CLOCK_MIN_INTERVAL`] or more, the longer
-/// at most [`STEP_CLOCK_REGULAR`] times the shorter, and it held its level between them and
-/// since the last ([`STEP_FLAT`] of the largest step): all its growth is in the steps, and
-/// between two it does not grow at all. A trend through one step (a pool filled per batch,
+/// at most [`STEP_CLOCK_REGULAR`] times the shorter, their sizes as alike, and it held its
+/// level between them and since the last (falling by at most [`STEP_FLAT`] of the smallest
+/// step, growing by at most [`STEP_DRIFT`] of it): its growth is in the steps, with at most a
+/// slow drift between them, which may also fill the room first. A trend through one step (a pool filled per batch,
 /// a cache per reload) says the limit is minutes away when the next step is a quarter of an
 /// hour off; this clock says when the step that no longer fits can come: after the steps
 /// that still fit, each no sooner than the shorter interval, and the last no later than
@@ -1305,36 +1297,23 @@ fn step_clock(h: &History, now: f64, unreclaimable: f64, limit: f64) -> Option<S
     Some(StepClock {
         ttl: by_steps.min(by_growth),
         next_kills: steps == 1.0 && by_steps <= by_growth,
-        interval: short,
-        slow: STEP_CLOCK_SLACK * long > crate::predict::ALARM_HORIZON,
+        short,
+        long,
     })
 }
 
 /// What [`step_clock`] says of a leak that grows in regular steps.
-#[derive(Debug, Clone, Copy)]
-struct StepClock {
-    /// Seconds until the step that does not fit can come, at the latest.
-    ttl: f64,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepClock {
+    /// Seconds until the step that does not fit can come, at the latest (negative when
+    /// overdue).
+    pub ttl: f64,
     /// The next step is that one.
-    next_kills: bool,
-    /// The shorter of the last two intervals between steps.
-    interval: f64,
-    /// The steps come slower than the alarm's horizon: a trend through the last one no longer
-    /// sees it when the next is due. (At a faster rhythm it sees the steps, and judges them.)
-    slow: bool,
-}
-
-impl StepClock {
-    /// The clock puts the kill beyond the alarm's horizon, judged at the next sample.
-    fn not_yet(&self, sample_gap: f64) -> bool {
-        self.ttl - sample_gap > crate::predict::ALARM_HORIZON
-    }
-
-    /// The step that kills is due within the alarm's horizon, at a slow rhythm, and not so
-    /// long overdue (an interval) that the rhythm has ended.
-    fn due(&self, sample_gap: f64) -> bool {
-        self.slow && self.next_kills && !self.not_yet(sample_gap) && self.ttl >= -self.interval
-    }
+    pub next_kills: bool,
+    /// The shorter of the last two intervals between steps, seconds.
+    pub short: f64,
+    /// The longer of them.
+    pub long: f64,
 }
 
 /// Whether `s` does not say how much memory its node has: without MemTotal the share left
@@ -2723,15 +2702,15 @@ mod tests {
         let every = [900.0, 1800.0, 2700.0];
         // 100 s after the third step (to 470 MiB), the trend through it says minutes; the next
         // step, which no longer fits under the limit, comes about 15 minutes after the last.
-        let f = run(stepping(2800.0, &every));
-        let ttl = f.ttl_mem.unwrap();
+        let applied = |end| crate::predict::step_clock_applied(&run(stepping(end, &every)));
+        let (ttl, step_reaches_limit) = applied(2800.0);
+        let ttl = ttl.unwrap();
         assert!(ttl > crate::predict::ALARM_HORIZON, "{ttl}");
-        assert!(!f.step_reaches_limit);
+        assert!(!step_reaches_limit);
         // Eight minutes on, the trend is flat, and the step that kills is due.
-        let f = run(stepping(3200.0, &every));
-        assert!(f.step_reaches_limit);
+        assert!(applied(3200.0).1);
         // Long overdue, the rhythm has ended.
-        assert!(!run(stepping(4800.0, &every)).step_reaches_limit);
+        assert!(!applied(4800.0).1);
         // Steps far apart but without a rhythm (5 and 25 minutes), or a heap that falls back
         // between its highs, get no clock.
         let mut h = History::new();

@@ -226,7 +226,8 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // set is nearly all unreclaimable, where one at 95 % of its limit dies within minutes;
     // where active page cache (in the working set, and reclaimed before any kill) holds it
     // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
-    if f.ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
+    let (ttl_mem, step_reaches_limit) = step_clock_applied(f);
+    if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
     // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`).
@@ -273,9 +274,9 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     } else {
         node_psi.max(squeeze)
     };
-    let step = if f.step_reaches_limit { STEP_RISK } else { 0.0 };
+    let step = if step_reaches_limit { STEP_RISK } else { 0.0 };
     for (r, c) in [
-        (ttl(f.ttl_mem).max(step), Cause::OomKill),
+        (ttl(ttl_mem).max(step), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
             ttl(f
@@ -327,11 +328,36 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     Assessment {
         risk,
         cause: (risk >= CAUSE_FLOOR).then_some(cause),
-        time_to_oom: f.ttl_mem,
+        time_to_oom: ttl_mem,
         learned,
         resource,
         besides_starvation,
     }
+}
+
+/// The time to the OOM kill and whether the container is one burst from it
+/// ([`Features::step_reaches_limit`]), with the step clock of a leak that grows in regular
+/// steps ([`features::step_clock`]) applied. Such a leak is no nearer its kill than its next
+/// step that does not fit: beyond the alarm's horizon, judged at the next sample, the clock's
+/// time stands (and no burst is due). Within it the trend's does (the clock's jitter is as
+/// large as what is left); at a rhythm slower than the horizon, where a trend through the last
+/// step no longer sees it, the step that does not fit is one burst from the kill until an
+/// interval after it was due. At a faster rhythm the trend sees the steps and judges them.
+/// The trees keep the trend's time (`ttl_mem_s`): the clock is a physical bound, like the
+/// floors beside them.
+pub(crate) fn step_clock_applied(f: &Features) -> (Option<f64>, bool) {
+    let Some(c) = f.step_clock else {
+        return (f.ttl_mem, f.step_reaches_limit);
+    };
+    if c.ttl - f.sample_gap > ALARM_HORIZON {
+        return (
+            f.ttl_mem.map(|t| t.max(c.ttl).min(features::TTL_CAP)),
+            false,
+        );
+    }
+    let slow = features::STEP_CLOCK_SLACK * c.long > ALARM_HORIZON;
+    let due = slow && c.next_kills && c.ttl >= -c.short;
+    (f.ttl_mem, due || f.step_reaches_limit)
 }
 
 /// Alarm state of one container.
