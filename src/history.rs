@@ -146,9 +146,10 @@ impl Counters {
 }
 
 impl Bucket {
-    /// A new bucket for `s`, whose working set `ws` fell by `fall` (see [`Bucket::ws_fall`])
-    /// and whose counters are `last` (both already computed by [`History::push`]).
-    fn start(s: &Sample, ws: f32, ws_last: f32, fall: f32, last: Counters) -> Bucket {
+    /// A new bucket for `s`, whose working set `ws` fell by `fall` (see [`Bucket::ws_fall`]),
+    /// whose unreclaimable memory is `anon` and whose counters are `last` (all already
+    /// computed by [`History::push`]).
+    fn start(s: &Sample, ws: f32, anon: f32, ws_last: f32, fall: f32, last: Counters) -> Bucket {
         let mut b = Bucket {
             t_first: s.ts,
             t_last: s.ts,
@@ -163,12 +164,11 @@ impl Bucket {
             ws_fall: 0.0,
             last,
         };
-        b.add(s, ws, fall, last);
+        b.add(s, ws, anon, fall, last);
         b
     }
 
-    fn add(&mut self, s: &Sample, ws: f32, fall: f32, last: Counters) {
-        let anon = opt_u(s.unreclaimable());
+    fn add(&mut self, s: &Sample, ws: f32, anon: f32, fall: f32, last: Counters) {
         self.t_last = s.ts;
         self.n += 1;
         if ws.is_finite() {
@@ -314,15 +314,16 @@ impl History {
             }
         }
         let fall = self.fall_to(prev_ws, ws);
-        self.log_jump(s);
+        let anon = opt_u(s.unreclaimable());
+        self.log_jump(s, anon);
         if same_bucket {
-            self.buf[self.head].add(s, ws, fall, now);
+            self.buf[self.head].add(s, ws, anon, fall, now);
             return true;
         }
         if self.len > 0 {
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s, ws, prev_ws, fall, now);
+        self.buf[self.head] = Bucket::start(s, ws, anon, prev_ws, fall, now);
         self.len = (self.len + 1).min(CAPACITY);
         true
     }
@@ -346,11 +347,11 @@ impl History {
         }
     }
 
-    /// Record `s`'s unreclaimable value in [`History::steps`] when it jumped to a new high.
-    fn log_jump(&mut self, s: &Sample) {
-        let Some(v) = s.unreclaimable().map(|v| v as f32) else {
+    /// Record `s`'s unreclaimable value `v` in [`History::steps`] when it jumped to a new high.
+    fn log_jump(&mut self, s: &Sample, v: f32) {
+        if v.is_nan() {
             return;
-        };
+        }
         let (prev, high) = (self.unreclaimable_last, self.unreclaimable_high);
         let t_prev = self.unreclaimable_ts;
         self.unreclaimable_last = v;
