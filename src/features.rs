@@ -162,6 +162,10 @@ pub struct Features {
     /// When the next step that does not fit can come, for a leak that grows in regular steps
     /// ([`step_clock`]); `predict::assess` weighs it against `ttl_mem` and the burst rule.
     pub step_clock: Option<StepClock>,
+    /// Seconds until unreclaimable memory, at its 5 min envelope growth, has crowded out all
+    /// but the hot part ([`HOT_CACHE`]) of the page cache the working set holds: the kill comes
+    /// no sooner. Only beside a trusted trend; `predict::assess` weighs it.
+    pub cache_floor: Option<f64>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
@@ -963,18 +967,21 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         None => min_opt(ws_env5, anon_env),
     };
     let g_short = min_opt(ws_short, anon_short);
-    let ttl_long = match (ws, limit) {
-        (Some(w), Some(l)) => {
-            // At a sparse scrape a sample lands in a GC trough as often as not and stays the
-            // newest for a whole interval: from a trough (a collection-sized fall below the
-            // recent peak; a noise spike is no peak to run from), run the time to limit from
-            // the peaks' line. At the 1–15 s intervals the trees were fitted on, from the
-            // sample, as they learnt.
-            let peaks = ws_envelope
+    // At a sparse scrape a sample lands in a GC trough as often as not and stays the newest
+    // for a whole interval: from a trough (a collection-sized fall below the recent peak; a
+    // noise spike is no peak to run from), the time to limit runs from the peaks' line. At the
+    // 1–15 s intervals the trees were fitted on, from the sample, as they learnt.
+    let level = match (ws, limit) {
+        (Some(w), Some(l)) => Some(
+            ws_envelope
                 .filter(|e| sample_gap >= TREND_MAX_GAP && e.peak - w >= CYCLE_FALL * l)
-                .map_or(w, |e| e.level_at(now, g_long.unwrap_or(0.0)));
-            time_to(w.max(peaks), l, g_long)
-        }
+                .map_or(w, |e| e.level_at(now, g_long.unwrap_or(0.0)))
+                .max(w),
+        ),
+        _ => None,
+    };
+    let ttl_long = match (level, limit) {
+        (Some(v), Some(l)) => time_to(v, l, g_long),
         _ => None,
     };
     let ttl_short = match (ws, limit) {
@@ -1029,6 +1036,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
     let trusted =
         ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
+    // The trend times the working set to the limit, and the working set holds active page
+    // cache: the kernel reclaims that too before it kills, so no kill comes before
+    // unreclaimable memory has crowded out all of it but the hot part the workload keeps.
+    let cache_floor = trusted.and(match (ws, level, unreclaimable, limit) {
+        (Some(w), Some(v), Some(u), Some(l)) => {
+            let cache = (w - u as f64).max(0.0);
+            time_to(v - (1.0 - HOT_CACHE) * cache, l, anon_env5)
+        }
+        _ => None,
+    });
     // Reclaim mostly postpones: started on its own below the limit it took batch runs that
     // stream their input through the cache (an inactive cache, so a working set short of the
     // limit) for leaks. But a working set saturated at the limit cannot rise, so its trend gives
@@ -1163,6 +1180,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l))
                 if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
+        cache_floor,
         step_clock: match (unreclaimable, limit) {
             (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
             _ => None,
@@ -1976,6 +1994,40 @@ mod tests {
         assert!(f.x[7] > 0.05, "unreclaimable envelope slope {}", f.x[7]);
     }
 
+    /// A leak of 0.2 MiB/s from 150 MiB of anon beside `cache` MiB of page cache, all of it
+    /// active (in the working set). 5 s samples, ±1 MiB noise, 400 s.
+    fn leak_beside_active_cache(cache: u64) -> Features {
+        run((0..=80).map(|i| {
+            let t = i as f64 * 5.0;
+            let mut s = base(t);
+            let anon = ((150.0 + 0.2 * t + wobble(i)) * MIB as f64) as u64;
+            s.memory_anon_bytes = Some(anon);
+            s.memory_file_bytes = Some(cache * MIB);
+            s.memory_shmem_bytes = Some(0);
+            s.memory_usage_bytes = Some(anon + cache * MIB);
+            s.memory_working_set_bytes = Some(anon + cache * MIB);
+            s
+        }))
+    }
+
+    #[test]
+    fn active_page_cache_puts_the_kill_after_the_working_set_reaches_the_limit() {
+        // At t=400 s: 230 MiB of anon and 200 of cache, 82 MiB to the limit at 0.2 MiB/s; but
+        // the kernel takes the cache first, all but half of it: 182 MiB of room, 910 s.
+        let f = leak_beside_active_cache(200);
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 410.0).abs() < 60.0, "ttl {ttl}");
+        let floor = f.cache_floor.unwrap_or(f64::INFINITY);
+        assert!((floor - 910.0).abs() < 120.0, "floor {floor}");
+        // No cache in the working set: no later than the trend's time.
+        let f = leak_beside_active_cache(0);
+        let (ttl, floor) = (
+            f.ttl_mem.unwrap_or(f64::NAN),
+            f.cache_floor.unwrap_or(f64::NAN),
+        );
+        assert!(floor <= ttl + 1.0, "ttl {ttl} floor {floor}");
+    }
+
     /// A container pinned at its 512 MiB limit (usage 510 MiB) for 10 minutes, sampled every
     /// 10 s without a shmem figure, whose working set climbs from 470 to 500 MiB as inactive
     /// file shrinks. With `leak`, anon grows by 0.2 MiB/s from 200 MiB and the page cache gives
@@ -2702,7 +2754,10 @@ mod tests {
         let every = [900.0, 1800.0, 2700.0];
         // 100 s after the third step (to 470 MiB), the trend through it says minutes; the next
         // step, which no longer fits under the limit, comes about 15 minutes after the last.
-        let applied = |end| crate::predict::step_clock_applied(&run(stepping(end, &every)));
+        let applied = |end| {
+            let f = run(stepping(end, &every));
+            crate::predict::step_clock_applied(&f, f.ttl_mem)
+        };
         let (ttl, step_reaches_limit) = applied(2800.0);
         let ttl = ttl.unwrap();
         assert!(ttl > crate::predict::ALARM_HORIZON, "{ttl}");

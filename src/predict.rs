@@ -177,7 +177,15 @@ fn half_at(x: f64, half: f64) -> f64 {
 /// ([`features::throttle_stepped`]); it walks the instance's whole history, so it is asked
 /// only where the answer can change the assessment. A lone sample has no steps: `|| false`.
 pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> Assessment {
-    let mut p = model.probabilities(&f.x);
+    let ttl_mem = cache_floor_applied(f);
+    let mut p = match ttl_mem.filter(|_| ttl_mem != f.ttl_mem) {
+        Some(t) => {
+            let mut x = f.x;
+            x[features::idx::TTL_MEM] = t as f32;
+            model.probabilities(&x)
+        }
+        None => model.probabilities(&f.x),
+    };
     let restarts = f.x[features::idx::RESTARTS_10M] as f64;
     // A container's start-up is not starvation: a runtime that compiles its way up (a JVM's
     // JIT) is throttled in nearly every period for a minute or so, and its probes are set
@@ -226,7 +234,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // set is nearly all unreclaimable, where one at 95 % of its limit dies within minutes;
     // where active page cache (in the working set, and reclaimed before any kill) holds it
     // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
-    let (ttl_mem, step_reaches_limit) = step_clock_applied(f);
+    let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem);
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
@@ -345,19 +353,31 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
 /// interval after it was due. At a faster rhythm the trend sees the steps and judges them.
 /// The trees keep the trend's time (`ttl_mem_s`): the clock is a physical bound, like the
 /// floors beside them.
-pub(crate) fn step_clock_applied(f: &Features) -> (Option<f64>, bool) {
+pub(crate) fn step_clock_applied(f: &Features, ttl_mem: Option<f64>) -> (Option<f64>, bool) {
     let Some(c) = f.step_clock else {
-        return (f.ttl_mem, f.step_reaches_limit);
+        return (ttl_mem, f.step_reaches_limit);
     };
     if c.ttl - f.sample_gap > ALARM_HORIZON {
-        return (
-            f.ttl_mem.map(|t| t.max(c.ttl).min(features::TTL_CAP)),
-            false,
-        );
+        return (ttl_mem.map(|t| t.max(c.ttl).min(features::TTL_CAP)), false);
     }
     let slow = features::STEP_CLOCK_SLACK * c.long > ALARM_HORIZON;
     let due = slow && c.next_kills && c.ttl >= -c.short;
-    (f.ttl_mem, due || f.step_reaches_limit)
+    (ttl_mem, due || f.step_reaches_limit)
+}
+
+/// The time to the OOM kill with the cache floor ([`Features::cache_floor`]) applied: the
+/// trend times the working set, active page cache included, to the limit, and the kill waits
+/// until unreclaimable memory has crowded out the cache the kernel can take. The trees learnt
+/// from simulated containers whose working set is nearly all unreclaimable, where the two
+/// times agree, so `assess` reads their verdict at this time too; they keep the trend's time
+/// (`ttl_mem_s`) in training, where a floor taught them that a large page cache means a late
+/// kill and cost tmpfs fills (whose cache is never reclaimed) their warnings
+/// (docs/predictor.md).
+fn cache_floor_applied(f: &Features) -> Option<f64> {
+    match (f.ttl_mem, f.cache_floor) {
+        (Some(t), Some(c)) => Some(t.max(c)),
+        (t, _) => t,
+    }
 }
 
 /// Alarm state of one container.
@@ -732,6 +752,17 @@ mod tests {
     /// A predictor whose one tree calls `cause` wherever feature `name` is above `split`, and
     /// nothing else anywhere.
     fn one_split_predictor(name: &str, split: f32, cause: Cause) -> Predictor {
+        split_predictor(name, split, None, Some(cause))
+    }
+
+    /// A predictor whose one tree calls `below` where feature `name` is at most `split` and
+    /// `above` where it is more (`None`: no crash).
+    fn split_predictor(
+        name: &str,
+        split: f32,
+        below: Option<Cause>,
+        above: Option<Cause>,
+    ) -> Predictor {
         use crate::model::{Node, TreeFile, CLASSES};
         let feature = features::docs()
             .iter()
@@ -758,8 +789,8 @@ mod tests {
                     right: 2,
                     counts: vec![],
                 },
-                leaf(0),
-                leaf(class_index(cause)),
+                leaf(below.map_or(0, class_index)),
+                leaf(above.map_or(0, class_index)),
             ],
         }];
         Predictor::new(Arc::new(Model::from_file(file).unwrap()), None)
@@ -865,6 +896,31 @@ mod tests {
         f.sample_gap = 120.0;
         f.ttl_mem = Some(660.0);
         assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
+    }
+
+    #[test]
+    fn the_trees_read_an_oom_kill_at_the_time_the_cache_floor_gives() {
+        // Trees that call an OOM kill wherever the limit is less than 5 minutes away.
+        let p = split_predictor("ttl_mem_s", 300.0, Some(Cause::OomKill), None);
+        let mut f = features::extract_once(&Sample {
+            memory_working_set_bytes: Some(950),
+            memory_limit_bytes: Some(1000),
+            ..Default::default()
+        });
+        let at = |f: &Features| assess(p.model(), f, || false);
+        f.ttl_mem = Some(200.0);
+        f.x[features::idx::TTL_MEM] = 200.0;
+        let a = at(&f);
+        assert!(a.risk >= 0.75 && a.time_to_oom == Some(200.0), "{a:?}");
+        // The working set holds active page cache, which the kernel takes before it kills:
+        // the kill is 8 minutes away, and the trees are asked about that.
+        f.cache_floor = Some(480.0);
+        let a = at(&f);
+        assert!(a.risk < 0.75 && a.time_to_oom == Some(480.0), "{a:?}");
+        // A floor short of the trend's time changes nothing.
+        f.cache_floor = Some(100.0);
+        let a = at(&f);
+        assert!(a.risk >= 0.75 && a.time_to_oom == Some(200.0), "{a:?}");
     }
 
     #[test]
