@@ -2756,7 +2756,7 @@ mod tests {
         // step, which no longer fits under the limit, comes about 15 minutes after the last.
         let applied = |end| {
             let f = run(stepping(end, &every));
-            crate::predict::step_clock_applied(&f, f.ttl_mem)
+            crate::predict::step_clock_applied(&f, f.ttl_mem, 0.0)
         };
         let (ttl, step_reaches_limit) = applied(2800.0);
         let ttl = ttl.unwrap();

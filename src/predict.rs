@@ -234,7 +234,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // set is nearly all unreclaimable, where one at 95 % of its limit dies within minutes;
     // where active page cache (in the working set, and reclaimed before any kill) holds it
     // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
-    let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem);
+    let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem, gap);
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
@@ -352,12 +352,17 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
 /// step no longer sees it, the step that does not fit is one burst from the kill until an
 /// interval after it was due. At a faster rhythm the trend sees the steps and judges them.
 /// The trees keep the trend's time (`ttl_mem_s`): the clock is a physical bound, like the
-/// floors beside them.
-pub(crate) fn step_clock_applied(f: &Features, ttl_mem: Option<f64>) -> (Option<f64>, bool) {
+/// floors beside them. `gap` is how much sooner the next sample may judge it, as for every
+/// time to crash in [`assess`] (the interval beyond the calibrated one).
+pub(crate) fn step_clock_applied(
+    f: &Features,
+    ttl_mem: Option<f64>,
+    gap: f64,
+) -> (Option<f64>, bool) {
     let Some(c) = f.step_clock else {
         return (ttl_mem, f.step_reaches_limit);
     };
-    if c.ttl - f.sample_gap > ALARM_HORIZON {
+    if c.ttl - gap > ALARM_HORIZON {
         return (ttl_mem.map(|t| t.max(c.ttl).min(features::TTL_CAP)), false);
     }
     let slow = features::STEP_CLOCK_SLACK * c.long > ALARM_HORIZON;
