@@ -593,6 +593,23 @@ fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
     (b.t_mid(), b.ws_mean() as f64, f64::from(b.ws_n))
 }
 
+/// The bucket a rate over the last `window` seconds runs from: the newest at or before the
+/// window's start (the oldest there is in a shorter history), but none of a dead instance. A
+/// restarted container's counters began again from zero, so a bucket before the restart gives
+/// no rate at all, and for the new instance's first minute its rate runs from the instance's
+/// first bucket (it read 0 there: a container restarted into a CPU quota it burns whole looked
+/// idle until a minute after the restart).
+fn rate_start(h: &History, now: f64, window: f64) -> Option<&Bucket> {
+    let b = h
+        .at_or_before(now - window)
+        .or_else(|| h.back(h.len().saturating_sub(1)))?;
+    if b.t_last >= h.instance_start() {
+        Some(b)
+    } else {
+        h.iter_instance(f64::NEG_INFINITY).next_back()
+    }
+}
+
 /// Increase of a counter since `window` seconds before `now`, counted like Prometheus'
 /// `increase()`: when the counter went backwards the container's cgroup was recreated and
 /// counts from 0 again, so the increase is the new value (never negative). 0 when unknown.
@@ -1090,21 +1107,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         s.cpu_limit_cores.filter(|l| *l > 0.0),
         s.cpu_usage_seconds_total,
     ) {
-        (Some(lim), Some(cur)) => {
-            let start = h
-                .at_or_before(now - 60.0)
-                .or_else(|| h.back(h.len().saturating_sub(1)));
-            match start {
-                Some(b)
-                    if b.last.cpu_seconds.is_finite()
-                        && now > b.t_last
-                        && cur >= b.last.cpu_seconds =>
-                {
-                    ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
-                }
-                _ => 0.0,
+        (Some(lim), Some(cur)) => match rate_start(h, now, 60.0) {
+            Some(b)
+                if b.last.cpu_seconds.is_finite()
+                    && now > b.t_last
+                    && cur >= b.last.cpu_seconds =>
+            {
+                ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
             }
-        }
+            _ => 0.0,
+        },
         (None, _) => UNKNOWN,
         _ => 0.0,
     };
@@ -1425,9 +1437,7 @@ pub fn cpu_use_line(h: &History, s: &Sample) -> Option<(f64, f64)> {
         let (dt, used) = (to.0 - from.t_last, to.1 - from.last.cpu_seconds);
         (dt > 0.0 && used >= 0.0).then(|| used / dt / lim)
     };
-    let a = h
-        .at_or_before(now - 60.0)
-        .or_else(|| h.back(h.len().saturating_sub(1)))?;
+    let a = rate_start(h, now, 60.0)?;
     let recent = share(a, (now, cur))?;
     let mid = 0.5 * (a.t_last + now);
     let earlier = h
@@ -1829,6 +1839,29 @@ mod tests {
         assert!((now - 0.9).abs() < 0.01, "{now}");
         assert!((pace - 0.002).abs() < 1e-4, "{pace}");
         assert!((f64::from(f.x[19]) - 0.84).abs() < 0.01, "{}", f.x[19]);
+    }
+
+    #[test]
+    fn a_restarted_container_reads_its_cpu_use_from_its_own_samples() {
+        // Ten minutes at a tenth of a 1-core quota, then a new instance (its counter starts
+        // from zero) that burns the whole quota: 30 s after the restart, a minute back is the
+        // dead instance, whose counter says nothing about the new one's rate.
+        let mut cpu = 0.0;
+        let samples = (0..=126u64).map(|i| {
+            let t = i as f64 * 5.0;
+            if t == 600.0 {
+                cpu = 0.0;
+            }
+            let mut s = base(t);
+            s.cpu_limit_cores = Some(1.0);
+            s.cpu_usage_seconds_total = Some(cpu);
+            cpu += 5.0 * if t >= 600.0 { 1.0 } else { 0.1 };
+            s
+        });
+        let f = run(samples);
+        assert!((f64::from(f.x[19]) - 1.0).abs() < 1e-6, "{}", f.x[19]);
+        let (now, pace) = f.cpu_use.unwrap();
+        assert!((now - 1.0).abs() < 1e-9 && pace == 0.0, "{now} {pace}");
     }
 
     #[test]
