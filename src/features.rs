@@ -69,7 +69,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("psi_mem_full", "percent", "memory.pressure full avg10; -1 when unknown"),
     ("cpu_throttle_ratio_1m", "ratio", "throttled / total CFS periods over 60 s; -1 when unknown"),
     ("cpu_psi_some", "percent", "cpu.pressure some avg10; -1 when unknown"),
-    ("cpu_use_limit_ratio_1m", "ratio", "CPU cores used over 60 s / CPU limit; -1 without a limit"),
+    ("cpu_use_limit_ratio_1m", "ratio", "CPU cores used over 60 s (since a restart, within a minute of one) / CPU limit; -1 without a limit"),
     ("pids_ratio", "ratio", "pids.current / pids.max; -1 without a limit"),
     ("ttl_pids_s", "s", "time until pids.current reaches pids.max at the 5 min envelope growth; 3600 when not growing"),
     ("restarts_10m", "count", "container restarts over 10 min"),
