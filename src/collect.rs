@@ -178,6 +178,7 @@ impl Collector {
         // Pod-level files, read once per pod per sweep (containers of a pod come together).
         let mut pod_kills: Option<(String, Option<u64>)> = None;
         let mut pod_pids: Option<(String, Option<u64>)> = None;
+        let node_swap = snap.node.swap_total_bytes.is_some_and(|b| b > 0);
         for t in targets {
             if host_mode && !self.host_limited(layout, &t.rel) {
                 continue;
@@ -188,7 +189,7 @@ impl Collector {
                 ..Default::default()
             };
             let read = match layout.mode {
-                Mode::V2 => self.read_v2(layout, &t.rel, &mut s, stats),
+                Mode::V2 => self.read_v2(layout, &t.rel, node_swap, &mut s, stats),
                 Mode::V1 | Mode::Hybrid => self.read_v1(layout, &t.rel, &mut s, stats),
             };
             if read.is_err() {
@@ -261,11 +262,13 @@ impl Collector {
         }
     }
 
-    /// cgroup v2: everything under one directory.
+    /// cgroup v2: everything under one directory. `node_swap`: the node has swap, so the
+    /// container's swap limit is worth a read.
     fn read_v2(
         &mut self,
         layout: &Layout,
         rel: &str,
+        node_swap: bool,
         s: &mut Sample,
         stats: &mut SweepStats,
     ) -> Result<(), Vanished> {
@@ -293,6 +296,13 @@ impl Collector {
         s.memory_swap_bytes = self
             .get::<v2::MemorySwapCurrent>(&dir, true, stats)?
             .map(|m| m.bytes);
+        // Only on a node with swap: on the usual swapless one it is a read per container and
+        // sweep for nothing. Before any is used too: the room it leaves counts from the start.
+        if node_swap && s.memory_swap_bytes.is_some() {
+            s.memory_swap_limit_bytes = self
+                .get::<v2::MemorySwapMax>(&dir, true, stats)?
+                .and_then(|m| m.bytes);
+        }
         if let Some(c) = self.get::<v2::CpuStat>(&dir, true, stats)? {
             s.cpu_usage_seconds_total = c.usage_usec.map(|u| u as f64 / 1e6);
             s.cpu_throttled_seconds_total = c.throttled_usec.map(|u| u as f64 / 1e6);
@@ -327,6 +337,10 @@ impl Collector {
             s.memory_file_bytes = st.total_cache;
             s.memory_shmem_bytes = st.total_shmem;
             s.memory_swap_bytes = st.total_swap;
+            s.memory_swap_limit_bytes = match (st.hierarchical_memsw_limit, s.memory_limit_bytes) {
+                (Some(memsw), Some(mem)) => memsw.checked_sub(mem),
+                _ => None,
+            };
             s.memory_working_set_bytes = working_set(usage, st.total_inactive_file);
         }
         // v1 has no OOM episode counter (under_oom is a state), so oom_events_total stays None.

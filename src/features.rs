@@ -166,6 +166,12 @@ pub struct Features {
     /// but the hot part ([`HOT_CACHE`]) of the page cache the working set holds: the kill comes
     /// no sooner. Only beside a trusted trend; `predict::assess` weighs it.
     pub cache_floor: Option<f64>,
+    /// Seconds until unreclaimable memory and swap together, at their growth (the 5 min
+    /// envelope's, and swap's faster of 1 and 5 min), have filled the room left in memory (as [`Features::cache_floor`] counts it) and in the swap
+    /// the container may use ([`Sample::memory_swap_limit_bytes`]): at the limit the kernel
+    /// swaps anonymous memory out, and kills only once that swap is full too. `None` without
+    /// a swap limit, or with that swap full; `predict::assess` weighs it.
+    pub swap_floor: Option<f64>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
@@ -593,6 +599,36 @@ fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
     (b.t_mid(), b.ws_mean() as f64, f64::from(b.ws_n))
 }
 
+/// [`Features::swap_floor`]: `level` is the working set the time to the limit runs from,
+/// `anon_env5` the growth of unreclaimable memory (bytes a second).
+fn swap_floor(
+    h: &History,
+    s: &Sample,
+    level: Option<f64>,
+    limit: Option<f64>,
+    anon_env5: Option<f64>,
+) -> Option<f64> {
+    let swap = s.memory_swap_bytes? as f64;
+    let room = s.memory_swap_limit_bytes? as f64 - swap;
+    if room <= 0.0 {
+        return None;
+    }
+    let (v, l, u) = (level?, limit?, s.unreclaimable()? as f64);
+    let cache = (h.working_set_of(s)? - u).max(0.0);
+    let room = room + (l - (v - (1.0 - HOT_CACHE) * cache)).max(0.0);
+    // What goes to swap is growth the working set does not show. Swapping starts when the
+    // working set meets the limit, so a five-minute rate understates it for minutes: the
+    // faster of the last minute's and the five minutes' (the floor only postpones, and a
+    // faster rate postpones less).
+    let swapped = [60.0, LONG_WINDOW]
+        .into_iter()
+        .filter_map(|w| rate_start(h, s.ts, w))
+        .filter(|b| b.swap_last.is_finite() && s.ts > b.t_last)
+        .map(|b| (swap - f64::from(b.swap_last)) / (s.ts - b.t_last))
+        .fold(0.0, f64::max);
+    time_to(0.0, room, Some(anon_env5.unwrap_or(0.0).max(0.0) + swapped))
+}
+
 /// The bucket a rate over the last `window` seconds runs from: the newest at or before the
 /// window's start (the oldest there is in a shorter history), but none of a dead instance. A
 /// restarted container's counters began again from zero, so a bucket before the restart gives
@@ -827,6 +863,9 @@ pub const SQUEEZE_WINDOW: f64 = 600.0;
 pub const PINNED_USAGE: f64 = 0.97;
 /// Least fall of the page cache, as a share of the limit, that shows reclaim taking it.
 pub const RECLAIM_FALL: f64 = 0.02;
+/// ... or as a share of the cache itself: a cache small beside a large limit (80 MiB in
+/// 4 GiB) is taken whole without ever falling by [`RECLAIM_FALL`] of the limit.
+pub const RECLAIM_FALL_OF_CACHE: f64 = 0.5;
 /// Share of the page cache a workload keeps resident (its hot files) while growing
 /// unreclaimable memory crowds the rest out: the kernel can take all of it, but the workload
 /// thrashes, and its allocations fail, before the last of it goes.
@@ -888,7 +927,7 @@ fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Recla
     let now = s.memory_file_bytes? as f64;
     let (t_peak, peak) = file_peak(h, s.ts - LONG_WINDOW, (s.ts, now));
     let fall = peak - now;
-    if fall < RECLAIM_FALL * l || s.ts - t_peak < SHORT_WINDOW {
+    if fall < (RECLAIM_FALL * l).min(RECLAIM_FALL_OF_CACHE * peak) || s.ts - t_peak < SHORT_WINDOW {
         return None;
     }
     // tmpfs is in the page cache but is no room: it is never reclaimed.
@@ -1193,6 +1232,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             && matches!((ws, limit), (Some(w), Some(l))
                 if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
         cache_floor,
+        swap_floor: swap_floor(h, s, level, limit, anon_env5),
         step_clock: match (unreclaimable, limit) {
             (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
             _ => None,
@@ -2059,6 +2099,59 @@ mod tests {
             f.cache_floor.unwrap_or(f64::NAN),
         );
         assert!(floor <= ttl + 1.0, "ttl {ttl} floor {floor}");
+    }
+
+    /// A container pinned at its 512 MiB limit with 10 MiB of page cache, its anon in memory
+    /// flat at 500 MiB, while swap takes its growth: from `start` seconds at `rate` MiB/s.
+    /// Sampled every 10 s up to 600 s; `swap_limit` MiB of swap it may use.
+    fn swapping(start: f64, rate: f64, swap_limit: Option<u64>) -> Features {
+        run((0..=60).map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = base(t);
+            s.memory_usage_bytes = Some(510 * MIB);
+            s.memory_working_set_bytes = Some(510 * MIB);
+            s.memory_anon_bytes = Some(500 * MIB);
+            s.memory_file_bytes = Some(10 * MIB);
+            s.memory_shmem_bytes = Some(0);
+            s.memory_swap_bytes = Some(((t - start).max(0.0) * rate * MIB as f64) as u64);
+            s.memory_swap_limit_bytes = swap_limit.map(|l| l * MIB);
+            s
+        }))
+    }
+
+    #[test]
+    fn swap_the_container_may_still_fill_puts_the_kill_after_it() {
+        // 120 MiB of swap used of 300, at 0.2 MiB/s; 2 + 5 MiB of room in memory: 935 s.
+        let floor = swapping(0.0, 0.2, Some(300)).swap_floor.unwrap();
+        assert!((floor - 935.0).abs() < 60.0, "floor {floor}");
+        // Swapping began 100 s ago at 0.6 MiB/s: the last minute's pace, not the five
+        // minutes' (a third of it), times the 247 MiB left.
+        let floor = swapping(500.0, 0.6, Some(300)).swap_floor.unwrap();
+        assert!((floor - 410.0).abs() < 40.0, "floor {floor}");
+        // No swap limit known, or the swap full: no floor.
+        assert_eq!(swapping(0.0, 0.2, None).swap_floor, None);
+        assert_eq!(swapping(0.0, 0.2, Some(100)).swap_floor, None);
+    }
+
+    #[test]
+    fn a_small_cache_given_up_whole_at_a_large_limit_is_reclaim() {
+        // 4 GiB limit, usage pinned, anon 4000 → 4060 MiB over 5 minutes while the page cache
+        // goes 80 → 20 MiB: 60 MiB, under 2 % of the limit, but three quarters of the cache.
+        let f = run((0..=30).map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = base(t);
+            let anon = 4000.0 + 0.2 * t;
+            s.memory_limit_bytes = Some(4096 * MIB);
+            s.memory_usage_bytes = Some(4090 * MIB);
+            s.memory_working_set_bytes = Some(4090 * MIB);
+            s.memory_anon_bytes = Some((anon * MIB as f64) as u64);
+            s.memory_file_bytes = Some(((4080.0 - anon) * MIB as f64) as u64);
+            s.memory_shmem_bytes = Some(0);
+            s
+        }));
+        // Half of the 20 MiB left kept hot, the rest gone at 0.2 MiB/s: 50 s.
+        let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+        assert!((ttl - 50.0).abs() < 15.0, "ttl {ttl}");
     }
 
     /// A container pinned at its 512 MiB limit (usage 510 MiB) for 10 minutes, sampled every

@@ -59,6 +59,10 @@ pub struct Bucket {
     /// (0 when none or unknown): a GC cycle or a dropped cache shows up here, also when a
     /// sparse scrape catches it halfway down (an aliased sawtooth falls over two samples).
     pub ws_fall: f32,
+    /// Swap in use (memory.swap.current) as of the bucket's last sample that reported it, or
+    /// the bucket before (NaN = none reported by this instance). A gauge kept beside
+    /// [`Bucket::last`], not in it: there it would cost 8 bytes a bucket in padding.
+    pub swap_last: f32,
     /// Counters and gauges as of the bucket's last sample; a value the sample lacked is the
     /// last one reported before it (NaN = never reported).
     pub last: Counters,
@@ -149,7 +153,15 @@ impl Bucket {
     /// A new bucket for `s`, whose working set `ws` fell by `fall` (see [`Bucket::ws_fall`]),
     /// whose unreclaimable memory is `anon` and whose counters are `last` (all already
     /// computed by [`History::push`]).
-    fn start(s: &Sample, ws: f32, anon: f32, ws_last: f32, fall: f32, last: Counters) -> Bucket {
+    fn start(
+        s: &Sample,
+        ws: f32,
+        anon: f32,
+        prev: (f32, f32),
+        fall: f32,
+        last: Counters,
+    ) -> Bucket {
+        let (ws_last, swap_last) = prev;
         let mut b = Bucket {
             t_first: s.ts,
             t_last: s.ts,
@@ -162,6 +174,7 @@ impl Bucket {
             anon_max: f32::NAN,
             ws_last,
             ws_fall: 0.0,
+            swap_last,
             last,
         };
         b.add(s, ws, anon, fall, last);
@@ -183,6 +196,9 @@ impl Bucket {
             self.anon_max = self.anon_max.max(anon);
         }
         self.ws_fall = self.ws_fall.max(fall);
+        if let Some(v) = s.memory_swap_bytes {
+            self.swap_last = v as f32;
+        }
         self.last = last;
     }
 
@@ -262,6 +278,7 @@ impl History {
             anon_max: f32::NAN,
             ws_last: f32::NAN,
             ws_fall: 0.0,
+            swap_last: f32::NAN,
             last: Counters::of(&Sample::default()),
         };
         History {
@@ -292,7 +309,7 @@ impl History {
         // Where the sample goes: into the newest bucket, or a new one (first sample, a
         // restart, or the bucket's time is up). A restart starts with no fall.
         let mut same_bucket = false;
-        let mut prev_ws = f32::NAN;
+        let (mut prev_ws, mut prev_swap) = (f32::NAN, f32::NAN);
         if self.len > 0 {
             let newest = &self.buf[self.head];
             if s.ts <= newest.t_last {
@@ -310,6 +327,7 @@ impl History {
                 now = raw;
             } else {
                 prev_ws = newest.ws_last;
+                prev_swap = newest.swap_last;
                 same_bucket = s.ts - newest.t_first < BUCKET_SECONDS;
             }
         }
@@ -323,7 +341,7 @@ impl History {
         if self.len > 0 {
             self.head = (self.head + 1) % CAPACITY;
         }
-        self.buf[self.head] = Bucket::start(s, ws, anon, prev_ws, fall, now);
+        self.buf[self.head] = Bucket::start(s, ws, anon, (prev_ws, prev_swap), fall, now);
         self.len = (self.len + 1).min(CAPACITY);
         true
     }

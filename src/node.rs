@@ -17,9 +17,10 @@ use std::path::Path;
 pub fn read_node(proc_root: &Path, reader: &mut Reader, node: &mut NodeSample) -> Vec<Error> {
     let mut errors = Vec::new();
     match read_meminfo(proc_root, reader) {
-        Ok((total, avail)) => {
+        Ok((total, avail, swap)) => {
             node.memory_total_bytes = Some(total);
             node.memory_available_bytes = avail;
+            node.swap_total_bytes = Some(swap);
         }
         Err(e) => errors.push(e),
     }
@@ -51,8 +52,8 @@ pub fn read_node(proc_root: &Path, reader: &mut Reader, node: &mut NodeSample) -
     errors
 }
 
-/// (MemTotal, MemAvailable) in bytes; MemAvailable is `None` on kernels before 3.14.
-pub fn read_meminfo(proc_root: &Path, reader: &mut Reader) -> Result<(u64, Option<u64>)> {
+/// (MemTotal, MemAvailable, SwapTotal) in bytes; MemAvailable is `None` on kernels before 3.14.
+pub fn read_meminfo(proc_root: &Path, reader: &mut Reader) -> Result<(u64, Option<u64>, u64)> {
     let path = proc_root.join("meminfo");
     let bytes = reader.read_bytes(&path)?;
     // procfs slices field names by byte; non-ASCII input could split a character.
@@ -60,7 +61,7 @@ pub fn read_meminfo(proc_root: &Path, reader: &mut Reader) -> Result<(u64, Optio
         return Err(Error::parse(&path, "not ASCII"));
     }
     let m = procfs::Meminfo::from_read(bytes).map_err(|e| Error::parse(&path, e.to_string()))?;
-    Ok((m.mem_total, m.mem_available))
+    Ok((m.mem_total, m.mem_available, m.swap_total))
 }
 
 /// Node name: `--node-name` / `NODE_NAME` if given, else `<proc_root>/sys/kernel/hostname`,
@@ -144,7 +145,7 @@ mod tests {
         std::fs::write(t.path().join("meminfo"), OLD_KERNEL_MEMINFO).unwrap();
         assert_eq!(
             read_meminfo(t.path(), &mut Reader::new()).unwrap(),
-            (61_641_404 * 1024, None)
+            (61_641_404 * 1024, None, 8_388_604 * 1024)
         );
         let mut n = NodeSample::default();
         // No pressure dir at all (PSI disabled): not an error.

@@ -282,7 +282,12 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     } else {
         node_psi.max(squeeze)
     };
-    let step = if step_reaches_limit { STEP_RISK } else { 0.0 };
+    // A burst into a container that may still swap lands in swap, not in a kill.
+    let step = if step_reaches_limit && f.swap_floor.is_none() {
+        STEP_RISK
+    } else {
+        0.0
+    };
     for (r, c) in [
         (ttl(ttl_mem).max(step), Cause::OomKill),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
@@ -378,11 +383,16 @@ pub(crate) fn step_clock_applied(
 /// (`ttl_mem_s`) in training, where a floor taught them that a large page cache means a late
 /// kill and cost tmpfs fills (whose cache is never reclaimed) their warnings
 /// (docs/predictor.md).
+///
+/// The swap floor ([`Features::swap_floor`]) likewise: where the container may still swap, the
+/// kernel moves anonymous memory out at the limit instead of killing.
 fn cache_floor_applied(f: &Features) -> Option<f64> {
-    match (f.ttl_mem, f.cache_floor) {
-        (Some(t), Some(c)) => Some(t.max(c)),
-        (t, _) => t,
-    }
+    f.ttl_mem.map(|t| {
+        [f.cache_floor, f.swap_floor]
+            .into_iter()
+            .flatten()
+            .fold(t, f64::max)
+    })
 }
 
 /// Alarm state of one container.
@@ -926,6 +936,10 @@ mod tests {
         f.cache_floor = Some(100.0);
         let a = at(&f);
         assert!(a.risk >= 0.75 && a.time_to_oom == Some(200.0), "{a:?}");
+        // Swap the container may still fill comes first too, and the later floor stands.
+        f.swap_floor = Some(600.0);
+        let a = at(&f);
+        assert!(a.risk < 0.75 && a.time_to_oom == Some(600.0), "{a:?}");
     }
 
     #[test]

@@ -118,6 +118,11 @@ pub struct Sample {
     /// memory.swap.current.
     #[serde(deserialize_with = "de::opt_u64")]
     pub memory_swap_bytes: Option<u64>,
+    /// The swap the container may use beyond its memory limit: memory.swap.max (v1: the
+    /// hierarchical memory + swap limit less the memory limit); `None` = unknown or bounded
+    /// only by the node's swap. Read on nodes with swap (SwapTotal > 0). An added field.
+    #[serde(deserialize_with = "de::opt_limit")]
+    pub memory_swap_limit_bytes: Option<u64>,
     /// memory.events `oom` (v1: under_oom episodes are not counted; see collector).
     #[serde(deserialize_with = "de::opt_u64")]
     pub oom_events_total: Option<u64>,
@@ -343,6 +348,8 @@ pub struct NodeSample {
     pub memory_total_bytes: Option<u64>,
     /// MemAvailable, bytes (`None` on kernels older than 3.14).
     pub memory_available_bytes: Option<u64>,
+    /// SwapTotal, bytes: 0 on the usual swapless node, where no container's swap limit is read.
+    pub swap_total_bytes: Option<u64>,
     /// /proc/pressure/memory some avg10.
     pub memory_pressure_some_avg10: Option<f64>,
     /// /proc/pressure/memory full avg10.

@@ -28,7 +28,12 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Run collect on a fixture; returns (stdout, stderr).
 fn collect(name: &str, format: &str) -> (String, String) {
-    let base = fixture(name);
+    collect_at(&fixture(name), format)
+}
+
+/// Run collect on the node tree at `base` (`sys/fs/cgroup` and `proc` under it).
+fn collect_at(base: &Path, format: &str) -> (String, String) {
+    let name = base.display();
     let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
         .args([
             "collect",
@@ -165,6 +170,9 @@ fn v2_systemd_containerd() {
     assert_eq!(web["memory_anon_bytes"], 259_489_792);
     assert_eq!(web["memory_file_bytes"], 6_291_456);
     assert_eq!(web["memory_swap_bytes"], 0);
+    // A swapless node (SwapTotal 0): no container's swap limit is read.
+    assert_eq!(web["memory_swap_limit_bytes"], Value::Null);
+    assert_eq!(snap["node"]["swap_total_bytes"], 0);
     assert_eq!(web["memory_shmem_bytes"], 0);
     assert_eq!(web["memory_slab_reclaimable_bytes"], 944_640);
     assert_eq!(web["oom_events_total"], 3);
@@ -190,6 +198,77 @@ fn v2_systemd_containerd() {
     );
     assert!(shipper["memory_anon_bytes"].is_null());
     assert_eq!(shipper["cpu_usage_seconds_total"], 901.223344);
+}
+
+/// Copy the tree at `from` into `to`, files and directories only.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dst = to.join(e.file_name());
+        let kind = e.file_type().unwrap();
+        if kind.is_dir() {
+            copy_tree(&e.path(), &dst);
+        } else if kind.is_file() {
+            std::fs::copy(e.path(), dst).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_node_with_swap_reads_each_containers_swap_limit() {
+    // The v2 node, given 4 GiB of swap (LimitedSwap): one container may use 256 MiB and has
+    // 100 MiB of it in use; the kubelet's NoSwap `0` stays 0 for the others.
+    let t = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("v2-systemd-containerd"), t.path());
+    let meminfo = t.path().join("proc/meminfo");
+    let text = std::fs::read_to_string(&meminfo).unwrap();
+    let text = text.replace("SwapTotal:             0 kB", "SwapTotal:       4194304 kB");
+    assert!(text.contains("SwapTotal:       4194304 kB"));
+    std::fs::write(&meminfo, text).unwrap();
+    let id = "4b5e57f6eb2f42b9039b3d1e13929295f231749c510cbe341cd68036d9af97e2";
+    let scope = |root: &Path| {
+        walk(root)
+            .into_iter()
+            .find(|p| p.ends_with(format!("cri-containerd-{id}.scope")))
+            .expect("the container's scope")
+    };
+    let dir = scope(&t.path().join("sys/fs/cgroup"));
+    std::fs::write(dir.join("memory.swap.max"), "268435456\n").unwrap();
+    std::fs::write(dir.join("memory.swap.current"), "104857600\n").unwrap();
+    let (out, err) = collect_at(t.path(), "json");
+    let snap: Value = serde_json::from_str(&out).expect(&err);
+    assert_eq!(snap["node"]["swap_total_bytes"], 4_194_304u64 * 1024);
+    let web = find(&snap, id);
+    assert_eq!(web["memory_swap_limit_bytes"], 268_435_456);
+    assert_eq!(web["memory_swap_bytes"], 104_857_600);
+    let others: Vec<&Value> = snap["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["container_id"] != id)
+        .collect();
+    assert!(!others.is_empty());
+    for c in others {
+        assert_eq!(c["memory_swap_limit_bytes"], 0, "{c}");
+    }
+}
+
+/// Every directory under `root`.
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = vec![root.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        if let Ok(rd) = std::fs::read_dir(&out[i]) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|k| k.is_dir()) {
+                    out.push(e.path());
+                }
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 #[test]

@@ -251,6 +251,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 step_reaches_limit: false,
                 step_clock: None,
                 cache_floor: None,
+                swap_floor: None,
                 instance_span: 600.0,
                 cronjob: false,
                 critical: false,

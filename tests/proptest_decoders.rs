@@ -27,6 +27,7 @@ const FIELDS: &[(&str, bool)] = &[
     ("memory_shmem_bytes", true),
     ("memory_slab_reclaimable_bytes", true),
     ("memory_swap_bytes", true),
+    ("memory_swap_limit_bytes", true),
     ("oom_events_total", true),
     ("oom_kills_total", true),
     ("memory_high_events_total", true),
@@ -52,7 +53,11 @@ struct FieldValue {
 }
 
 /// Limits: a value ≥ 2^62 (v1's "unlimited") and the string `max` (v2's) decode to null.
-const LIMITS: &[&str] = &["memory_limit_bytes", "pids_limit"];
+const LIMITS: &[&str] = &[
+    "memory_limit_bytes",
+    "memory_swap_limit_bytes",
+    "pids_limit",
+];
 
 /// What a limit field must decode to instead of `f.want`.
 fn as_limit(f: FieldValue) -> FieldValue {

@@ -88,6 +88,7 @@ mod proptests {
         total::<v2::MemoryStat>(s)?;
         total::<v2::MemoryEvents>(s)?;
         total::<v2::MemorySwapCurrent>(s)?;
+        total::<v2::MemorySwapMax>(s)?;
         total::<v2::MemoryPressure>(s)?;
         total::<v2::CpuStat>(s)?;
         total::<v2::CpuMax>(s)?;

@@ -43,6 +43,9 @@ pub struct MemoryStat {
     pub inactive_file: Option<u64>,
     /// Effective limit including ancestors; ≥ 2^62 means unlimited (`None`).
     pub hierarchical_memory_limit: Option<u64>,
+    /// Effective memory + swap limit including ancestors (only with swap accounting); ≥ 2^62
+    /// means unlimited (`None`). What exceeds the memory limit is the swap the group may use.
+    pub hierarchical_memsw_limit: Option<u64>,
     /// Hierarchical page cache (→ `memory_file_bytes`).
     pub total_cache: Option<u64>,
     /// Hierarchical anonymous memory (→ `memory_anon_bytes`).
@@ -81,6 +84,7 @@ impl KernelFile for MemoryStat {
                 "rss" => &mut m.rss,
                 "inactive_file" => &mut m.inactive_file,
                 "hierarchical_memory_limit" => &mut m.hierarchical_memory_limit,
+                "hierarchical_memsw_limit" => &mut m.hierarchical_memsw_limit,
                 "total_cache" => &mut m.total_cache,
                 "total_rss" => &mut m.total_rss,
                 "total_shmem" => &mut m.total_shmem,
@@ -97,10 +101,13 @@ impl KernelFile for MemoryStat {
             };
             set(f, k, v, slot)?;
         }
-        if m.hierarchical_memory_limit
-            .is_some_and(|l| l >= V1_UNLIMITED_MIN)
-        {
-            m.hierarchical_memory_limit = None;
+        for limit in [
+            &mut m.hierarchical_memory_limit,
+            &mut m.hierarchical_memsw_limit,
+        ] {
+            if limit.is_some_and(|l| l >= V1_UNLIMITED_MIN) {
+                *limit = None;
+            }
         }
         Ok(m)
     }
@@ -238,8 +245,13 @@ mod tests {
         assert_eq!(m.inactive_file, Some(524_288));
         assert_eq!(m.hierarchical_memory_limit, None);
         assert_eq!(m.total_pgmajfault, Some(1));
-        let limited = MemoryStat::parse("hierarchical_memory_limit 268435456\n").unwrap();
+        assert_eq!(m.hierarchical_memsw_limit, None);
+        let limited = MemoryStat::parse(
+            "hierarchical_memory_limit 268435456\nhierarchical_memsw_limit 335544320\n",
+        )
+        .unwrap();
         assert_eq!(limited.hierarchical_memory_limit, Some(268_435_456));
+        assert_eq!(limited.hierarchical_memsw_limit, Some(335_544_320));
         for bad in ["total_rss 12kB\n", "total_cache\n"] {
             assert!(
                 MemoryStat::parse(bad)

@@ -42,6 +42,15 @@ number_file! {
     }
 }
 
+number_file! {
+    /// `memory.swap.max`: the swap the cgroup may use on top of `memory.max`; the OOM killer
+    /// runs only once that is full too (or the node's swap device is).
+    MemorySwapMax = "memory.swap.max" {
+        /// Bytes; `None` when the file says `max` (bounded by the node's swap alone).
+        bytes: Option<u64> = max_or_u64
+    }
+}
+
 /// `memory.stat` (v2): the keys crashwatch uses or may use; all in bytes except the event
 /// counters (`pgfault`, `pgmajfault`, `workingset_refault_*`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -376,6 +385,11 @@ mod tests {
         assert_eq!(PidsCurrent::parse("12\n").unwrap().count, 12);
         assert_eq!(MemoryCurrent::parse("8192\n").unwrap().bytes, 8192);
         assert_eq!(MemorySwapCurrent::parse("0\n").unwrap().bytes, 0);
+        assert_eq!(MemorySwapMax::parse("max\n").unwrap().bytes, None);
+        assert_eq!(
+            MemorySwapMax::parse("104857600\n").unwrap().bytes,
+            Some(104_857_600)
+        );
         for (name, e) in [
             ("memory.max", MemoryMax::parse("unlimited\n").unwrap_err()),
             ("memory.high", MemoryHigh::parse("").unwrap_err()),
@@ -386,6 +400,7 @@ mod tests {
                 "memory.swap.current",
                 MemorySwapCurrent::parse("x").unwrap_err(),
             ),
+            ("memory.swap.max", MemorySwapMax::parse("-1\n").unwrap_err()),
         ] {
             assert!(e.to_string().starts_with(&format!("{name}: ")), "{e}");
         }

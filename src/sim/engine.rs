@@ -430,6 +430,7 @@ impl Container {
             memory_shmem_bytes: (source != Source::Prometheus).then_some(0),
             memory_slab_reclaimable_bytes: if v2 { b(self.kernel * 0.4) } else { None },
             memory_swap_bytes: (!v1).then_some(0),
+            memory_swap_limit_bytes: None,
             oom_events_total: v2.then_some(self.oom_events),
             oom_kills_total: Some(self.oom_kills),
             // v1 pod cgroups count only kills at the pod's own limit; v2's count is hierarchical.
