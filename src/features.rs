@@ -167,10 +167,11 @@ pub struct Features {
     /// no sooner. Only beside a trusted trend; `predict::assess` weighs it.
     pub cache_floor: Option<f64>,
     /// Seconds until unreclaimable memory and swap together, at their growth (the 5 min
-    /// envelope's, and swap's faster of 1 and 5 min), have filled the room left in memory (as [`Features::cache_floor`] counts it) and in the swap
-    /// the container may use ([`Sample::memory_swap_limit_bytes`]): at the limit the kernel
-    /// swaps anonymous memory out, and kills only once that swap is full too. `None` without
-    /// a swap limit, or with that swap full; `predict::assess` weighs it.
+    /// envelope's, and swap's faster of 1 and 5 min), have filled the room left in memory (as
+    /// [`Features::cache_floor`] counts it) and in the swap the container may use
+    /// ([`Sample::memory_swap_limit_bytes`]): at the limit the kernel swaps anonymous memory
+    /// out, and kills only once that swap is full too. `None` without a swap limit, or with
+    /// that swap full; `predict::assess` weighs it.
     pub swap_floor: Option<f64>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
@@ -599,23 +600,15 @@ fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
     (b.t_mid(), b.ws_mean() as f64, f64::from(b.ws_n))
 }
 
-/// [`Features::swap_floor`]: `level` is the working set the time to the limit runs from,
-/// `anon_env5` the growth of unreclaimable memory (bytes a second).
-fn swap_floor(
-    h: &History,
-    s: &Sample,
-    level: Option<f64>,
-    limit: Option<f64>,
-    anon_env5: Option<f64>,
-) -> Option<f64> {
+/// [`Features::swap_floor`]: `cache_room` is the room left in memory as the cache floor counts
+/// it (bytes), `anon_env5` the growth of unreclaimable memory (bytes a second).
+fn swap_floor(h: &History, s: &Sample, cache_room: f64, anon_env5: Option<f64>) -> Option<f64> {
     let swap = s.memory_swap_bytes? as f64;
     let room = s.memory_swap_limit_bytes? as f64 - swap;
     if room <= 0.0 {
         return None;
     }
-    let (v, l, u) = (level?, limit?, s.unreclaimable()? as f64);
-    let cache = (h.working_set_of(s)? - u).max(0.0);
-    let room = room + (l - (v - (1.0 - HOT_CACHE) * cache)).max(0.0);
+    let room = room + cache_room.max(0.0);
     // What goes to swap is growth the working set does not show. Swapping starts when the
     // working set meets the limit, so a five-minute rate understates it for minutes: the
     // faster of the last minute's and the five minutes' (the floor only postpones, and a
@@ -1095,13 +1088,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // The trend times the working set to the limit, and the working set holds active page
     // cache: the kernel reclaims that too before it kills, so no kill comes before
     // unreclaimable memory has crowded out all of it but the hot part the workload keeps.
-    let cache_floor = trusted.and(match (ws, level, unreclaimable, limit) {
+    // That room (bytes) is also where the swap floor starts.
+    let cache_room = match (ws, level, unreclaimable, limit) {
         (Some(w), Some(v), Some(u), Some(l)) => {
             let cache = (w - u as f64).max(0.0);
-            time_to(v - (1.0 - HOT_CACHE) * cache, l, anon_env5)
+            Some(l - (v - (1.0 - HOT_CACHE) * cache))
         }
         _ => None,
-    });
+    };
+    let cache_floor = trusted.and(cache_room.and_then(|r| time_to(0.0, r, anon_env5)));
     // Reclaim mostly postpones: started on its own below the limit it took batch runs that
     // stream their input through the cache (an inactive cache, so a working set short of the
     // limit) for leaks. But a working set saturated at the limit cannot rise, so its trend gives
@@ -1232,7 +1227,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             && matches!((ws, limit), (Some(w), Some(l))
                 if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
         cache_floor,
-        swap_floor: swap_floor(h, s, level, limit, anon_env5),
+        swap_floor: cache_room.and_then(|r| swap_floor(h, s, r, anon_env5)),
         step_clock: match (unreclaimable, limit) {
             (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
             _ => None,

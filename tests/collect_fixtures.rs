@@ -227,13 +227,10 @@ fn a_node_with_swap_reads_each_containers_swap_limit() {
     assert!(text.contains("SwapTotal:       4194304 kB"));
     std::fs::write(&meminfo, text).unwrap();
     let id = "4b5e57f6eb2f42b9039b3d1e13929295f231749c510cbe341cd68036d9af97e2";
-    let scope = |root: &Path| {
-        walk(root)
-            .into_iter()
-            .find(|p| p.ends_with(format!("cri-containerd-{id}.scope")))
-            .expect("the container's scope")
-    };
-    let dir = scope(&t.path().join("sys/fs/cgroup"));
+    let dir = t.path().join(format!(
+        "sys/fs/cgroup/kubepods.slice/kubepods-pod3f6c8a52_1b7e_4d2a_9c61_5e8f2b7d4a10.slice/cri-containerd-{id}.scope"
+    ));
+    assert!(dir.is_dir(), "{}", dir.display());
     std::fs::write(dir.join("memory.swap.max"), "268435456\n").unwrap();
     std::fs::write(dir.join("memory.swap.current"), "104857600\n").unwrap();
     let (out, err) = collect_at(t.path(), "json");
@@ -252,23 +249,6 @@ fn a_node_with_swap_reads_each_containers_swap_limit() {
     for c in others {
         assert_eq!(c["memory_swap_limit_bytes"], 0, "{c}");
     }
-}
-
-/// Every directory under `root`.
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut out = vec![root.to_path_buf()];
-    let mut i = 0;
-    while i < out.len() {
-        if let Ok(rd) = std::fs::read_dir(&out[i]) {
-            for e in rd.flatten() {
-                if e.file_type().is_ok_and(|k| k.is_dir()) {
-                    out.push(e.path());
-                }
-            }
-        }
-        i += 1;
-    }
-    out
 }
 
 #[test]
