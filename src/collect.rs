@@ -177,7 +177,7 @@ impl Collector {
     ) {
         // Pod-level files, read once per pod per sweep (containers of a pod come together).
         let mut pod_kills: Option<(String, Option<u64>)> = None;
-        let mut pod_pids: Option<(String, Option<u64>)> = None;
+        let mut pod_pids: Option<(String, Option<Option<u64>>)> = None;
         let node_swap = snap.node.swap_total_bytes.is_some_and(|b| b > 0);
         for t in targets {
             if host_mode && !self.host_limited(layout, &t.rel) {
@@ -207,9 +207,12 @@ impl Collector {
                     // A pod spec has no container PID limit: the kubelet's podPidsLimit is
                     // pids.max of the pod cgroup, and the container's own says `max`. (Shared
                     // with the pod's other containers; for the usual one-container pod exact.)
-                    s.pids_limit = per_pod(&mut pod_pids, pod_rel, || {
+                    let pod = per_pod(&mut pod_pids, pod_rel, || {
                         self.read_pod_pids_limit(layout, pod_rel, stats)
                     });
+                    s.pids_limit = pod.flatten();
+                    // Unset only when both say `max`: an unreadable pod file leaves it unknown.
+                    s.pids_limit_unset &= pod.is_some_and(|l| l.is_none());
                 }
             }
             s.node_memory_available_bytes = snap.node.memory_available_bytes;
@@ -384,9 +387,9 @@ impl Collector {
         s.pids_current = self
             .get::<v2::PidsCurrent>(dir, owner, stats)?
             .map(|p| p.count);
-        s.pids_limit = self
-            .get::<v2::PidsMax>(dir, owner, stats)?
-            .and_then(|p| p.limit);
+        let max = self.get::<v2::PidsMax>(dir, owner, stats)?;
+        s.pids_limit = max.and_then(|p| p.limit);
+        s.pids_limit_unset = max.is_some_and(|p| p.limit.is_none());
         Ok(())
     }
 
@@ -428,17 +431,17 @@ impl Collector {
         r.unwrap_or(None)
     }
 
-    /// The pod cgroup's pids.max (`None` when `max` or unreadable).
+    /// The pod cgroup's pids.max: `None` when unreadable, `Some(None)` when `max`.
     fn read_pod_pids_limit(
         &mut self,
         layout: &Layout,
         pod_rel: &str,
         stats: &mut SweepStats,
-    ) -> Option<u64> {
+    ) -> Option<Option<u64>> {
         let dir = layout.pids.join(pod_rel);
         self.get::<v2::PidsMax>(&dir, false, stats)
             .unwrap_or(None)
-            .and_then(|p| p.limit)
+            .map(|p| p.limit)
     }
 
     /// Count an error by kind and warn about it, at most once a minute per file.

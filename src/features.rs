@@ -133,7 +133,8 @@ pub struct Features {
     /// Seconds until the working set reaches the limit, when it grows toward it and the
     /// estimate is trustworthy (enough history, consistent growth).
     pub ttl_mem: Option<f64>,
-    /// Seconds until pids.max, when pids grow toward it.
+    /// Seconds until pids.max, when pids grow toward it; where the samples carry no pids.max,
+    /// until an assumed one ([`assumed_pids_limit`]; the feature `ttl_pids_s` does not count it).
     pub ttl_pids: Option<f64>,
     /// Seconds until node eviction pressure, for pods the kubelet would evict first.
     pub ttl_node: Option<f64>,
@@ -709,6 +710,32 @@ fn pids_rise_held(h: &History, now_ts: f64, now: f64, e: &Envelope) -> bool {
     held && now - prev <= PIDS_JUMP_RATIO * (prev - first).max(0.0)
 }
 
+/// Where the samples carry no pids.max (an export without it, where the limit was set on the
+/// pod cgroup above the container), fork() still fails somewhere: at the kubelet's
+/// podPidsLimit or a runtime's default, set by convention to a power of two (1024, 4096;
+/// CRI-O's default was 1024). A task count is timed to the next one at or above the highest
+/// count any instance of the container reached (an instance that got there was not stopped
+/// below it), and at or above [`PIDS_ASSUMED_MIN`].
+fn assumed_pids_limit(count: u64) -> f64 {
+    count.max(PIDS_ASSUMED_MIN).next_power_of_two() as f64
+}
+
+/// Whether a task count may be timed to an assumed limit ([`assumed_pids_limit`]): not in an
+/// instance's first [`TRUST_SPAN`], and not when the count more than doubled over the last
+/// 5 minutes. A pool that grows with its load multiplies within minutes, passing 512 or 1024
+/// on its way to its size; leaked threads and children creep.
+fn pids_limit_guessable(h: &History, now: f64, count: u64) -> bool {
+    h.instance_span() >= TRUST_SPAN
+        && rate_start(h, now, LONG_WINDOW)
+            .is_none_or(|b| count as f32 <= PIDS_GUESS_GROWTH * b.last.pids)
+}
+
+/// The least task limit assumed where the samples carry none ([`assumed_pids_limit`]).
+pub const PIDS_ASSUMED_MIN: u64 = 512;
+/// Most a task count may have multiplied over 5 minutes and still be timed to an assumed
+/// limit ([`pids_limit_guessable`]).
+pub const PIDS_GUESS_GROWTH: f32 = 2.0;
+
 /// Time for `value` to reach `limit` at `rate` per second; `None` unless growing.
 fn time_to(value: f64, limit: f64, rate: Option<f64>) -> Option<f64> {
     let rate = rate?;
@@ -1160,6 +1187,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
+    // No pids.max in the samples (an export without it) is no limit: see [`assumed_pids_limit`].
+    // A time to an assumed limit is the physical floor's only, not the trees': they learnt
+    // `ttl_pids_s` of limits the samples state.
+    let known_pids_limit = pids_limit.is_some();
+    let pids_limit = pids_limit.or_else(|| {
+        s.pids_current
+            .filter(|p| !s.pids_limit_unset && pids_limit_guessable(h, now, *p))
+            .map(|p| assumed_pids_limit(p.max(h.pids_high())))
+    });
     // The rise is judged (a walk of the window) only where it would give a time to the limit.
     let ttl_pids = match (s.pids_current, pids_limit) {
         (Some(p), Some(l)) => time_to(
@@ -1171,7 +1207,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ),
         _ => None,
     };
-    x[21] = ttl_feature(ttl_pids);
+    x[21] = ttl_feature(ttl_pids.filter(|_| known_pids_limit));
     x[22] = restarts_10m(h, s, now, c.restarts);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
@@ -2772,6 +2808,44 @@ mod tests {
             run(pids_every_5_s(&leak).into_iter()).ttl_pids.is_some(),
             "a held step"
         );
+    }
+
+    #[test]
+    fn a_task_count_without_pids_max_is_timed_to_the_next_power_of_two() {
+        // A thread leak creeping 3 tasks every 5 s from 300, in samples without pids.max: after
+        // 10 minutes it is at 660, 364 tasks (607 s) short of 1024.
+        let creep = |unset: bool| -> Vec<Sample> {
+            let pids: Vec<u64> = (0..=120).map(|i| 300 + 3 * i).collect();
+            let mut v = pids_every_5_s(&pids);
+            for s in &mut v {
+                s.pids_limit = None;
+                s.pids_limit_unset = unset;
+            }
+            v
+        };
+        let ttl = run(creep(false).into_iter())
+            .ttl_pids
+            .expect("a time to 1024");
+        assert!((ttl - 607.0).abs() < 30.0, "{ttl}");
+        // The collector read `max` in both pids.max files: no limit at all, nothing to time.
+        assert_eq!(run(creep(true).into_iter()).ttl_pids, None, "unset");
+        // An instance that already reached 1100 was not stopped at 1024: the next is 2048.
+        let mut high = creep(false);
+        high.insert(0, {
+            let mut s = high[0].clone();
+            s.ts = -3600.0;
+            s.pids_current = Some(1100);
+            s
+        });
+        let ttl = run(high.into_iter()).ttl_pids.expect("a time to 2048");
+        assert!((ttl - 2313.0).abs() < 100.0, "{ttl}");
+        // A pool that more than doubled in 5 minutes, from 300 to 800, is answering load.
+        let pool: Vec<u64> = (0..=120)
+            .map(|i| if i < 60 { 300 } else { 300 + (i - 60) * 9 })
+            .collect();
+        let mut pool = pids_every_5_s(&pool);
+        pool.iter_mut().for_each(|s| s.pids_limit = None);
+        assert_eq!(run(pool.into_iter()).ttl_pids, None, "a pool");
     }
 
     /// A GC heap scraped every 60 s up to `end`: each cycle of `n` samples climbs `step` of

@@ -255,6 +255,9 @@ pub struct History {
     unreclaimable_last: f32,
     unreclaimable_ts: f64,
     unreclaimable_high: f32,
+    /// Highest task count of any instance (0 before one): it outlives restarts and the ring,
+    /// since where pids.max is not in the samples, a count some instance reached is no limit.
+    pids_high: u64,
 }
 
 impl Default for History {
@@ -293,6 +296,7 @@ impl History {
             unreclaimable_last: f32::NAN,
             unreclaimable_ts: f64::NAN,
             unreclaimable_high: f32::NAN,
+            pids_high: 0,
         }
     }
 
@@ -331,6 +335,7 @@ impl History {
                 same_bucket = s.ts - newest.t_first < BUCKET_SECONDS;
             }
         }
+        self.pids_high = self.pids_high.max(s.pids_current.unwrap_or(0));
         let fall = self.fall_to(prev_ws, ws);
         let anon = opt_u(s.unreclaimable());
         self.log_jump(s, anon);
@@ -548,6 +553,11 @@ impl History {
     /// detected restart, or −∞ when none was seen.
     pub fn instance_start(&self) -> f64 {
         self.instance_start
+    }
+
+    /// Highest `pids_current` of any instance of the container so far (0 before one).
+    pub fn pids_high(&self) -> u64 {
+        self.pids_high
     }
 
     /// Seconds covered by the current instance's buckets (≤ [`History::span`]).

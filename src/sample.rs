@@ -177,6 +177,12 @@ pub struct Sample {
     /// pids.max; `None` = unlimited.
     #[serde(deserialize_with = "de::opt_limit")]
     pub pids_limit: Option<u64>,
+    /// The collector read `max` in pids.max of the container and of its pod: no task limit at
+    /// all, where a `null` limit alone may only be unknown (an export without pids.max, which
+    /// the predictor times to a conventional limit). Not in the interface's schema; written
+    /// only when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pids_limit_unset: bool,
     /// Container restart count from the kubelet (0 / None when unknown).
     #[serde(deserialize_with = "de::opt_u64")]
     pub restarts_total: Option<u64>,

@@ -216,6 +216,65 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 #[test]
+fn a_task_limit_of_max_everywhere_is_unset_not_unknown() {
+    // `pids_limit: null` alone may be an export that lacks pids.max, which the predictor times
+    // to a conventional limit; the collector says when both the container and its pod read
+    // `max`. Pod 3f6c8a52 says `max` at both levels; pod 5a7d1e93 has podPidsLimit 4096; in
+    // pod 9b2e4c71 one container has its own 1024.
+    let t = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("v2-systemd-containerd"), t.path());
+    let unset = |snap: &Value| -> Vec<(String, Value, bool)> {
+        let mut v: Vec<_> = snap["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let flag = c
+                    .get("pids_limit_unset")
+                    .cloned()
+                    .unwrap_or(Value::Bool(false));
+                (
+                    c["pod_uid"].as_str().unwrap()[..8].to_string(),
+                    c["pids_limit"].clone(),
+                    flag.as_bool().expect("a boolean when written"),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+        v
+    };
+    let (out, err) = collect_at(t.path(), "json");
+    let got = unset(&serde_json::from_str(&out).expect(&err));
+    let want = |pod: &str, limit: Value, flag: bool| (pod.to_string(), limit, flag);
+    assert_eq!(
+        got,
+        vec![
+            want("3f6c8a52", Value::Null, true),
+            want("3f6c8a52", Value::Null, true),
+            want("5a7d1e93", 4096.into(), false),
+            want("5a7d1e93", 4096.into(), false),
+            want("9b2e4c71", 1024.into(), false),
+            want("9b2e4c71", Value::Null, true),
+            want("9b2e4c71", Value::Null, true),
+        ]
+    );
+    // A pod file that cannot be read leaves the limit unknown, not unset.
+    let pod = t.path().join(
+        "sys/fs/cgroup/kubepods.slice/kubepods-pod3f6c8a52_1b7e_4d2a_9c61_5e8f2b7d4a10.slice",
+    );
+    std::fs::remove_file(pod.join("pids.max")).unwrap();
+    let (out, err) = collect_at(t.path(), "json");
+    let got = unset(&serde_json::from_str(&out).expect(&err));
+    assert_eq!(
+        got[..2],
+        [
+            want("3f6c8a52", Value::Null, false),
+            want("3f6c8a52", Value::Null, false)
+        ]
+    );
+}
+
+#[test]
 fn a_node_with_swap_reads_each_containers_swap_limit() {
     // The v2 node, given 4 GiB of swap (LimitedSwap): one container may use 256 MiB and has
     // 100 MiB of it in use; the kubelet's NoSwap `0` stays 0 for the others.

@@ -464,6 +464,9 @@ impl Container {
             } else {
                 self.spec.pids_limit
             },
+            // Contract-shaped traces, as an outside checker writes them: a null limit is one
+            // the predictor has to guess at, whatever the source.
+            pids_limit_unset: false,
             restarts_total: Some(self.restarts),
             last_termination_reason: self.last_reason.clone(),
             last_termination_ts: None,
