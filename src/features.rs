@@ -717,7 +717,11 @@ fn pids_rise_held(h: &History, now_ts: f64, now: f64, e: &Envelope) -> bool {
 /// count any instance of the container reached (an instance that got there was not stopped
 /// below it), and at or above [`PIDS_ASSUMED_MIN`].
 fn assumed_pids_limit(count: u64) -> f64 {
-    count.max(PIDS_ASSUMED_MIN).next_power_of_two() as f64
+    // A count past 2^63 (a corrupt sample) has no power of two above it: no limit to time to.
+    count
+        .max(PIDS_ASSUMED_MIN)
+        .checked_next_power_of_two()
+        .map_or(f64::INFINITY, |p| p as f64)
 }
 
 /// Whether a task count may be timed to an assumed limit ([`assumed_pids_limit`]): not in an
@@ -2846,6 +2850,10 @@ mod tests {
         let mut pool = pids_every_5_s(&pool);
         pool.iter_mut().for_each(|s| s.pids_limit = None);
         assert_eq!(run(pool.into_iter()).ttl_pids, None, "a pool");
+        // A corrupt count past any power of two is no limit to time to (and no panic).
+        let mut wild = creep(false);
+        wild.last_mut().unwrap().pids_current = Some(u64::MAX - 1);
+        assert_eq!(run(wild.into_iter()).ttl_pids, None, "a corrupt count");
     }
 
     /// A GC heap scraped every 60 s up to `end`: each cycle of `n` samples climbs `step` of
