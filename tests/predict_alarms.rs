@@ -846,3 +846,32 @@ fn an_oom_kill_the_container_survives_opens_no_alarm() {
         "{tr:?}"
     );
 }
+
+#[test]
+fn a_thread_leak_without_pids_max_is_warned_before_the_next_power_of_two() {
+    for (name, m) in models() {
+        // Tasks creeping 0.5 a second from 600 in samples without pids.max (an export that
+        // lacks it): fork() fails at the pod's podPidsLimit of 1024 at t = 848 s.
+        let leak = |unset: bool| {
+            let mut v = quiet("a/b/threads", 0.0, 840.0, 0, |t| 600 + (t * 0.5) as u64);
+            v.iter_mut().for_each(|s| s.pids_limit_unset = unset);
+            v
+        };
+        let mut p = Predictor::new(m.clone(), None);
+        let tr = run(&mut p, &leak(false));
+        let alarms = times(&tr, &Transition::Alarmed);
+        assert!(
+            alarms.len() == 1 && (848.0 - 600.0..=848.0 - 30.0).contains(&alarms[0]),
+            "{name}: {tr:?}"
+        );
+        let (pred, _) = p.observe(&quiet("a/b/threads", 840.0, 850.0, 0, |_| 1020)[0]);
+        assert_eq!(pred.cause, Some(Cause::PidExhaustion), "{name}: {pred:?}");
+        // The collector read `max` in the container's and the pod's pids.max: no limit.
+        let mut p = Predictor::new(m.clone(), None);
+        let tr = run(&mut p, &leak(true));
+        assert!(
+            times(&tr, &Transition::Alarmed).is_empty(),
+            "{name}: {tr:?}"
+        );
+    }
+}
