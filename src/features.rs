@@ -1191,27 +1191,21 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
-    // No pids.max in the samples (an export without it) is no limit: see [`assumed_pids_limit`].
-    // A time to an assumed limit is the physical floor's only, not the trees': they learnt
+    // The rise is judged (a walk of the window) only where it would give a time to a limit.
+    // No pids.max in the samples (an export without it) is no limit: a rising count is timed
+    // to an assumed one ([`assumed_pids_limit`]), by the physical floor only; the trees learnt
     // `ttl_pids_s` of limits the samples state.
-    let known_pids_limit = pids_limit.is_some();
-    let pids_limit = pids_limit.or_else(|| {
-        s.pids_current
-            .filter(|p| !s.pids_limit_unset && pids_limit_guessable(h, now, *p))
-            .map(|p| assumed_pids_limit(p.max(h.pids_high())))
-    });
-    // The rise is judged (a walk of the window) only where it would give a time to the limit.
-    let ttl_pids = match (s.pids_current, pids_limit) {
-        (Some(p), Some(l)) => time_to(
-            p as f64,
-            l,
-            pids_envelope
-                .filter(|e| e.slope > 0.0 && pids_rise_held(h, now, p as f64, e))
-                .map(|e| e.slope),
-        ),
+    let ttl_pids = match (s.pids_current, pids_envelope.filter(|e| e.slope > 0.0)) {
+        (Some(p), Some(e)) => pids_limit
+            .or_else(|| {
+                (!s.pids_limit_unset && pids_limit_guessable(h, now, p))
+                    .then(|| assumed_pids_limit(p.max(h.pids_high())))
+            })
+            .filter(|_| pids_rise_held(h, now, p as f64, &e))
+            .and_then(|l| time_to(p as f64, l, Some(e.slope))),
         _ => None,
     };
-    x[21] = ttl_feature(ttl_pids.filter(|_| known_pids_limit));
+    x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
     x[22] = restarts_10m(h, s, now, c.restarts);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
