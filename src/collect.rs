@@ -250,8 +250,7 @@ impl Collector {
         match self.reader.read::<T>(dir) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_vanished() => {
-                let enodev =
-                    matches!(&e, Error::Io { source, .. } if source.raw_os_error() == Some(19));
+                let enodev = matches!(&e, Error::Io { err, .. } if err.raw_os_error() == Some(19));
                 if owner && (enodev || !dir.is_dir()) {
                     Err(Vanished)
                 } else {

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file could not be read (other than "not found", which callers usually map to `None`).
-    #[error("{}: {source}", .path.display())]
+    #[error("{}: {err}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error. Part of the message rather than a `source()`, so that an
+        /// error chain printed with `{:#}` does not say it twice.
+        err: std::io::Error,
     },
     /// A kernel or trace file had content we could not parse.
     #[error("{}: {msg}", .path.display())]
@@ -43,10 +43,10 @@ impl Error {
     }
 
     /// Build an I/O error for `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, err: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            err,
         }
     }
 
@@ -54,8 +54,8 @@ impl Error {
     /// reading): `ENOENT`, or `ENODEV` which the kernel returns for files of a dying cgroup.
     pub fn is_vanished(&self) -> bool {
         match self {
-            Error::Io { source, .. } => {
-                source.kind() == std::io::ErrorKind::NotFound || source.raw_os_error() == Some(19)
+            Error::Io { err, .. } => {
+                err.kind() == std::io::ErrorKind::NotFound || err.raw_os_error() == Some(19)
             }
             _ => false,
         }

@@ -146,8 +146,8 @@ pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
         Some(p) => Arc::new(Model::load(p)?),
         None => Model::embedded(),
     };
-    let trace =
-        load(&args.trace, false).with_context(|| format!("reading {}", args.trace.display()))?;
+    // The error names the file already.
+    let trace = load(&args.trace, false).context("reading the trace")?;
     if trace.bad_lines > 0 {
         tracing::warn!(
             "{}: skipped {} unparsable line(s); first: {}",

@@ -170,7 +170,7 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
     anyhow::ensure!(!files.is_empty(), "no *.jsonl traces in {}", dir.display());
     let mut out = Vec::with_capacity(files.len());
     for f in files {
-        let t = replay::load(&f, true).with_context(|| format!("reading {}", f.display()))?;
+        let t = replay::load(&f, true).context("reading a trace")?;
         if t.bad_lines > 0 {
             tracing::warn!("{}: skipped {} bad line(s)", f.display(), t.bad_lines);
         }

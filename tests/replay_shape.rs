@@ -102,3 +102,18 @@ fn replay_with_a_bad_model_file_fails_clearly() {
         "{err}"
     );
 }
+
+#[test]
+fn replay_of_a_missing_trace_names_the_file_and_the_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("gone.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("gone.jsonl").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
