@@ -690,6 +690,10 @@ pub fn evaluate_dir(
     training_seeds: Option<&[u64]>,
 ) -> crate::Result<EvalRun> {
     let files: Vec<PathBuf> = trace::list_dir(dir)?;
+    if files.is_empty() {
+        // An empty table would read as "nothing crashed and nothing was alarmed".
+        return Err(crate::Error::parse(dir, "no *.jsonl traces here"));
+    }
     let mut warnings = Vec::new();
     let manifest = match Manifest::read(dir) {
         Ok(m) => m,
@@ -828,7 +832,8 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
     use anyhow::Context;
     let model = match &args.model {
         Some(p) => {
-            Arc::new(Model::load(p).with_context(|| format!("loading model {}", p.display()))?)
+            // The error names the file already.
+            Arc::new(Model::load(p).context("loading the model")?)
         }
         None => Model::embedded(),
     };
@@ -837,7 +842,7 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
         .as_ref()
         .and_then(model_training_seeds);
     let run = evaluate_dir(&args.traces, model.clone(), seeds.as_deref())
-        .with_context(|| format!("evaluating traces in {}", args.traces.display()))?;
+        .context("evaluating the traces")?;
     for w in &run.warnings {
         tracing::warn!("{w}");
         eprintln!("WARNING: {w}");

@@ -335,6 +335,11 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         "no crash labels in {}: nothing to learn",
         args.traces.display()
     );
+    anyhow::ensure!(
+        class_rows[0] > 0,
+        "every training row in {} has a crash ahead: no healthy samples to tell them from",
+        args.traces.display()
+    );
     tracing::info!(
         "{} training rows from {} traces; per class {:?}",
         y.len(),
@@ -566,6 +571,41 @@ mod tests {
                 "a refit on the same rows gave a different tree"
             );
         }
+    }
+
+    /// Rows that all have a crash ahead leave the tree nothing to tell them from: `train`
+    /// refuses instead of writing a model that alarms on everything.
+    #[test]
+    fn training_on_crash_rows_only_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // A name outside the validation split, so the one trace is fitted.
+        let name = (0..)
+            .map(|i| format!("t{i}.jsonl"))
+            .find(|n| !is_validation(Path::new(n)))
+            .unwrap();
+        let mut text = String::new();
+        for i in 0..20 {
+            text.push_str(&format!(
+                "{{\"ts\":{},\"id\":\"a/b/c\",\"memory_working_set_bytes\":{},\"memory_limit_bytes\":1000}}\n",
+                i * 5,
+                500 + i * 20
+            ));
+        }
+        text.push_str("{\"ts\":100,\"id\":\"a/b/c\",\"event\":\"crash\",\"cause\":\"oom_kill\"}\n");
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let args = crate::cli::TrainArgs {
+            traces: dir.path().to_path_buf(),
+            out: dir.path().join("model.json"),
+            holdout: None,
+            horizon: 300.0,
+            trees: 1,
+            max_depth: 10,
+            blank: 0,
+            threshold: None,
+        };
+        let err = command(args).unwrap_err().to_string();
+        assert!(err.contains("no healthy samples"), "{err}");
+        assert!(!dir.path().join("model.json").exists());
     }
 
     /// A blanked copy drops whole field groups from every sample alike (a source lacks a

@@ -458,3 +458,15 @@ fn crashes_without_30s_of_visible_life_are_not_warnable() {
     assert_eq!((r.tally.crashes, r.tally.warnable), (1, 0));
     assert_eq!(r.tally.recall_warnable(), None);
 }
+
+#[test]
+fn a_directory_without_traces_is_an_error_not_an_empty_table() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a trace").unwrap();
+    let err = eval::evaluate_dir(dir.path(), crashwatch::model::Model::embedded(), None)
+        .err()
+        .expect("an empty directory must not evaluate");
+    let msg = err.to_string();
+    assert!(msg.contains("no *.jsonl traces"), "{msg}");
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+}
