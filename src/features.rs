@@ -58,7 +58,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace (that time alone where the working set is saturated at 99 % of the limit, whose trend then gives none); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 95 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -951,17 +951,58 @@ fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Recla
     let now = s.memory_file_bytes? as f64;
     let (t_peak, peak) = file_peak(h, s.ts - LONG_WINDOW, (s.ts, now));
     let fall = peak - now;
-    if fall < (RECLAIM_FALL * l).min(RECLAIM_FALL_OF_CACHE * peak) || s.ts - t_peak < SHORT_WINDOW {
-        return None;
-    }
     // tmpfs is in the page cache but is no room: it is never reclaimed.
-    let cache = now - s.memory_shmem_bytes.map_or(0.0, |v| v as f64);
-    let room = (1.0 - HOT_CACHE) * cache.max(0.0);
+    let cache = (now - s.memory_shmem_bytes.map_or(0.0, |v| v as f64)).max(0.0);
+    let (room, pace) = if fall >= (RECLAIM_FALL * l).min(RECLAIM_FALL_OF_CACHE * peak)
+        && s.ts - t_peak >= SHORT_WINDOW
+    {
+        ((1.0 - HOT_CACHE) * cache, fall / (s.ts - t_peak))
+    } else {
+        // A reclaim that slow has been taking the hot part too: the kill comes when it has
+        // taken all but the last pages.
+        let room = cache - SLOW_RECLAIM_FLOOR * l;
+        (room, slow_reclaim(h, s.ts, l).filter(|_| room > 0.0)?)
+    };
     Some(Reclaim {
         room,
-        ttl: (room / (fall / (s.ts - t_peak))).min(TTL_CAP),
+        ttl: (room / pace).min(TTL_CAP),
     })
 }
+
+/// The pace (bytes a second) of a reclaim too slow for [`reclaim_at_limit`]'s 5 minutes:
+/// the page cache falling along a line ([`SLOW_RECLAIM_R2`]) over the last
+/// [`SLOW_RECLAIM_WINDOW`], by [`SLOW_RECLAIM_FALL`] of the limit or more, while the working
+/// set stayed near the limit ([`SLOW_RECLAIM_HELD`]). A leak that
+/// creeps at its limit takes the cache a few MiB a minute, for half an hour; a filling tmpfs
+/// (in the page cache, never reclaimed) or a cache that dips and refills is no line down.
+fn slow_reclaim(h: &History, now: f64, limit: f64) -> Option<f64> {
+    if h.instance_span() < SLOW_RECLAIM_WINDOW {
+        return None;
+    }
+    let held = SLOW_RECLAIM_HELD * limit;
+    let window = || h.iter_instance(now - SLOW_RECLAIM_WINDOW);
+    // Held there all along: a sawtooth that only touches the limit at its peaks sheds cache
+    // as its floor creeps, and dies at a peak, by its own clock.
+    if window().any(|b| f64::from(b.ws_mean()) < held) {
+        return None;
+    }
+    let fit = least_squares(window().map(|b| (b.t_last, f64::from(b.last.file))))?;
+    let fall = -fit.slope * SLOW_RECLAIM_WINDOW;
+    (fall >= SLOW_RECLAIM_FALL * limit && fit.r2 >= SLOW_RECLAIM_R2).then_some(-fit.slope)
+}
+
+/// Window of [`slow_reclaim`], seconds.
+pub const SLOW_RECLAIM_WINDOW: f64 = 600.0;
+/// Least fall of the page cache over [`SLOW_RECLAIM_WINDOW`] that [`slow_reclaim`] takes
+/// for reclaim, as a share of the limit.
+pub const SLOW_RECLAIM_FALL: f64 = 0.01;
+/// Page cache, as a share of the limit, that a slow reclaim ([`slow_reclaim`]) leaves when
+/// the kill comes.
+pub const SLOW_RECLAIM_FLOOR: f64 = 0.01;
+/// Least working set, as a share of the limit, of every bucket in [`slow_reclaim`]'s window.
+pub const SLOW_RECLAIM_HELD: f64 = 0.95;
+/// Least r² of the page cache's line down in [`slow_reclaim`].
+pub const SLOW_RECLAIM_R2: f64 = 0.6;
 
 /// Compute the features of `s`, whose history `h` already contains it (`extract` never looks
 /// beyond `s.ts`).
@@ -1137,6 +1178,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         .then(|| reclaim_at_limit(h, s, limit))
         .flatten();
     let ttl_mem = match trusted {
+        // What is left of a saturated working set's trend is noise: the fall is the clock.
+        Some(_) if saturated && reclaim.is_some() => reclaim.map(|r| r.ttl),
         Some(t) => Some(reclaim.map_or(t, |r| t.max(r.ttl))),
         None => reclaim.map(|r| r.ttl),
     };
@@ -2237,6 +2280,52 @@ mod tests {
         let ttl = saturated(0.2).ttl_mem.unwrap_or(f64::INFINITY);
         assert!((ttl - 230.0).abs() < 30.0, "ttl {ttl}");
         assert_eq!(saturated(0.0).ttl_mem, None, "flat at the limit is no leak");
+    }
+
+    /// A 1 GiB container pinned at its limit for 15 minutes, sampled every 10 s without a
+    /// shmem figure: anon grows 0.04 MiB/s from 900 MiB and the page cache gives way at the
+    /// same pace from 115 MiB (plus `swing` MiB of a dip and refill every 2 minutes), while
+    /// the working set, at 99 % of the limit, creeps up 0.005 MiB/s as inactive file goes
+    /// (with `dip`, it falls to 90 % of the limit for one sample 5 minutes before the end).
+    fn creeping_at_the_limit(swing: f64, dip: bool) -> Features {
+        run((0..=90).map(|i| {
+            let t = i as f64 * 10.0;
+            let mut s = base(t);
+            let anon = 900.0 + 0.04 * t;
+            let wave = swing * (std::f64::consts::TAU * t / 120.0).sin();
+            s.memory_limit_bytes = Some(1024 * MIB);
+            s.memory_usage_bytes = Some(1023 * MIB);
+            s.memory_anon_bytes = Some((anon * MIB as f64) as u64);
+            s.memory_file_bytes = Some(((1015.0 - anon + wave) * MIB as f64) as u64);
+            let ws = if dip && i == 60 {
+                920.0
+            } else {
+                1014.0 + 0.005 * t
+            };
+            s.memory_working_set_bytes = Some((ws * MIB as f64) as u64);
+            s
+        }))
+    }
+
+    #[test]
+    fn a_cache_given_up_slowly_along_a_line_at_the_limit_is_the_clock() {
+        // The fall is 12 MiB in 5 minutes, under 2 % of the limit, but a line over 10: the
+        // 79 MiB of cache left, less the last 1 % of the limit, at 0.04 MiB/s is 1720 s.
+        let ttl = creeping_at_the_limit(0.0, false)
+            .ttl_mem
+            .unwrap_or(f64::INFINITY);
+        assert!((ttl - 1720.0).abs() < 150.0, "ttl {ttl}");
+        // A cache that dips and refills by 15 MiB is no line down: the trend's time stands
+        // (about 400 s).
+        let ttl = creeping_at_the_limit(15.0, false)
+            .ttl_mem
+            .unwrap_or(f64::INFINITY);
+        assert!(ttl < 1300.0, "ttl {ttl}");
+        // Nor is a working set that left the limit in the window (a sawtooth touching it at
+        // its peaks sheds cache as its floor creeps, and dies at a peak): no time from the
+        // cache (here none at all: the fall out of the trend leaves it untrusted).
+        let ttl = creeping_at_the_limit(0.0, true).ttl_mem;
+        assert!(ttl.is_none_or(|t| t < 1300.0), "ttl {ttl:?}");
     }
 
     #[test]
