@@ -58,7 +58,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 95 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 90 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -1000,7 +1000,7 @@ pub const SLOW_RECLAIM_FALL: f64 = 0.01;
 /// the kill comes.
 pub const SLOW_RECLAIM_FLOOR: f64 = 0.01;
 /// Least working set, as a share of the limit, of every bucket in [`slow_reclaim`]'s window.
-pub const SLOW_RECLAIM_HELD: f64 = 0.95;
+pub const SLOW_RECLAIM_HELD: f64 = 0.9;
 /// Least r² of the page cache's line down in [`slow_reclaim`].
 pub const SLOW_RECLAIM_R2: f64 = 0.6;
 
@@ -2286,7 +2286,7 @@ mod tests {
     /// shmem figure: anon grows 0.04 MiB/s from 900 MiB and the page cache gives way at the
     /// same pace from 115 MiB (plus `swing` MiB of a dip and refill every 2 minutes), while
     /// the working set, at 99 % of the limit, creeps up 0.005 MiB/s as inactive file goes
-    /// (with `dip`, it falls to 90 % of the limit for one sample 5 minutes before the end).
+    /// (with `dip`, it falls below 90 % of the limit for one sample 5 minutes before the end).
     fn creeping_at_the_limit(swing: f64, dip: bool) -> Features {
         run((0..=90).map(|i| {
             let t = i as f64 * 10.0;
