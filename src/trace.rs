@@ -74,13 +74,17 @@ pub fn write(path: &Path, lines: &[TraceLine]) -> Result<()> {
     w.flush().map_err(|e| Error::io(path, e))
 }
 
-/// Every `*.jsonl` file in `dir`, sorted by name.
+/// Every `*.jsonl` file in `dir`, sorted by name; an error when there is none (training or
+/// scoring on nothing would report an empty result as if it had measured one).
 pub fn list_dir(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     let mut v: Vec<_> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
+    if v.is_empty() {
+        return Err(Error::parse(dir, "no *.jsonl traces here"));
+    }
     v.sort();
     Ok(v)
 }
