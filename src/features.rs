@@ -980,18 +980,15 @@ fn slow_reclaim(h: &History, now: f64, limit: f64) -> Option<f64> {
         return None;
     }
     let held = SLOW_RECLAIM_HELD * limit;
+    let window = || h.iter_instance(now - SLOW_RECLAIM_WINDOW);
     // Held there all along: a sawtooth that only touches the limit at its peaks sheds cache
-    // as its floor creeps, and dies at a peak, by its own clock. Checked in the same walk
-    // as the fit.
-    let mut left_the_limit = false;
-    let fit = least_squares(
-        h.iter_instance(now - SLOW_RECLAIM_WINDOW)
-            .inspect(|b| left_the_limit |= f64::from(b.ws_mean()) < held)
-            .map(|b| (b.t_last, f64::from(b.last.file))),
-    )?;
+    // as its floor creeps, and dies at a peak, by its own clock.
+    if window().any(|b| f64::from(b.ws_mean()) < held) {
+        return None;
+    }
+    let fit = least_squares(window().map(|b| (b.t_last, f64::from(b.last.file))))?;
     let fall = -fit.slope * SLOW_RECLAIM_WINDOW;
-    (!left_the_limit && fall >= SLOW_RECLAIM_FALL * limit && fit.r2 >= SLOW_RECLAIM_R2)
-        .then_some(-fit.slope)
+    (fall >= SLOW_RECLAIM_FALL * limit && fit.r2 >= SLOW_RECLAIM_R2).then_some(-fit.slope)
 }
 
 /// Window of [`slow_reclaim`], seconds.
@@ -1180,12 +1177,11 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let reclaim = (trusted.is_some() || saturated)
         .then(|| reclaim_at_limit(h, s, limit))
         .flatten();
-    let ttl_mem = match (trusted, reclaim) {
-        // Reclaim postpones a trend's time, except at a saturated working set: what is left
-        // of its trend is noise, and the fall is the clock.
-        (Some(t), Some(r)) if !saturated => Some(t.max(r.ttl)),
-        (_, Some(r)) => Some(r.ttl),
-        (t, None) => t,
+    let ttl_mem = match trusted {
+        // What is left of a saturated working set's trend is noise: the fall is the clock.
+        Some(_) if saturated && reclaim.is_some() => reclaim.map(|r| r.ttl),
+        Some(t) => Some(reclaim.map_or(t, |r| t.max(r.ttl))),
+        None => reclaim.map(|r| r.ttl),
     };
     x[8] = ttl_feature(ttl_mem);
     x[9] = ttl_feature(ttl_short);
