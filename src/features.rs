@@ -1168,7 +1168,21 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         }
         _ => None,
     };
-    let cache_floor = trusted.and(cache_room.and_then(|r| time_to(0.0, r, anon_env5)));
+    // At the slower of the 5- and 10-minute anon envelopes, as the trend takes the slowest of
+    // its windows: two half-window peaks of a noisy leak differ by chance, and a floor timed at
+    // a high one put alarms on slow leaks a quarter of an hour early. (An anon envelope flat
+    // over 10 minutes gives no floor, as a flat 5-minute one does; the longer walk is skipped
+    // where the floor is capped already.)
+    let cache_floor = trusted.and(cache_room).and_then(|r| {
+        let floor = time_to(0.0, r, anon_env5)?;
+        if floor >= TTL_CAP {
+            return Some(floor);
+        }
+        match envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.anon_max) {
+            Some(g10) => time_to(0.0, r, anon_env5.map(|g| g.min(g10))),
+            None => Some(floor),
+        }
+    });
     // Reclaim mostly postpones: started on its own below the limit it took batch runs that
     // stream their input through the cache (an inactive cache, so a working set short of the
     // limit) for leaks. But a working set saturated at the limit cannot rise, so its trend gives
@@ -2171,6 +2185,41 @@ mod tests {
             f.cache_floor.unwrap_or(f64::NAN),
         );
         assert!(floor <= ttl + 1.0, "ttl {ttl} floor {floor}");
+    }
+
+    /// [`leak_beside_active_cache`] with 200 MiB of cache, sampled for 600 s, and anon `blip`
+    /// MiB higher in one sample 20 s before the end (a burst of requests).
+    fn leak_beside_active_cache_blip(blip: f64) -> Features {
+        run((0..=120).map(|i| {
+            let t = i as f64 * 5.0;
+            let mut s = base(t);
+            let extra = if i == 116 { blip } else { 0.0 };
+            let anon = ((100.0 + 0.2 * t + wobble(i) + extra) * MIB as f64) as u64;
+            s.memory_anon_bytes = Some(anon);
+            s.memory_file_bytes = Some(200 * MIB);
+            s.memory_shmem_bytes = Some(0);
+            s.memory_usage_bytes = Some(anon + 200 * MIB);
+            s.memory_working_set_bytes = Some(anon + 200 * MIB);
+            s
+        }))
+    }
+
+    #[test]
+    fn one_high_peak_does_not_set_the_pace_of_the_cache_floor() {
+        // At t=600 s: 220 MiB of anon, 200 of cache (100 of them hot): 192 MiB of room at
+        // 0.2 MiB/s, 960 s. A 15 MiB blip raises the 5-minute envelope to 0.3 MiB/s (640 s);
+        // the 10-minute one, half as much, sets the pace.
+        let clean = leak_beside_active_cache_blip(0.0)
+            .cache_floor
+            .unwrap_or(f64::NAN);
+        let blip = leak_beside_active_cache_blip(15.0)
+            .cache_floor
+            .unwrap_or(f64::NAN);
+        assert!((clean - 960.0).abs() < 100.0, "floor {clean}");
+        assert!(
+            blip > 0.75 * clean,
+            "floor {blip} against {clean} without the blip"
+        );
     }
 
     /// A container pinned at its 512 MiB limit with 10 MiB of page cache, its anon in memory
