@@ -177,7 +177,7 @@ impl Collector {
     ) {
         // Pod-level files, read once per pod per sweep (containers of a pod come together).
         let mut pod_kills: Option<(String, Option<u64>)> = None;
-        let mut pod_pids: Option<(String, Option<Option<u64>>)> = None;
+        let mut pod_pids: Option<(String, PodPids)> = None;
         let node_swap = snap.node.swap_total_bytes.is_some_and(|b| b > 0);
         for t in targets {
             if host_mode && !self.host_limited(layout, &t.rel) {
@@ -205,14 +205,15 @@ impl Collector {
                 });
                 if s.pids_limit.is_none() {
                     // A pod spec has no container PID limit: the kubelet's podPidsLimit is
-                    // pids.max of the pod cgroup, and the container's own says `max`. (Shared
-                    // with the pod's other containers; for the usual one-container pod exact.)
+                    // pids.max of the pod cgroup, and the container's own says `max`. That
+                    // limit counts the tasks of the pod's every container: its pids.current.
                     let pod = per_pod(&mut pod_pids, pod_rel, || {
-                        self.read_pod_pids_limit(layout, pod_rel, stats)
+                        self.read_pod_pids(layout, pod_rel, stats)
                     });
-                    s.pids_limit = pod.flatten();
+                    s.pids_limit = pod.limit.flatten();
+                    s.pod_pids_current = pod.current.filter(|_| s.pids_limit.is_some());
                     // Unset only when both say `max`: an unreadable pod file leaves it unknown.
-                    s.pids_limit_unset &= pod.is_some_and(|l| l.is_none());
+                    s.pids_limit_unset &= pod.limit.is_some_and(|l| l.is_none());
                 }
             }
             s.node_memory_available_bytes = snap.node.memory_available_bytes;
@@ -430,17 +431,21 @@ impl Collector {
         r.unwrap_or(None)
     }
 
-    /// The pod cgroup's pids.max: `None` when unreadable, `Some(None)` when `max`.
-    fn read_pod_pids_limit(
-        &mut self,
-        layout: &Layout,
-        pod_rel: &str,
-        stats: &mut SweepStats,
-    ) -> Option<Option<u64>> {
+    /// The pod cgroup's pids.max, and its pids.current where that is a limit.
+    fn read_pod_pids(&mut self, layout: &Layout, pod_rel: &str, stats: &mut SweepStats) -> PodPids {
         let dir = layout.pids.join(pod_rel);
-        self.get::<v2::PidsMax>(&dir, false, stats)
+        let limit = self
+            .get::<v2::PidsMax>(&dir, false, stats)
             .unwrap_or(None)
-            .map(|p| p.limit)
+            .map(|p| p.limit);
+        let current = match limit {
+            Some(Some(_)) => self
+                .get::<v2::PidsCurrent>(&dir, false, stats)
+                .unwrap_or(None)
+                .map(|p| p.count),
+            _ => None,
+        };
+        PodPids { limit, current }
     }
 
     /// Count an error by kind and warn about it, at most once a minute per file.
@@ -595,6 +600,15 @@ pub fn table(snap: &Snapshot) -> String {
         );
     }
     out
+}
+
+/// A pod cgroup's task files, read once per pod and sweep.
+#[derive(Debug, Clone, Copy)]
+struct PodPids {
+    /// pids.max: `None` when unreadable, `Some(None)` when `max`.
+    limit: Option<Option<u64>>,
+    /// pids.current, read only where pids.max is a number (`None` otherwise or unreadable).
+    current: Option<u64>,
 }
 
 /// The value cached for `pod` in `cache`, else `read()` (then cached): containers of one pod

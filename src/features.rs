@@ -1244,7 +1244,11 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
 
     let pids_limit = s.pids_limit.map(|v| v as f64).filter(|v| *v > 0.0);
-    x[20] = match (s.pids_current, pids_limit) {
+    // The tasks that count against the limit: the pod's, where the limit is the pod's.
+    let tasks = s
+        .pids_current
+        .map(|p| s.pod_pids_current.map_or(p, |q| q.max(p)));
+    x[20] = match (tasks, pids_limit) {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
@@ -1253,13 +1257,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // to an assumed one ([`assumed_pids_limit`]), by the physical floor only; the trees learnt
     // `ttl_pids_s` of limits the samples state.
     let ttl_pids = match (s.pids_current, pids_envelope.filter(|e| e.slope > 0.0)) {
-        (Some(p), Some(e)) => pids_limit
-            .or_else(|| {
-                (!s.pids_limit_unset && pids_limit_guessable(h, now, p))
-                    .then(|| assumed_pids_limit(p.max(h.pids_high())))
-            })
-            .filter(|_| pids_rise_held(h, now, p as f64, &e))
-            .and_then(|l| time_to(p as f64, l, Some(e.slope))),
+        (Some(p), Some(e)) => {
+            let n = tasks.unwrap_or(p);
+            pids_limit
+                .or_else(|| {
+                    (!s.pids_limit_unset && pids_limit_guessable(h, now, p))
+                        .then(|| assumed_pids_limit(n.max(h.pids_high())))
+                })
+                .filter(|_| pids_rise_held(h, now, p as f64, &e))
+                .and_then(|l| time_to(n as f64, l, Some(e.slope)))
+        }
         _ => None,
     };
     x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));

@@ -409,21 +409,28 @@ struct Alarm {
     starve_pending: bool,
 }
 
-/// The sample with the memory and CPU limits of earlier samples where it lacks them (`None`
+/// The sample with the memory, CPU and task limits of earlier samples where it lacks them (`None`
 /// when it has them or none were ever reported), and `limits` updated. A limit cannot be
 /// removed from a running container (a pod spec change recreates it), so a sample of a
 /// limited container without one is a gap in that series, not an unlimited container: taken
 /// at its word it made a Burstable pod an eviction candidate for one sample.
-fn fill_limits(limits: &mut (Option<u64>, Option<f64>), s: &Sample) -> Option<Sample> {
+fn fill_limits(limits: &mut Limits, s: &Sample) -> Option<Sample> {
     let mem = s.memory_limit_bytes.or(limits.0);
     let cpu = s.cpu_limit_cores.or(limits.1);
-    *limits = (mem, cpu);
-    (mem != s.memory_limit_bytes || cpu != s.cpu_limit_cores).then(|| Sample {
-        memory_limit_bytes: mem,
-        cpu_limit_cores: cpu,
-        ..s.clone()
+    let pids = s.pids_limit.or(limits.2);
+    *limits = (mem, cpu, pids);
+    (mem != s.memory_limit_bytes || cpu != s.cpu_limit_cores || pids != s.pids_limit).then(|| {
+        Sample {
+            memory_limit_bytes: mem,
+            cpu_limit_cores: cpu,
+            pids_limit: pids,
+            ..s.clone()
+        }
     })
 }
+
+/// Memory, CPU and task limits last reported (see [`fill_limits`]).
+type Limits = (Option<u64>, Option<f64>, Option<u64>);
 
 /// Everything kept per container.
 #[derive(Debug, Clone, Default)]
@@ -432,8 +439,8 @@ struct State {
     alarm: Alarm,
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
-    /// Memory and CPU limits last reported (see [`fill_limits`]).
-    limits: (Option<u64>, Option<f64>),
+    /// Memory, CPU and task limits last reported (see [`fill_limits`]).
+    limits: Limits,
     last_crash: Option<(f64, Cause)>,
     /// Highest resource risk of the running instance (reset at each crash).
     peak_risk: f64,
@@ -466,6 +473,9 @@ pub struct Predictor {
     model: Arc<Model>,
     threshold: f64,
     states: HashMap<String, State>,
+    /// Containers of each pod (`namespace/pod`), in the order first seen: whose tasks share a
+    /// pod-level task limit ([`Predictor::pod_tasks`]).
+    pods: HashMap<String, Vec<String>>,
 }
 
 impl Predictor {
@@ -479,6 +489,7 @@ impl Predictor {
             model,
             threshold,
             states: HashMap::new(),
+            pods: HashMap::new(),
         }
     }
 
@@ -504,15 +515,25 @@ impl Predictor {
 
     /// Feed one sample; returns the prediction and any alarm transitions it caused.
     pub fn observe(&mut self, sample: &Sample) -> (Prediction, Vec<Transition>) {
+        let with_pod = self.pod_tasks(sample).map(|n| Sample {
+            pod_pids_current: Some(n),
+            ..sample.clone()
+        });
+        let sample = with_pod.as_ref().unwrap_or(sample);
         let st = match self.states.get_mut(sample.id.as_str()) {
             Some(st) => st,
-            None => self
-                .states
-                .entry(sample.id.clone())
-                .or_insert_with(|| State {
-                    cronjob: features::cronjob_pod(&sample.id),
-                    ..State::default()
-                }),
+            None => {
+                if let Some((pod, _)) = sample.id.rsplit_once('/') {
+                    let ids = self.pods.entry(pod.to_string()).or_default();
+                    ids.push(sample.id.clone());
+                }
+                self.states
+                    .entry(sample.id.clone())
+                    .or_insert_with(|| State {
+                        cronjob: features::cronjob_pod(&sample.id),
+                        ..State::default()
+                    })
+            }
         };
         let filled = fill_limits(&mut st.limits, sample);
         let sample = filled.as_ref().unwrap_or(sample);
@@ -645,8 +666,48 @@ impl Predictor {
     /// Drop the state of containers for which `keep` returns false (vanished containers).
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.states.retain(|id, _| keep(id));
+        self.pods.retain(|_, ids| {
+            ids.retain(|id| keep(id));
+            !ids.is_empty()
+        });
+    }
+
+    /// Tasks of the sample's whole pod, where its samples state no task limit and the pod's
+    /// other containers have been seen within [`SIBLING_FRESH_S`]: such a limit, where there
+    /// is one, is the pod cgroup's (the kubelet's podPidsLimit; a container's own pids.max is
+    /// set by no pod spec), and every task of the pod counts against it. `None` where the
+    /// sample states a limit or the pod's count, has no task count, or has no such siblings
+    /// (asked only then: a walk of the pod's containers per sample).
+    fn pod_tasks(&self, s: &Sample) -> Option<u64> {
+        if s.pids_limit.is_some() || s.pids_limit_unset || s.pod_pids_current.is_some() {
+            return None;
+        }
+        let own = s.pids_current?;
+        // A limit earlier samples stated, missing from this one, is a gap (`fill_limits`).
+        if self
+            .states
+            .get(&s.id)
+            .is_some_and(|st| st.limits.2.is_some())
+        {
+            return None;
+        }
+        let (pod, _) = s.id.rsplit_once('/')?;
+        let others: u64 = self
+            .pods
+            .get(pod)?
+            .iter()
+            .filter(|id| **id != s.id)
+            .filter_map(|id| self.states.get(id)?.hist.back(0))
+            .filter(|b| b.t_last >= s.ts - SIBLING_FRESH_S && b.last.pids.is_finite())
+            .map(|b| b.last.pids as u64)
+            .sum();
+        (others > 0).then_some(own + others)
     }
 }
+
+/// How recent a sample of a pod's other container must be for its tasks to count toward the
+/// pod's ([`Predictor::pod_tasks`]): two of the sparsest scrapes; older, it has gone.
+pub const SIBLING_FRESH_S: f64 = 120.0;
 
 /// A crash visible in this sample compared with the previous one of the same container.
 fn detect_crash(st: &State, s: &Sample) -> Option<Cause> {
@@ -703,25 +764,26 @@ mod tests {
 
     #[test]
     fn a_sample_without_the_limits_of_a_limited_container_keeps_them() {
-        let mut limits = (None, None);
+        let mut limits = (None, None, None);
         let mut s = Sample {
             ts: 0.0,
             id: "a/b/c".into(),
             memory_limit_bytes: Some(512),
             cpu_limit_cores: Some(0.5),
+            pids_limit: Some(1024),
             ..Default::default()
         };
         assert!(fill_limits(&mut limits, &s).is_none());
-        (s.memory_limit_bytes, s.cpu_limit_cores) = (None, None);
+        (s.memory_limit_bytes, s.cpu_limit_cores, s.pids_limit) = (None, None, None);
         let filled = fill_limits(&mut limits, &s);
         assert_eq!(
-            filled.map(|f| (f.memory_limit_bytes, f.cpu_limit_cores)),
-            Some((Some(512), Some(0.5)))
+            filled.map(|f| (f.memory_limit_bytes, f.cpu_limit_cores, f.pids_limit)),
+            Some((Some(512), Some(0.5), Some(1024)))
         );
         // A container without limits never reported one: nothing to fill.
-        let mut none = (None, None);
+        let mut none = (None, None, None);
         assert!(fill_limits(&mut none, &s).is_none());
-        assert_eq!(none, (None, None));
+        assert_eq!(none, (None, None, None));
     }
 
     #[test]

@@ -177,6 +177,16 @@ pub struct Sample {
     /// pids.max; `None` = unlimited.
     #[serde(deserialize_with = "de::opt_limit")]
     pub pids_limit: Option<u64>,
+    /// Tasks of the whole pod (the pod cgroup's pids.current) where the task limit is the
+    /// pod's (the kubelet's podPidsLimit): its other containers' tasks count against that
+    /// limit too. Filled by the collector when it read the limit from the pod cgroup, and by
+    /// the predictor from the pod's other containers' samples where the limit is unknown. Not
+    /// in the interface's schema; written only when known.
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_pids_current: Option<u64>,
     /// The collector read `max` in pids.max of the container and of its pod: no task limit at
     /// all, where a `null` limit alone may only be unknown (an export without pids.max, which
     /// the predictor times to a conventional limit). Not in the interface's schema; written

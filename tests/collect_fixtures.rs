@@ -258,6 +258,34 @@ fn a_task_limit_of_max_everywhere_is_unset_not_unknown() {
             want("9b2e4c71", Value::Null, true),
         ]
     );
+    // Where the limit is the pod's, so is the task count it is compared with: pod 5a7d1e93's
+    // pids.current (its pause container's 1 task and its worker's 3), and only there.
+    let snap: Value = serde_json::from_str(&out).expect(&err);
+    let mut pod_tasks: Vec<(String, Value)> = snap["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["pod_uid"].as_str().unwrap()[..8].to_string(),
+                c.get("pod_pids_current").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
+    pod_tasks.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.to_string().cmp(&b.1.to_string())));
+    let want_tasks = |pod: &str, n: Value| (pod.to_string(), n);
+    assert_eq!(
+        pod_tasks,
+        vec![
+            want_tasks("3f6c8a52", Value::Null),
+            want_tasks("3f6c8a52", Value::Null),
+            want_tasks("5a7d1e93", 4.into()),
+            want_tasks("5a7d1e93", 4.into()),
+            want_tasks("9b2e4c71", Value::Null),
+            want_tasks("9b2e4c71", Value::Null),
+            want_tasks("9b2e4c71", Value::Null),
+        ]
+    );
     // A pod file that cannot be read leaves the limit unknown, not unset.
     let pod = t.path().join(
         "sys/fs/cgroup/kubepods.slice/kubepods-pod3f6c8a52_1b7e_4d2a_9c61_5e8f2b7d4a10.slice",

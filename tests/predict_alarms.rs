@@ -848,6 +848,37 @@ fn an_oom_kill_the_container_survives_opens_no_alarm() {
 }
 
 #[test]
+fn a_pod_limit_counts_the_tasks_of_the_pods_other_containers() {
+    for (name, m) in models() {
+        // The thread leak above beside a sidecar holding 100 tasks, in samples without
+        // pids.max: the pod's podPidsLimit of 1024 counts both, so fork() fails when the
+        // leaking container reaches 924, at t = 648 s (not 848 s).
+        let leak = quiet("a/b/threads", 0.0, 640.0, 0, |t| 600 + (t * 0.5) as u64);
+        let sidecar = quiet("a/b/proxy", 0.0, 640.0, 0, |_| 100);
+        let mut both: Vec<Sample> = leak.into_iter().chain(sidecar).collect();
+        both.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        let mut p = Predictor::new(m.clone(), None);
+        let mut alarms = Vec::new();
+        for s in &both {
+            let (_, tr) = p.observe(s);
+            if tr.contains(&Transition::Alarmed) {
+                alarms.push((s.id.as_str(), s.ts));
+            }
+        }
+        assert!(
+            alarms.len() == 1
+                && alarms[0].0 == "a/b/threads"
+                && (648.0 - 600.0..=648.0 - 30.0).contains(&alarms[0].1),
+            "{name}: {alarms:?}"
+        );
+        // The sidecar alone on the node: its own tasks are flat, no alarm either way.
+        let mut p = Predictor::new(m.clone(), None);
+        let sidecar = quiet("a/b/proxy", 0.0, 640.0, 0, |_| 100);
+        assert!(run(&mut p, &sidecar).is_empty(), "{name}");
+    }
+}
+
+#[test]
 fn a_thread_leak_without_pids_max_is_warned_before_the_next_power_of_two() {
     for (name, m) in models() {
         // Tasks creeping 0.5 a second from 600 in samples without pids.max (an export that

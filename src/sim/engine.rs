@@ -466,6 +466,8 @@ impl Container {
             },
             // Contract-shaped traces, as an outside checker writes them: a null limit is one
             // the predictor has to guess at, whatever the source.
+            // The simulator's pids.max is the container's own.
+            pod_pids_current: None,
             pids_limit_unset: false,
             restarts_total: Some(self.restarts),
             last_termination_reason: self.last_reason.clone(),
