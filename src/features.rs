@@ -155,6 +155,11 @@ pub struct Features {
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
     pub grows_on_unknown_node: bool,
+    /// On a node whose available memory has been falling over the last 5 min (its envelope),
+    /// how much of that fall this container's working set took over the same window (its
+    /// envelope's rise over the node's fall; `None` where the node is not falling or either
+    /// is unknown). See [`BYSTANDER_SHARE`].
+    pub shortage_share: Option<f64>,
     /// Seconds between this container's samples ([`History::sample_gap`]).
     pub sample_gap: f64,
     /// At a sparse scrape, a step by which the working set set a new high in the last
@@ -877,6 +882,13 @@ pub const REVISIT_TREND: f64 = 0.05;
 /// Share of its own working set a container without a limit must have grown by over 5 min to
 /// count as growing ([`Features::grows_on_unknown_node`]): above GC and allocation noise.
 pub const VICTIM_GROWTH: f64 = 0.05;
+/// Least share of a node's falling available memory a container's own growth must take
+/// ([`Features::shortage_share`]) for the trees' eviction verdict to stand. The kubelet evicts
+/// the pod whose usage exceeds its request the most; on a node running short, that is the
+/// pod growing into the shortage. A container that holds still while memory runs out around
+/// it watches another pod's growth — one this node's samples may not show (a batch job, a
+/// pod the agent does not see) — and that pod goes first, and the pressure with it.
+pub const BYSTANDER_SHARE: f64 = 0.05;
 /// Least page cache lost for [`cache_squeeze`] to count it, bytes: a small cache's churn
 /// (a rotated log, a deleted temp file) is not reclaim.
 pub const SQUEEZE_MIN_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
@@ -1320,6 +1332,10 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         }),
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,
+        shortage_share: match (node_fall_envelope.map(|e| e.slope), ws_env5) {
+            (Some(fall), Some(g)) if fall > 0.0 => Some(g / fall),
+            _ => None,
+        },
         sample_gap,
         step_reaches_limit: ttl_mem.is_some()
             && matches!((ws, limit), (Some(w), Some(l))

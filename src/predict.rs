@@ -24,7 +24,7 @@
 use crate::features::{self, Features};
 use crate::history::History;
 use crate::model::Model;
-use crate::sample::{Cause, Sample};
+use crate::sample::{Cause, Qos, Sample};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -238,8 +238,12 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
-    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`).
-    if f.critical {
+    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`), or
+    // of one that holds still while the node's memory runs out (`features::BYSTANDER_SHARE`).
+    let bystander = f
+        .shortage_share
+        .is_some_and(|share| share < features::BYSTANDER_SHARE);
+    if f.critical || bystander {
         dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
     }
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
@@ -476,6 +480,9 @@ pub struct Predictor {
     /// Containers of each pod (`namespace/pod`), in the order first seen: whose tasks share a
     /// pod-level task limit ([`Predictor::pod_tasks`]).
     pods: HashMap<String, Vec<String>>,
+    /// Guaranteed containers whose growth takes a share of the node's falling available memory
+    /// ([`features::Features::shortage_share`]): when, and that share.
+    guaranteed_growth: HashMap<String, (f64, f64)>,
 }
 
 impl Predictor {
@@ -490,6 +497,7 @@ impl Predictor {
             threshold,
             states: HashMap::new(),
             pods: HashMap::new(),
+            guaranteed_growth: HashMap::new(),
         }
     }
 
@@ -577,6 +585,30 @@ impl Predictor {
         let mut f = features::extract(&st.hist, sample);
         f.cronjob = st.cronjob;
         f.critical = features::critical_pod(&sample.id, sample.pod_priority);
+        // A container holding still while the node runs short is a bystander
+        // (`features::BYSTANDER_SHARE`) unless the growth is a Guaranteed pod's: the kubelet
+        // does not evict that one, so an evictable pod goes in its place, whoever grew.
+        if sample.qos == Some(Qos::Guaranteed) {
+            match f.shortage_share {
+                Some(share) => {
+                    let e = self.guaranteed_growth.entry(sample.id.clone()).or_default();
+                    *e = (sample.ts, share);
+                }
+                None => {
+                    self.guaranteed_growth.remove(&sample.id);
+                }
+            }
+        } else if f
+            .shortage_share
+            .is_some_and(|share| share < features::BYSTANDER_SHARE)
+            && self.guaranteed_growth.iter().any(|(id, (t, share))| {
+                *id != sample.id
+                    && *t >= sample.ts - SIBLING_FRESH_S
+                    && *share >= features::BYSTANDER_SHARE
+            })
+        {
+            f.shortage_share = None;
+        }
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
@@ -666,6 +698,7 @@ impl Predictor {
     /// Drop the state of containers for which `keep` returns false (vanished containers).
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.states.retain(|id, _| keep(id));
+        self.guaranteed_growth.retain(|id, _| keep(id));
         self.pods.retain(|_, ids| {
             ids.retain(|id| keep(id));
             !ids.is_empty()
@@ -760,7 +793,6 @@ pub fn predict_once(model: &Model, sample: &Sample) -> Prediction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::Qos;
 
     #[test]
     fn a_sample_without_the_limits_of_a_limited_container_keeps_them() {

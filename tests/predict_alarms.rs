@@ -7,7 +7,7 @@
 use crashwatch::features::{self, Features, N, TTL_CAP};
 use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
 use crashwatch::predict::{assess, predict_once, Predictor, Transition};
-use crashwatch::sample::{Cause, Sample};
+use crashwatch::sample::{Cause, Qos, Sample};
 use std::sync::Arc;
 
 const MIB: u64 = 1024 * 1024;
@@ -247,6 +247,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 cache_squeeze: None,
                 cpu_use: None,
                 grows_on_unknown_node: false,
+                shortage_share: None,
                 sample_gap: 0.0,
                 step_reaches_limit: false,
                 step_clock: None,
@@ -547,6 +548,69 @@ fn node_pressure_alarms_the_growing_pod_without_a_limit_before_a_flat_one() {
             "{name}: growing {grow:?} vs flat {flat:?}"
         );
     }
+}
+
+/// Two pods on a 16 GiB node whose available memory falls from 4 GiB at 10 MiB/s from t=60 s
+/// (the kubelet's 100 Mi threshold at about 460 s): `grower` (with `qos`) takes 6 of those
+/// MiB/s, the other 4 go to something the samples do not show; `flat`, BestEffort, holds
+/// 800 MiB. Both without a memory limit, sampled every 5 s up to 440 s. Returns the alarms
+/// of each, by id.
+fn node_running_short(qos: Qos) -> (Vec<f64>, Vec<f64>) {
+    let m = Model::embedded();
+    let mut p = Predictor::new(m, None);
+    let (mut grower, mut flat) = (Vec::new(), Vec::new());
+    for i in 0..=88 {
+        let t = i as f64 * 5.0;
+        let fall = (t - 60.0).max(0.0);
+        let avail = ((4096.0 - 10.0 * fall + wobble(i) * 3.0) * MIB as f64) as u64;
+        for (id, ws, q) in [
+            ("a/grower/c", 600.0 + 6.0 * fall, qos),
+            ("b/flat/c", 800.0, Qos::Besteffort),
+        ] {
+            let w = ((ws + wobble(i + 3) * 2.0) * MIB as f64) as u64;
+            let s = Sample {
+                ts: t,
+                id: id.into(),
+                memory_working_set_bytes: Some(w),
+                memory_usage_bytes: Some(w),
+                memory_anon_bytes: Some(w),
+                memory_file_bytes: Some(0),
+                node_memory_available_bytes: Some(avail),
+                node_memory_total_bytes: Some(16 << 30),
+                qos: Some(q),
+                restarts_total: Some(0),
+                ..Default::default()
+            };
+            let (_, tr) = p.observe(&s);
+            if tr.contains(&Transition::Alarmed) {
+                if id == "a/grower/c" {
+                    &mut grower
+                } else {
+                    &mut flat
+                }
+                .push(t);
+            }
+        }
+    }
+    (grower, flat)
+}
+
+#[test]
+fn node_pressure_alarms_the_pod_growing_into_it_not_a_bystander() {
+    // The kubelet evicts the pod whose usage exceeds its request the most: the grower.
+    let (grower, flat) = node_running_short(Qos::Besteffort);
+    assert!(
+        grower.len() == 1 && (460.0 - 600.0..=460.0 - 30.0).contains(&grower[0]),
+        "grower {grower:?}"
+    );
+    assert!(flat.is_empty(), "bystander {flat:?}");
+    // A Guaranteed grower is not evicted: a pod that can be goes in its place.
+    let (grower, flat) = node_running_short(Qos::Guaranteed);
+    assert!(grower.is_empty(), "Guaranteed grower {grower:?}");
+    assert!(
+        flat.len() == 1 && (460.0 - 600.0..=460.0 - 30.0).contains(&flat[0]),
+        "the BestEffort pod beside it {flat:?}"
+    );
 }
 
 /// A container whose CFS throttling climbs from none at 100 s to every period at 400 s (its
