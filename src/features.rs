@@ -327,6 +327,13 @@ fn rising(h: &History, since: f64) -> bool {
     })
 }
 
+/// Envelope slope of `get` over the last 10 minutes (twice [`LONG_WINDOW`], with twice
+/// [`MIN_ENVELOPE_SPAN`] of data at least): the longer window the working set's trend and the
+/// cache floor each take beside the 5-minute one, for the slower of the two.
+fn envelope_slope_10m(h: &History, now: f64, get: impl Fn(&Bucket) -> f32) -> Option<f64> {
+    envelope_slope(h, now, 2.0 * LONG_WINDOW, 2.0 * MIN_ENVELOPE_SPAN, get)
+}
+
 /// Envelope slope over the last `window` seconds ending at `now`: (max of the recent half −
 /// max of the older half) / half the covered span. Needs at least `min_span` seconds of data
 /// and a value in each half; units of y per second.
@@ -1066,7 +1073,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             [b.ws_max, b.anon_max, b.last.pids, -b.last.node_available]
         });
     let ws_env5 = ws_envelope.map(|e| e.slope);
-    let ws_env10 = envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.ws_max);
+    let ws_env10 = envelope_slope_10m(h, now, |b| b.ws_max);
     let anon_env5 = if anon_known {
         anon_envelope.map(|e| e.slope)
     } else {
@@ -1190,7 +1197,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         if floor >= TTL_CAP {
             return Some(floor);
         }
-        match envelope_slope(h, now, 600.0, 2.0 * MIN_ENVELOPE_SPAN, |b| b.anon_max) {
+        match envelope_slope_10m(h, now, |b| b.anon_max) {
             Some(g10) => time_to(0.0, r, anon_env5.map(|g| g.min(g10))),
             None => Some(floor),
         }
@@ -2179,10 +2186,22 @@ mod tests {
     /// A leak of 0.2 MiB/s from 150 MiB of anon beside `cache` MiB of page cache, all of it
     /// active (in the working set). 5 s samples, ±1 MiB noise, 400 s.
     fn leak_beside_active_cache(cache: u64) -> Features {
-        run((0..=80).map(|i| {
+        leak_beside_cache_from(150.0, cache, 80, None)
+    }
+
+    /// [`leak_beside_active_cache`] from `anon0` MiB of anon, over `last` 5 s samples, with
+    /// anon `blip.1` MiB higher in sample `blip.0`.
+    fn leak_beside_cache_from(
+        anon0: f64,
+        cache: u64,
+        last: u64,
+        blip: Option<(u64, f64)>,
+    ) -> Features {
+        run((0..=last).map(|i| {
             let t = i as f64 * 5.0;
             let mut s = base(t);
-            let anon = ((150.0 + 0.2 * t + wobble(i)) * MIB as f64) as u64;
+            let extra = blip.filter(|(at, _)| *at == i).map_or(0.0, |(_, b)| b);
+            let anon = ((anon0 + 0.2 * t + wobble(i) + extra) * MIB as f64) as u64;
             s.memory_anon_bytes = Some(anon);
             s.memory_file_bytes = Some(cache * MIB);
             s.memory_shmem_bytes = Some(0);
@@ -2210,21 +2229,10 @@ mod tests {
         assert!(floor <= ttl + 1.0, "ttl {ttl} floor {floor}");
     }
 
-    /// [`leak_beside_active_cache`] with 200 MiB of cache, sampled for 600 s, and anon `blip`
-    /// MiB higher in one sample 20 s before the end (a burst of requests).
+    /// [`leak_beside_active_cache`] from 100 MiB with 200 MiB of cache, sampled for 600 s, and
+    /// anon `blip` MiB higher in one sample 20 s before the end (a burst of requests).
     fn leak_beside_active_cache_blip(blip: f64) -> Features {
-        run((0..=120).map(|i| {
-            let t = i as f64 * 5.0;
-            let mut s = base(t);
-            let extra = if i == 116 { blip } else { 0.0 };
-            let anon = ((100.0 + 0.2 * t + wobble(i) + extra) * MIB as f64) as u64;
-            s.memory_anon_bytes = Some(anon);
-            s.memory_file_bytes = Some(200 * MIB);
-            s.memory_shmem_bytes = Some(0);
-            s.memory_usage_bytes = Some(anon + 200 * MIB);
-            s.memory_working_set_bytes = Some(anon + 200 * MIB);
-            s
-        }))
+        leak_beside_cache_from(100.0, 200, 120, Some((116, blip)))
     }
 
     #[test]

@@ -591,8 +591,8 @@ impl Predictor {
         if sample.qos == Some(Qos::Guaranteed) {
             match f.shortage_share {
                 Some(share) => {
-                    let e = self.guaranteed_growth.entry(sample.id.clone()).or_default();
-                    *e = (sample.ts, share);
+                    self.guaranteed_growth
+                        .insert(sample.id.clone(), (sample.ts, share));
                 }
                 None => {
                     self.guaranteed_growth.remove(&sample.id);
