@@ -57,6 +57,11 @@ pub struct SourceArgs {
     /// Where pod names come from.
     #[arg(long, value_enum, default_value_t = PodSource::Auto)]
     pub pod_source: PodSource,
+    /// The kubelet's hard eviction threshold for memory (its `evictionHard`
+    /// `memory.available`), e.g. `500Mi` or `5%`. Default: read from the kubelet's
+    /// `/configz` where it answers, else the kubelet's default, 100Mi.
+    #[arg(long)]
+    pub eviction_threshold: Option<crate::node::EvictionThreshold>,
 }
 
 /// Pod metadata source.

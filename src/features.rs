@@ -75,7 +75,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("restarts_10m", "count", "container restarts over 10 min"),
     ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
     ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
-    ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's 100 MiB eviction threshold at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
+    ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's eviction threshold (the sample's, else its default 100 MiB) at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
     ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
 ];
 
@@ -189,6 +189,11 @@ pub struct Features {
     /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`]). `extract`
     /// leaves it false: [`crate::predict::Predictor::observe`] and [`extract_once`] fill it.
     pub critical: bool,
+    /// Another pod on the node stands ahead of this one's in the kubelet's eviction order
+    /// (usage above requests, then lower priority, then the larger excess), by the requests
+    /// the kubelet gave. `extract` leaves it false: [`crate::predict::Predictor::observe`]
+    /// fills it.
+    pub outranked: bool,
 }
 
 /// Least-squares fit result.
@@ -1308,7 +1313,10 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         Some(a) if evictable => {
             // Falling available memory is a negative slope of the envelope of −available.
             let fall = node_fall_envelope.map(|e| e.slope);
-            time_to(-a, -NODE_EVICTION_BYTES, fall)
+            let threshold = s
+                .node_eviction_threshold_bytes
+                .map_or(NODE_EVICTION_BYTES, |t| t as f64);
+            time_to(-a, -threshold, fall)
         }
         _ => None,
     };
@@ -1356,6 +1364,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         instance_span: span,
         cronjob: false,
         critical: false,
+        outranked: false,
     }
 }
 

@@ -7,7 +7,7 @@
 //!
 //! Must not: fail a sweep. Every reading is optional; problems are returned for counting.
 use crate::cgroup::{parse_psi, Reader};
-use crate::sample::NodeSample;
+use crate::sample::{NodeSample, Snapshot};
 use crate::{Error, Result};
 use procfs::FromRead;
 use std::path::Path;
@@ -52,6 +52,60 @@ pub fn read_node(proc_root: &Path, reader: &mut Reader, node: &mut NodeSample) -
     errors
 }
 
+/// The kubelet's hard eviction threshold for memory: `evictionHard["memory.available"]`,
+/// a quantity (`100Mi`, its default) or a share of the node's memory (`5%`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EvictionThreshold {
+    /// An absolute amount, bytes.
+    Bytes(u64),
+    /// A percentage of MemTotal.
+    Percent(f64),
+}
+
+impl EvictionThreshold {
+    /// `100Mi`, `1G`, `5%`, `7.5%`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        match s.strip_suffix('%') {
+            Some(p) => p
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=100.0).contains(p))
+                .map(EvictionThreshold::Percent),
+            None => crate::kube::pods::quantity_bytes(s).map(EvictionThreshold::Bytes),
+        }
+    }
+
+    /// In bytes on a node of `total` bytes (`None` for a percentage without it).
+    pub fn bytes(self, total: Option<u64>) -> Option<u64> {
+        match self {
+            EvictionThreshold::Bytes(b) => Some(b),
+            EvictionThreshold::Percent(p) => total.map(|t| (t as f64 * p / 100.0).ceil() as u64),
+        }
+    }
+
+    /// Write the threshold into every sample of `snapshot` that has none yet.
+    pub fn apply(self, snapshot: &mut Snapshot) {
+        let node_total = snapshot.node.memory_total_bytes;
+        for c in &mut snapshot.containers {
+            let s = &mut c.sample;
+            if s.node_eviction_threshold_bytes.is_none() {
+                s.node_eviction_threshold_bytes =
+                    self.bytes(s.node_memory_total_bytes.or(node_total));
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for EvictionThreshold {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        EvictionThreshold::parse(s)
+            .ok_or_else(|| format!("{s:?} is neither a quantity (100Mi, 1G) nor a percentage (5%)"))
+    }
+}
+
 /// (MemTotal, MemAvailable, SwapTotal) in bytes; MemAvailable is `None` on kernels before 3.14.
 pub fn read_meminfo(proc_root: &Path, reader: &mut Reader) -> Result<(u64, Option<u64>, u64)> {
     let path = proc_root.join("meminfo");
@@ -87,6 +141,51 @@ pub fn node_name(arg: Option<&str>, proc_root: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eviction_thresholds_as_the_kubelet_writes_them() {
+        use EvictionThreshold::{Bytes, Percent};
+        assert_eq!(EvictionThreshold::parse("100Mi"), Some(Bytes(100 << 20)));
+        assert_eq!(EvictionThreshold::parse("1G"), Some(Bytes(1_000_000_000)));
+        assert_eq!(EvictionThreshold::parse(" 7.5% "), Some(Percent(7.5)));
+        for bad in ["", "%", "-5%", "101%", "five%", "-1Gi"] {
+            assert_eq!(EvictionThreshold::parse(bad), None, "{bad}");
+        }
+        assert!("lots".parse::<EvictionThreshold>().is_err());
+        assert_eq!(Percent(5.0).bytes(Some(16 << 30)), Some(858_993_460));
+        assert_eq!(Percent(5.0).bytes(None), None);
+        assert_eq!(Bytes(7).bytes(None), Some(7));
+    }
+
+    #[test]
+    fn a_threshold_fills_only_samples_without_one() {
+        use crate::sample::{ContainerSample, Sample};
+        let with = |t: Option<u64>, total: Option<u64>| ContainerSample {
+            sample: Sample {
+                node_eviction_threshold_bytes: t,
+                node_memory_total_bytes: total,
+                ..Sample::default()
+            },
+            ..ContainerSample::default()
+        };
+        let mut snap = Snapshot {
+            containers: vec![
+                with(Some(1), None),
+                with(None, Some(1000)),
+                with(None, None),
+            ],
+            ..Snapshot::default()
+        };
+        snap.node.memory_total_bytes = Some(2000);
+        EvictionThreshold::Percent(10.0).apply(&mut snap);
+        let got: Vec<_> = snap
+            .containers
+            .iter()
+            .map(|c| c.sample.node_eviction_threshold_bytes)
+            .collect();
+        // A sample's own MemTotal first, else the node's.
+        assert_eq!(got, vec![Some(1), Some(100), Some(200)]);
+    }
 
     #[test]
     fn meminfo_and_pressure() {

@@ -238,12 +238,13 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
-    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`), or
-    // of one that holds still while the node's memory runs out (`features::BYSTANDER_SHARE`).
+    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`) or
+    // evicts after another (`Features::outranked`), or of one that holds still while the
+    // node's memory runs out (`features::BYSTANDER_SHARE`).
     let bystander = f
         .shortage_share
         .is_some_and(|share| share < features::BYSTANDER_SHARE);
-    if f.critical || bystander {
+    if f.critical || f.outranked || bystander {
         dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
     }
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
@@ -281,7 +282,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         .cache_squeeze
         .filter(|_| f.grows_on_unknown_node)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
-    let evicted = if f.critical {
+    let evicted = if f.critical || f.outranked {
         0.0
     } else {
         node_psi.max(squeeze)
@@ -483,6 +484,9 @@ pub struct Predictor {
     /// Guaranteed containers whose growth takes a share of the node's falling available memory
     /// ([`features::Features::shortage_share`]): when, and that share.
     guaranteed_growth: HashMap<String, (f64, f64)>,
+    /// Each container's place in the kubelet's eviction order, where the kubelet gave its
+    /// memory request ([`Predictor::eviction_first`]).
+    standings: HashMap<String, Standing>,
 }
 
 impl Predictor {
@@ -498,6 +502,7 @@ impl Predictor {
             states: HashMap::new(),
             pods: HashMap::new(),
             guaranteed_growth: HashMap::new(),
+            standings: HashMap::new(),
         }
     }
 
@@ -609,6 +614,32 @@ impl Predictor {
         {
             f.shortage_share = None;
         }
+        // Where the kubelet gave the memory requests, it says who goes first: the pod that
+        // heads its order is evicted whoever grew, and any other is not (yet).
+        match (sample.memory_request_bytes, sample.memory_working_set_bytes) {
+            (Some(request), Some(ws)) => {
+                let standing = Standing {
+                    ts: sample.ts,
+                    ws,
+                    request,
+                    priority: sample.pod_priority.unwrap_or(0),
+                    evictable: sample.qos != Some(Qos::Guaranteed) && !f.critical,
+                };
+                self.standings.insert(sample.id.clone(), standing);
+                let short =
+                    f.ttl_node.is_some() || f.shortage_share.is_some() || f.node_psi.is_some();
+                match Self::eviction_first(&self.standings, &self.pods, &sample.id)
+                    .filter(|_| short)
+                {
+                    Some(true) => f.shortage_share = None,
+                    Some(false) => f.outranked = true,
+                    None => {}
+                }
+            }
+            _ => {
+                self.standings.remove(&sample.id);
+            }
+        }
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
@@ -699,10 +730,56 @@ impl Predictor {
     pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
         self.states.retain(|id, _| keep(id));
         self.guaranteed_growth.retain(|id, _| keep(id));
+        self.standings.retain(|id, _| keep(id));
         self.pods.retain(|_, ids| {
             ids.retain(|id| keep(id));
             !ids.is_empty()
         });
+    }
+
+    /// Whether the pod of container `id` heads the kubelet's eviction order among the pods
+    /// whose requests are known (seen within [`SIBLING_FRESH_S`] of it): pods whose usage
+    /// exceeds their requests first, then the lower priority, then the larger excess
+    /// (`rankMemoryPressure` in the kubelet's eviction manager). Sums run over each pod's
+    /// containers, as the kubelet's do. `None` where its own pod cannot be evicted or its
+    /// standing is unknown.
+    fn eviction_first(
+        standings: &HashMap<String, Standing>,
+        pods: &HashMap<String, Vec<String>>,
+        id: &str,
+    ) -> Option<bool> {
+        let now = standings.get(id)?.ts;
+        // (above its requests, priority, usage − requests) of a pod, `None` if the kubelet
+        // would not evict it.
+        let rank = |ids: &[String]| {
+            let mut sums: Option<(f64, f64, i32)> = None;
+            for s in ids
+                .iter()
+                .filter_map(|i| standings.get(i))
+                .filter(|s| s.ts >= now - SIBLING_FRESH_S)
+            {
+                if !s.evictable {
+                    return None;
+                }
+                let (ws, req, prio) = sums.get_or_insert((0.0, 0.0, s.priority));
+                *ws += s.ws as f64;
+                *req += s.request as f64;
+                *prio = (*prio).min(s.priority);
+            }
+            sums.map(|(ws, req, prio)| (ws > req, prio, ws - req))
+        };
+        let (own_pod, _) = id.rsplit_once('/')?;
+        let own = rank(pods.get(own_pod)?)?;
+        let ahead = |o: &(bool, i32, f64)| {
+            (o.0 && !own.0) || (o.0 == own.0 && (o.1 < own.1 || (o.1 == own.1 && o.2 > own.2)))
+        };
+        Some(
+            !pods
+                .iter()
+                .filter(|(pod, _)| pod.as_str() != own_pod)
+                .filter_map(|(_, ids)| rank(ids))
+                .any(|o| ahead(&o)),
+        )
     }
 
     /// Tasks of the sample's whole pod, where its samples state no task limit and the pod's
@@ -736,6 +813,20 @@ impl Predictor {
             .sum();
         (others > 0).then_some(own + others)
     }
+}
+
+/// A container's place in the kubelet's eviction order, as of its last sample.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    ts: f64,
+    /// Working set, bytes (what the kubelet counts as a pod's memory usage).
+    ws: u64,
+    /// Memory request, bytes (0 for none).
+    request: u64,
+    /// Pod priority (0 unless the kubelet gave one).
+    priority: i32,
+    /// Not Guaranteed and not critical: a pod the kubelet evicts under memory pressure.
+    evictable: bool,
 }
 
 /// How recent a sample of a pod's other container must be for its tasks to count toward the

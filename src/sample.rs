@@ -212,6 +212,14 @@ pub struct Sample {
     /// skips pods at [`CRITICAL_PRIORITY`] or above.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_priority: Option<i32>,
+    /// The container's memory request (`resources.requests.memory` of its pod spec), bytes,
+    /// from the kubelet. Not in the interface's schema; written only when known. The kubelet
+    /// evicts pods whose usage exceeds their requests first, the largest excess first.
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub memory_request_bytes: Option<u64>,
     /// Node MemAvailable (or the kubelet's memory.available) at sample time, bytes. Traces
     /// exported from Prometheus may carry node-exporter's name for it.
     #[serde(
@@ -227,6 +235,15 @@ pub struct Sample {
         alias = "node_total_bytes"
     )]
     pub node_memory_total_bytes: Option<u64>,
+    /// The kubelet's hard eviction threshold for memory (`evictionHard["memory.available"]`
+    /// from its `/configz`, or `--eviction-threshold`), bytes; a percentage is resolved
+    /// against MemTotal. Not in the interface's schema; written only when known. Without it
+    /// the kubelet's default, 100 MiB, is assumed.
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_eviction_threshold_bytes: Option<u64>,
 }
 
 /// Most active page cache taken for page cache per page of inactive page cache, in an LRU

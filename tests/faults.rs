@@ -80,6 +80,7 @@ fn source(kubelet_url: &str) -> SourceArgs {
         kubelet_url: Some(kubelet_url.into()),
         kubelet_insecure_tls: false,
         pod_source: PodSource::Kubelet,
+        eviction_threshold: None,
     }
 }
 

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use crashwatch::cli::PodSource;
 use crashwatch::kube::{enrich_blocking, Kube, KubeConfig};
+use crashwatch::node::EvictionThreshold;
 use crashwatch::sample::{ContainerMeta, ContainerSample, Qos, Sample, Snapshot};
 use futures::StreamExt;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
@@ -361,6 +362,7 @@ fn config(kubelet: &str, api: Option<&str>, source: PodSource, sa: &SaDir) -> Ku
         kubelet_url: Some(kubelet.into()),
         kubelet_insecure_tls: false,
         pod_source: source,
+        eviction_threshold: None,
     };
     let mut cfg = KubeConfig::from_source(&src, "node-1", true);
     cfg.api_url = api.map(str::to_string);
@@ -499,9 +501,15 @@ fn collect_once_names_containerd_crio_and_docker_ids_and_drops_the_sandbox() {
     .unwrap();
     assert_named(&snap, 3_221_225_472);
     let seen = kubelet.seen();
-    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(seen[0].uri, "/pods");
     assert_eq!(seen[1].uri, "/stats/summary?only_cpu_and_memory=true");
+    // Its eviction threshold: this kubelet has no /configz (404), so none is written.
+    assert_eq!(seen[2].uri, "/configz");
+    assert!(snap
+        .containers
+        .iter()
+        .all(|c| c.sample.node_eviction_threshold_bytes.is_none()));
     for s in &seen {
         assert_eq!(
             s.auth.as_deref(),
@@ -834,6 +842,49 @@ async fn a_new_container_id_triggers_one_refresh_not_a_stampede() {
     assert_eq!(pods_calls(&kubelet), 2);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kubelets_eviction_threshold_reaches_every_sample_unless_the_flag_says_otherwise() {
+    let configz = r#"{"kubeletconfig":{"evictionHard":{"memory.available":"750Mi"}}}"#;
+    let kubelet = FakeServer::start(move |s: &Seen| {
+        if s.uri == "/configz" {
+            Reply::Json(200, configz.into())
+        } else {
+            kubelet_ok(5)(s)
+        }
+    });
+    let sa = sa_dir();
+    let thresholds = |s: &Snapshot| -> Vec<Option<u64>> {
+        s.containers
+            .iter()
+            .map(|c| c.sample.node_eviction_threshold_bytes)
+            .collect()
+    };
+    let mut cfg = config(&kubelet.url(), None, PodSource::Kubelet, &sa);
+    cfg.events = false;
+    let kube = Kube::start(cfg.clone(), &prometheus::Registry::new()).await;
+    let snap = eventually(&kube, |s| thresholds(s).iter().all(Option::is_some)).await;
+    assert!(!snap.containers.is_empty());
+    assert!(
+        thresholds(&snap).iter().all(|t| *t == Some(750 << 20)),
+        "{:?}",
+        thresholds(&snap)
+    );
+    // --eviction-threshold wins over /configz, and holds with the kubelet lookups off.
+    for url in [kubelet.url(), "off".to_string()] {
+        let mut flagged = cfg.clone();
+        flagged.kubelet_url = Some(url.clone());
+        flagged.eviction_threshold = Some(EvictionThreshold::Bytes(1 << 30));
+        let kube = Kube::start(flagged, &prometheus::Registry::new()).await;
+        let mut snap = snapshot();
+        kube.enrich(&mut snap);
+        assert!(
+            thresholds(&snap).iter().all(|t| *t == Some(1 << 30)),
+            "{url}: {:?}",
+            thresholds(&snap)
+        );
+    }
+}
+
 #[test]
 fn https_kubelet_verified_with_the_service_account_ca() {
     // Serving cert signed by the cluster CA (serverTLSBootstrap): verifies with ca.crt.
@@ -955,9 +1006,11 @@ fn collect_binary_names_every_fixture_tree() {
         let stats =
             std::fs::read_to_string(root.join("kubelet").join(tree).join("stats_summary.json"))
                 .unwrap();
+        let configz = std::fs::read_to_string(root.join("kubelet/configz.json")).unwrap();
         let kubelet = FakeServer::start(move |s: &Seen| match s.uri.as_str() {
             "/pods" => Reply::Json(200, pods.clone()),
             "/stats/summary?only_cpu_and_memory=true" => Reply::Json(200, stats.clone()),
+            "/configz" => Reply::Json(200, configz.clone()),
             _ => Reply::Json(404, "{}".into()),
         });
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
@@ -997,6 +1050,20 @@ fn collect_binary_names_every_fixture_tree() {
                 "{tree} {}",
                 c.sample.id
             );
+            // The kubelet's evictionHard memory.available (500Mi in configz.json) and each
+            // container's memory request from its pod spec (15Mi in every fixture pod).
+            assert_eq!(
+                c.sample.node_eviction_threshold_bytes,
+                Some(500 << 20),
+                "{tree} {}",
+                c.sample.id
+            );
+            assert_eq!(
+                c.sample.memory_request_bytes,
+                Some(15 << 20),
+                "{tree} {}",
+                c.sample.id
+            );
             // Containers that restarted: the OOM-killed one, and the log shipper that
             // exited with an error once; every other container has (0, None).
             let (restarts, reason) = if c.sample.id == oom_id {
@@ -1024,7 +1091,8 @@ fn collect_binary_names_every_fixture_tree() {
             seen,
             vec![
                 "/pods".to_string(),
-                "/stats/summary?only_cpu_and_memory=true".into()
+                "/stats/summary?only_cpu_and_memory=true".into(),
+                "/configz".into()
             ],
             "{tree}"
         );

@@ -332,7 +332,7 @@ fn base_install_is_least_privilege_and_runs_everywhere() {
         role["rules"],
         json!([
             {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["nodes/pods", "nodes/stats"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["nodes/pods", "nodes/stats", "nodes/configz"], "verbs": ["get"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}
         ])
     );

@@ -256,6 +256,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 instance_span: 600.0,
                 cronjob: false,
                 critical: false,
+                outranked: false,
             };
             let a = assess(&m, &f, || false);
             // One burst from the limit is an alarm however far the mean rate puts it.
@@ -556,6 +557,17 @@ fn node_pressure_alarms_the_growing_pod_without_a_limit_before_a_flat_one() {
 /// 800 MiB. Both without a memory limit, sampled every 5 s up to 440 s. Returns the alarms
 /// of each, by id.
 fn node_running_short(qos: Qos) -> (Vec<f64>, Vec<f64>) {
+    node_running_short_with(qos, Qos::Besteffort, None, None)
+}
+
+/// [`node_running_short`] with the flat pod's class, the memory requests the kubelet gave
+/// (grower's, flat one's; MiB) and its eviction threshold (MiB) in the samples.
+fn node_running_short_with(
+    qos: Qos,
+    flat_qos: Qos,
+    requests: Option<(u64, u64)>,
+    threshold: Option<u64>,
+) -> (Vec<f64>, Vec<f64>) {
     let m = Model::embedded();
     let mut p = Predictor::new(m, None);
     let (mut grower, mut flat) = (Vec::new(), Vec::new());
@@ -563,9 +575,9 @@ fn node_running_short(qos: Qos) -> (Vec<f64>, Vec<f64>) {
         let t = i as f64 * 5.0;
         let fall = (t - 60.0).max(0.0);
         let avail = ((4096.0 - 10.0 * fall + wobble(i) * 3.0) * MIB as f64) as u64;
-        for (id, ws, q) in [
-            ("a/grower/c", 600.0 + 6.0 * fall, qos),
-            ("b/flat/c", 800.0, Qos::Besteffort),
+        for (id, ws, q, request) in [
+            ("a/grower/c", 600.0 + 6.0 * fall, qos, requests.map(|r| r.0)),
+            ("b/flat/c", 800.0, flat_qos, requests.map(|r| r.1)),
         ] {
             let w = ((ws + wobble(i + 3) * 2.0) * MIB as f64) as u64;
             let s = Sample {
@@ -579,6 +591,8 @@ fn node_running_short(qos: Qos) -> (Vec<f64>, Vec<f64>) {
                 node_memory_total_bytes: Some(16 << 30),
                 qos: Some(q),
                 restarts_total: Some(0),
+                memory_request_bytes: request.map(|r| r * MIB),
+                node_eviction_threshold_bytes: threshold.map(|t| t * MIB),
                 ..Default::default()
             };
             let (_, tr) = p.observe(&s);
@@ -611,6 +625,43 @@ fn node_pressure_alarms_the_pod_growing_into_it_not_a_bystander() {
         flat.len() == 1 && (460.0 - 600.0..=460.0 - 30.0).contains(&flat[0]),
         "the BestEffort pod beside it {flat:?}"
     );
+}
+
+#[test]
+fn with_the_requests_the_kubelet_gave_the_pod_furthest_above_its_request_goes_first() {
+    // The grower stays under its 8 GiB request; the flat Burstable pod holds 800 MiB against a
+    // 256 MiB request. The kubelet evicts pods above their requests first: the flat one, for
+    // all that it holds still.
+    let (grower, flat) =
+        node_running_short_with(Qos::Burstable, Qos::Burstable, Some((8192, 256)), None);
+    assert!(grower.is_empty(), "grower under its request {grower:?}");
+    assert!(
+        flat.len() == 1 && (460.0 - 600.0..=460.0 - 30.0).contains(&flat[0]),
+        "the pod above its request {flat:?}"
+    );
+    // Requests the grower outgrows put it first again (both above, its excess the larger).
+    let (grower, flat) =
+        node_running_short_with(Qos::Burstable, Qos::Burstable, Some((256, 512)), None);
+    assert!(
+        grower.len() == 1 && (460.0 - 600.0..=460.0 - 30.0).contains(&grower[0]),
+        "grower {grower:?}"
+    );
+    assert!(flat.is_empty(), "flat pod further down {flat:?}");
+}
+
+#[test]
+fn the_kubelets_own_eviction_threshold_sets_when_the_node_runs_out() {
+    // Evicting at 1 GiB available rather than 100 MiB, this node runs out at ≈ 367 s, not
+    // ≈ 460 s: the warning comes that much sooner, still 30 s to 10 min ahead.
+    let (default, _) = node_running_short(Qos::Besteffort);
+    let (sooner, flat) =
+        node_running_short_with(Qos::Besteffort, Qos::Besteffort, None, Some(1024));
+    assert!(
+        sooner.len() == 1 && (367.0 - 600.0..=367.0 - 30.0).contains(&sooner[0]),
+        "grower {sooner:?}"
+    );
+    assert!(sooner[0] < default[0], "{sooner:?} vs {default:?}");
+    assert!(flat.is_empty(), "bystander {flat:?}");
 }
 
 /// A container whose CFS throttling climbs from none at 100 s to every period at 400 s (its

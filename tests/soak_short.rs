@@ -91,6 +91,7 @@ async fn churning_pods_under_http_load_leave_no_stale_series_and_no_errors() {
         kubelet_url: Some("off".into()),
         kubelet_insecure_tls: false,
         pod_source: PodSource::Auto,
+        eviction_threshold: None,
     };
     let kube = Kube::start(
         KubeConfig::from_source(&src, "soak", false),

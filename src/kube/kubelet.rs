@@ -13,6 +13,7 @@
 //! Must not: block the caller for longer than the total timeout, read more than
 //! `max_body` bytes, or log (the caller rate-limits logs and counts errors).
 use crate::error::Error;
+use crate::node::EvictionThreshold;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::http;
@@ -160,6 +161,13 @@ impl Kubelet {
             .map_err(|e| FetchError::Garbage(format!("/stats/summary: {e}")))
     }
 
+    /// `GET /configz`: the kubelet's hard eviction threshold for memory (`None` where its
+    /// configuration sets none).
+    pub async fn eviction_threshold(&self) -> Result<Option<EvictionThreshold>, FetchError> {
+        let body = self.get("/configz").await?;
+        parse_configz_threshold(&body).map_err(|e| FetchError::Garbage(format!("/configz: {e}")))
+    }
+
     async fn get(&self, path: &str) -> Result<Bytes, FetchError> {
         let req = http::Request::get(path)
             .header(http::header::ACCEPT, "application/json")
@@ -273,6 +281,27 @@ pub fn parse_summary_available(body: &[u8]) -> Result<Option<u64>, serde_json::E
     Ok(s.node.memory.and_then(|m| m.available_bytes))
 }
 
+/// `evictionHard["memory.available"]` of a `/configz` body (`{"kubeletconfig": {...}}`);
+/// `None` where it is missing or no threshold this agent can read.
+pub fn parse_configz_threshold(
+    body: &[u8],
+) -> Result<Option<EvictionThreshold>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Configz {
+        kubeletconfig: Config,
+    }
+    #[derive(Deserialize)]
+    struct Config {
+        #[serde(rename = "evictionHard", default)]
+        eviction_hard: std::collections::HashMap<String, String>,
+    }
+    let c: Configz = serde_json::from_slice(body)?;
+    Ok(c.kubeletconfig
+        .eviction_hard
+        .get("memory.available")
+        .and_then(|v| EvictionThreshold::parse(v)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +315,47 @@ mod tests {
             parse_summary_available(&body).unwrap(),
             Some(15_553_015_808)
         );
+    }
+
+    #[test]
+    fn eviction_threshold_from_configz() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/kubelet/configz.json");
+        let body = std::fs::read(path).unwrap();
+        assert_eq!(
+            parse_configz_threshold(&body).unwrap(),
+            Some(EvictionThreshold::Bytes(500 << 20))
+        );
+        // A percentage stays one (resolved against MemTotal per sample); no memory threshold,
+        // or none this agent reads, is none; a body that is not a configz is an error.
+        for (body, want) in [
+            (
+                r#"{"kubeletconfig":{"evictionHard":{"memory.available":"5%"}}}"#,
+                Some(EvictionThreshold::Percent(5.0)),
+            ),
+            (
+                r#"{"kubeletconfig":{"evictionHard":{"nodefs.available":"10%"}}}"#,
+                None,
+            ),
+            (r#"{"kubeletconfig":{}}"#, None),
+            (
+                r#"{"kubeletconfig":{"evictionHard":{"memory.available":"lots"}}}"#,
+                None,
+            ),
+        ] {
+            assert_eq!(
+                parse_configz_threshold(body.as_bytes()).unwrap(),
+                want,
+                "{body}"
+            );
+        }
+        for bad in [
+            "",
+            "[]",
+            r#"{"kind":"Status"}"#,
+            r#"{"kubeletconfig":{"evictionHard":[1]}}"#,
+        ] {
+            assert!(parse_configz_threshold(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod kubelet;
 pub mod pods;
 
 use crate::cli::PodSource;
+use crate::node::EvictionThreshold;
 use crate::predict::Prediction;
 use crate::sample::{ContainerMeta, Snapshot};
 use kubelet::{FetchError, Kubelet, KubeletOptions};
@@ -54,6 +55,8 @@ pub struct KubeConfig {
     pub request_timeout: Duration,
     /// Largest kubelet response accepted, bytes.
     pub max_body: usize,
+    /// `--eviction-threshold`: wins over the kubelet's `/configz`.
+    pub eviction_threshold: Option<EvictionThreshold>,
     /// At most one Event per pod per this window.
     pub event_window: Duration,
 }
@@ -76,6 +79,7 @@ impl KubeConfig {
             // or hostile endpoint grow the agent past its memory limit.
             max_body: 32 << 20,
             event_window: Duration::from_secs(600),
+            eviction_threshold: src.eviction_threshold,
         }
     }
 
@@ -113,6 +117,9 @@ impl KubeConfig {
 /// One-shot enrichment for `collect --once` (blocking; builds its own small runtime).
 /// Failures leave UID labels in place and are returned for the caller to log.
 pub fn enrich_blocking(cfg: &KubeConfig, snapshot: &mut Snapshot) -> crate::Result<()> {
+    if let Some(t) = cfg.eviction_threshold {
+        t.apply(snapshot);
+    }
     if cfg.is_off()
         || snapshot
             .containers
@@ -126,7 +133,10 @@ pub fn enrich_blocking(cfg: &KubeConfig, snapshot: &mut Snapshot) -> crate::Resu
         .enable_all()
         .build()
         .map_err(|e| crate::Error::Kube(format!("runtime: {e}")))?;
-    let (index, available) = rt.block_on(fetch_once(cfg))?;
+    let (index, available, configz) = rt.block_on(fetch_once(cfg))?;
+    if let Some(t) = configz {
+        t.apply(snapshot);
+    }
     // The index was fetched after discovery, so an unknown ID in a known pod is a sandbox.
     index.apply(snapshot, |_| true);
     if let Some(avail) = available {
@@ -137,8 +147,11 @@ pub fn enrich_blocking(cfg: &KubeConfig, snapshot: &mut Snapshot) -> crate::Resu
     Ok(())
 }
 
-/// Pods (kubelet, else API per `--pod-source`) and the kubelet's node memory.available.
-async fn fetch_once(cfg: &KubeConfig) -> crate::Result<(PodIndex, Option<u64>)> {
+/// Pods (kubelet, else API per `--pod-source`), the kubelet's node memory.available and its
+/// eviction threshold (both `None` where the kubelet does not give them).
+async fn fetch_once(
+    cfg: &KubeConfig,
+) -> crate::Result<(PodIndex, Option<u64>, Option<EvictionThreshold>)> {
     let built = cfg.kubelet_options().and_then(Kubelet::new);
     let (kubelet, mut kubelet_err) = match built {
         Ok(k) => (Some(k), None),
@@ -150,7 +163,9 @@ async fn fetch_once(cfg: &KubeConfig) -> crate::Result<(PodIndex, Option<u64>)> 
             match k.pods().await {
                 Ok(pods) => {
                     let avail = k.node_memory_available().await.ok().flatten();
-                    return Ok((PodIndex::from_pods(&pods, Instant::now(), "kubelet"), avail));
+                    let configz = k.eviction_threshold().await.ok().flatten();
+                    let index = PodIndex::from_pods(&pods, Instant::now(), "kubelet");
+                    return Ok((index, avail, configz));
                 }
                 Err(e) if cfg.pod_source == PodSource::Kubelet => return Err(e.into()),
                 Err(e) => kubelet_err = Some(format!("kubelet: {e}")),
@@ -167,11 +182,18 @@ async fn fetch_once(cfg: &KubeConfig) -> crate::Result<(PodIndex, Option<u64>)> 
     let pods = api::list_once(client, &cfg.node_name, cfg.request_timeout)
         .await
         .map_err(with_kubelet_err)?;
-    let avail = match &kubelet {
-        Some(k) => k.node_memory_available().await.ok().flatten(),
-        None => None,
+    let (avail, configz) = match &kubelet {
+        Some(k) => (
+            k.node_memory_available().await.ok().flatten(),
+            k.eviction_threshold().await.ok().flatten(),
+        ),
+        None => (None, None),
     };
-    Ok((PodIndex::from_pods(&pods, Instant::now(), "api"), avail))
+    Ok((
+        PodIndex::from_pods(&pods, Instant::now(), "api"),
+        avail,
+        configz,
+    ))
 }
 
 /// The message of a `Kube` error without its `kube: ` prefix (for joining two of them).
@@ -285,6 +307,8 @@ struct Shared {
     index: RwLock<Option<Arc<PodIndex>>>,
     /// Node memory.available from the kubelet, with when it was read.
     available: RwLock<Option<(u64, Instant)>>,
+    /// The kubelet's hard eviction threshold for memory, from its `/configz`.
+    threshold: RwLock<Option<EvictionThreshold>>,
     /// When each live container ID was first seen by a sweep.
     first_seen: Mutex<HashMap<String, Instant>>,
     /// Last successful refresh by the active source.
@@ -342,6 +366,8 @@ impl Shared {
         if self.logs.allow(source) {
             let meanwhile = if source == "kubelet_summary" {
                 "node memory.available comes from /proc/meminfo meanwhile"
+            } else if source == "kubelet_configz" {
+                "the eviction threshold is taken for the kubelet's default, 100Mi, meanwhile; --eviction-threshold sets it"
             } else {
                 "containers it cannot name keep UID labels meanwhile"
             };
@@ -357,6 +383,8 @@ impl Shared {
 #[derive(Debug, Clone, Default)]
 pub struct Kube {
     shared: Option<Arc<Shared>>,
+    /// `--eviction-threshold`, which holds with the kubelet lookups off too.
+    threshold: Option<EvictionThreshold>,
 }
 
 impl Kube {
@@ -365,7 +393,10 @@ impl Kube {
     pub async fn start(cfg: KubeConfig, registry: &prometheus::Registry) -> Kube {
         if cfg.is_off() {
             tracing::info!("kubelet lookups off: containers keep UID labels");
-            return Kube::default();
+            return Kube {
+                shared: None,
+                threshold: cfg.eviction_threshold,
+            };
         }
         let metrics = KubeMetrics::new(registry);
         metrics.set_source("none");
@@ -419,6 +450,7 @@ impl Kube {
             cfg: cfg.clone(),
             index: RwLock::new(None),
             available: RwLock::new(None),
+            threshold: RwLock::new(None),
             first_seen: Mutex::new(HashMap::new()),
             last_ok: Mutex::new(None),
             active: Mutex::new(initial),
@@ -449,12 +481,20 @@ impl Kube {
         let _ = tokio::time::timeout(cfg.request_timeout + cfg.connect_timeout, first_rx).await;
         Kube {
             shared: Some(shared),
+            threshold: cfg.eviction_threshold,
         }
     }
 
     /// Attach names, QoS, restarts and termination reasons to a sweep's containers (and
     /// rewrite their sample ids); asks for a refresh when an unknown container ID appears.
     pub fn enrich(&self, snapshot: &mut Snapshot) {
+        let configz = || {
+            let sh = self.shared.as_ref()?;
+            *sh.threshold.read().ok()?
+        };
+        if let Some(t) = self.threshold.or_else(configz) {
+            t.apply(snapshot);
+        }
         let Some(sh) = &self.shared else { return };
         let now = Instant::now();
         let index = sh.index.read().ok().and_then(|g| g.clone());
@@ -583,6 +623,7 @@ async fn refresher(
     let mut api_task: Option<tokio::task::JoinHandle<()>> = None;
     let mut kubelet_failures = 0u32;
     let mut summary_denied_until: Option<Instant> = None;
+    let mut configz_next = Instant::now();
     loop {
         let Some(sh) = weak.upgrade() else { break };
         let cfg = &sh.cfg;
@@ -649,6 +690,25 @@ async fn refresher(
                             summary_denied_until = Some(Instant::now() + Duration::from_secs(600));
                         }
                         sh.error("kubelet_summary", &format!("kubelet /stats/summary: {e}"));
+                    }
+                }
+            }
+        }
+        if let (Some(k), None) = (&kubelet, cfg.eviction_threshold) {
+            if Instant::now() >= configz_next {
+                // Read once an hour (a kubelet restarts to change it), every 10 minutes while
+                // it fails: without nodes/configz (Kubernetes < 1.33 grants it only through
+                // nodes/proxy, which this agent never asks for) 100Mi is assumed.
+                configz_next = Instant::now() + Duration::from_secs(3600);
+                match k.eviction_threshold().await {
+                    Ok(t) => {
+                        if let Ok(mut g) = sh.threshold.write() {
+                            *g = t;
+                        }
+                    }
+                    Err(e) => {
+                        configz_next = Instant::now() + Duration::from_secs(600);
+                        sh.error("kubelet_configz", &format!("kubelet /configz: {e}"));
                     }
                 }
             }

@@ -33,6 +33,9 @@ pub struct ContainerInfo {
     /// `spec.priority`, or the value of a built-in critical class named in
     /// `spec.priorityClassName` without it (static pods).
     pub priority: Option<i32>,
+    /// `resources.requests.memory` of the container's spec, bytes (0 where the spec sets
+    /// none, as the kubelet counts it); `None` without a spec entry for it.
+    pub memory_request: Option<u64>,
 }
 
 /// One pod reduced to what crashwatch needs (a few hundred bytes instead of a full Pod with
@@ -64,6 +67,25 @@ impl PodEntry {
                 _ => None,
             })
         });
+        let requests: HashMap<&str, u64> = pod
+            .spec
+            .iter()
+            .flat_map(|s| {
+                s.containers
+                    .iter()
+                    .chain(s.init_containers.iter().flatten())
+            })
+            .map(|c| {
+                let request = c
+                    .resources
+                    .as_ref()
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("memory"))
+                    .and_then(|q| quantity_bytes(&q.0))
+                    .unwrap_or(0);
+                (c.name.as_str(), request)
+            })
+            .collect();
         let mut containers = Vec::new();
         if let Some(st) = status {
             // Init and ephemeral containers get cgroups too; a pod's sandbox (pause) does not
@@ -90,6 +112,7 @@ impl PodEntry {
                     last_termination_ts: finished,
                     qos,
                     priority,
+                    memory_request: requests.get(cs.name.as_str()).copied(),
                 };
                 for id in status_ids(cs) {
                     containers.push((id, info.clone()));
@@ -143,6 +166,40 @@ pub fn strip_runtime(raw: &str) -> Option<String> {
         return None;
     }
     Some(id.to_ascii_lowercase())
+}
+
+/// A Kubernetes resource quantity (`512Mi`, `1G`, `1.5Gi`, `129e6`, `100`) in bytes, rounded
+/// up as the API server rounds a fraction of a byte; `None` for anything else (a negative or
+/// malformed value, or one past `u64`).
+pub fn quantity_bytes(q: &str) -> Option<u64> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(q.len());
+    let (number, suffix) = q.split_at(split);
+    let scale = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    if number.is_empty() || number.starts_with('-') {
+        return None;
+    }
+    let v = number.parse::<f64>().ok()? * scale;
+    (v.is_finite() && v < u64::MAX as f64).then(|| v.ceil() as u64)
 }
 
 /// `Guaranteed` / `Burstable` / `BestEffort` → [`Qos`].
@@ -291,6 +348,7 @@ fn attach(c: &mut ContainerSample, info: &ContainerInfo) {
         c.sample.qos = info.qos;
     }
     c.sample.pod_priority = info.priority;
+    c.sample.memory_request_bytes = info.memory_request;
     c.sample.id = c.meta.id();
 }
 
@@ -547,6 +605,48 @@ mod tests {
             (c.pod.as_str(), c.last_termination_reason.as_deref(), c.qos),
             ("e2e-failjob-r4gnk", Some("Error"), Some(Qos::Besteffort))
         );
+        // Memory requests as the kubelet ranks pods for eviction: none set counts as 0.
+        let request = |id: &str| match idx.lookup(id, None) {
+            Lookup::Known(c) => c.memory_request,
+            _ => panic!("{id} not indexed"),
+        };
+        assert_eq!(
+            request("741453edd879af5b9c714dad5170ee4c3730d11e4e0533d2ca1d84c40aff133e"),
+            Some(0)
+        );
+        assert_eq!(
+            request("6a1218f4351657f376e8206125b34e7aff055cacd5961a40a8e6d20a9dafec40"),
+            Some(70 << 20)
+        ); // coredns 70Mi
+        assert_eq!(
+            request("d772c6b34eca78fd6c22e7662affe81494b85af5b2d2b5b83b033bf17ea74dfa"),
+            Some(5_000_000)
+        ); // alpine 5M
+        assert_eq!(
+            request("91c630df5f6d38fa784c4cfa892d382256b90c60a412fd766b7d44ae6249276f"),
+            Some(0)
+        ); // scheduler: CPU only
+    }
+
+    #[test]
+    fn quantities_read_as_the_api_server_writes_them() {
+        for (q, bytes) in [
+            ("512Mi", Some(512 << 20)),
+            ("1Gi", Some(1 << 30)),
+            ("1.5Gi", Some(3 << 29)),
+            ("1G", Some(1_000_000_000)),
+            ("100M", Some(100_000_000)),
+            ("129e6", Some(129_000_000)),
+            ("64k", Some(64_000)),
+            ("1024", Some(1024)),
+            ("500m", Some(1)), // half a byte, rounded up as the API server does
+            (" 2Ki ", Some(2048)),
+        ] {
+            assert_eq!(quantity_bytes(q), bytes, "{q}");
+        }
+        for bad in ["", "Mi", "-1Gi", "1Xi", "1.2.3G", "1e", "1e999", "ten"] {
+            assert_eq!(quantity_bytes(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -473,9 +473,13 @@ impl Container {
             last_termination_reason: self.last_reason.clone(),
             last_termination_ts: None,
             pod_priority: None,
+            // Contract-shaped: requests and the node's threshold are the kubelet's, which an
+            // outside trace does not carry; the predictor must do without them.
+            memory_request_bytes: None,
             qos: Some(self.spec.qos),
             node_memory_available_bytes: b(node_avail),
             node_memory_total_bytes: b(node_total),
+            node_eviction_threshold_bytes: None,
         }
     }
 }
