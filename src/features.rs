@@ -194,6 +194,10 @@ pub struct Features {
     /// the kubelet gave. `extract` leaves it false: [`crate::predict::Predictor::observe`]
     /// fills it.
     pub outranked: bool,
+    /// `restarts_10m` (`x[22]`), or, without the kubelet's `finishedAt`, with the restarts
+    /// before first sight dated by the instance's CPU counter ([`restarts_dated`]): what the
+    /// restart-loop rule counts.
+    pub restarts_recent: f32,
 }
 
 /// Least-squares fit result.
@@ -685,16 +689,57 @@ fn delta(h: &History, now: f64, window: f64, cur: f32, get: impl Fn(&Bucket) -> 
 /// more restarts (up to 10 minutes of back-off) before it says so. Without that time the
 /// restarts may be last week's (long-running pods carry old restarts), so they do not count.
 fn restarts_10m(h: &History, s: &Sample, now: f64, cur: f32) -> f32 {
-    const WINDOW: f64 = 600.0;
-    let seen = delta(h, now, WINDOW, cur, |b| b.last.restarts);
+    let seen = delta(h, now, RESTARTS_WINDOW, cur, |b| b.last.restarts);
+    let recent = s
+        .last_termination_ts
+        .is_some_and(|t| now - t <= RESTARTS_WINDOW);
+    before_first_sight(h, cur, seen, recent)
+}
+
+/// `seen`, or the restarts `cur` a container had when first seen if they are `recent` and it
+/// was first seen less than [`RESTARTS_WINDOW`] ago.
+fn before_first_sight(h: &History, cur: f32, seen: f32, recent: bool) -> f32 {
     // The ring has not wrapped, so its span reaches back to the first sight.
-    let young = h.len() < CAPACITY && h.span() < WINDOW;
-    let recent = s.last_termination_ts.is_some_and(|t| now - t <= WINDOW);
+    let young = h.len() < CAPACITY && h.span() < RESTARTS_WINDOW;
     if young && recent && cur.is_finite() {
         seen.max(cur)
     } else {
         seen
     }
+}
+
+/// [`restarts_10m`], where the kubelet's `finishedAt` is missing (a trace, an export), with
+/// the restarts before first sight dated by the instance's own CPU counter: a restarted
+/// container is a new cgroup whose counters start from zero, so CPU seconds used over the
+/// pace since first sight is the instance's age. [`LOOP_RESTARTS`] or more behind an instance
+/// younger than the kubelet's longest back-off ([`LOOP_AGE`]; after an OOM kill
+/// [`LOOP_AGE_OOM`]) are a loop in progress. Only the restart-loop rule reads it
+/// (`predict::assess`); the trees learnt `restarts_10m` as the kubelet dates restarts.
+fn restarts_dated(h: &History, s: &Sample, now: f64, cur: f32, counted: f32) -> f32 {
+    if s.last_termination_ts.is_some() || cur.is_nan() || cur < LOOP_RESTARTS {
+        return counted;
+    }
+    let cap = if reason_code(s.last_termination_reason.as_deref()) == 1.0 {
+        LOOP_AGE_OOM
+    } else {
+        LOOP_AGE
+    };
+    let recent = instance_age(h, s.cpu_usage_seconds_total, now).is_some_and(|a| a <= cap);
+    before_first_sight(h, cur, counted, recent)
+}
+
+/// How long the current instance has run, from its CPU counter (which starts at zero with
+/// the instance) over the pace since it was first seen, at least [`MIN_ENVELOPE_SPAN`] ago.
+/// `None` without a counter or a pace.
+fn instance_age(h: &History, cpu: Option<f64>, now: f64) -> Option<f64> {
+    let used = cpu.filter(|c| c.is_finite() && *c > 0.0)?;
+    let first = h.iter_instance(f64::NEG_INFINITY).next_back()?;
+    let (t0, c0) = (first.t_last, first.last.cpu_seconds);
+    if !c0.is_finite() || now - t0 < MIN_ENVELOPE_SPAN {
+        return None;
+    }
+    let pace = (used - c0) / (now - t0);
+    (pace > 0.0).then(|| used / pace)
 }
 
 /// Whether a rise of the task count toward pids.max is a leak's, not a pool's. A
@@ -843,6 +888,18 @@ pub const FRESH_FLAT: f64 = 0.2;
 pub const PRESSED_PSI: f64 = 10.0;
 /// Least history before an envelope slope is computed, seconds.
 pub const MIN_ENVELOPE_SPAN: f64 = 20.0;
+/// Window of `restarts_10m`, seconds.
+const RESTARTS_WINDOW: f64 = 600.0;
+/// Restarts behind a young instance that, without the kubelet's `finishedAt`, make a crash
+/// loop in progress ([`restarts_10m`]).
+pub const LOOP_RESTARTS: f32 = 3.0;
+/// Age below which an instance restarted within the kubelet's longest back-off (5 min): the
+/// restarts behind it are recent ([`restarts_10m`]).
+pub const LOOP_AGE: f64 = 300.0;
+/// [`LOOP_AGE`] after an OOM kill: a leak killed at its limit starts again from zero and
+/// is killed minutes or hours later (its memory terms speak for it); a limit below what the
+/// app needs at start-up kills every instance within a minute.
+pub const LOOP_AGE_OOM: f64 = 60.0;
 /// Window of the `oom_kills_10m` feature, seconds.
 pub const OOM_KILLS_WINDOW: f64 = 600.0;
 /// Share of its recent peak the task count may have lost and still count as rising toward
@@ -1295,6 +1352,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
     x[22] = restarts_10m(h, s, now, c.restarts);
+    let restarts_recent = restarts_dated(h, s, now, c.restarts, x[22]);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
     let total = s
@@ -1365,6 +1423,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         cronjob: false,
         critical: false,
         outranked: false,
+        restarts_recent,
     }
 }
 

@@ -320,7 +320,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // One OOM kill is not yet a loop: a leak starts again from zero, and the memory terms speak
     // for it (a "restart_loop" hint after every OOM kill of a leak would mislead).
     let oom = f.x[features::idx::LAST_REASON] == 1.0;
-    let loop_risk = match restarts {
+    let loop_risk = match f64::from(f.restarts_recent) {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,
         r if r >= 1.0 && !oom => 0.25,

@@ -257,6 +257,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 cronjob: false,
                 critical: false,
                 outranked: false,
+                restarts_recent: 0.0,
             };
             let a = assess(&m, &f, || false);
             // One burst from the limit is an alarm however far the mean rate puts it.
@@ -1020,4 +1021,42 @@ fn a_thread_leak_without_pids_max_is_warned_before_the_next_power_of_two() {
             "{name}: {tr:?}"
         );
     }
+}
+
+/// A container first seen with `restarts` restarts behind it, the last for `reason`, and no
+/// `finishedAt` (a trace, an export): sampled every 10 s for a minute, using 0.1 CPU s/s
+/// since an instance start `age` s before the first sample. Returns its alarms.
+fn first_seen_after_restarts(restarts: u64, reason: &str, age: f64) -> Vec<f64> {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let samples: Vec<Sample> = (0..7)
+        .map(|i| {
+            let t = i as f64 * 10.0;
+            Sample {
+                cpu_usage_seconds_total: Some(0.1 * (age + t)),
+                memory_working_set_bytes: Some(60 * MIB),
+                restarts_total: Some(restarts),
+                last_termination_reason: Some(reason.into()),
+                ..sample(t, "shop/cart-7d4b9-x2k4q/cart")
+            }
+        })
+        .collect();
+    times(&run(&mut p, &samples), &Transition::Alarmed)
+}
+
+#[test]
+fn restarts_behind_an_instance_its_cpu_counter_dates_young_are_a_loop_in_progress() {
+    // A restarted container is a new cgroup: its CPU counter says how long the instance has
+    // run. 80 s after its fifth restart it is in CrashLoopBackOff, and says so as soon as
+    // the counter has a pace (20 s of it).
+    let young = first_seen_after_restarts(5, "Error", 80.0);
+    assert!(young.len() == 1 && young[0] <= 20.0, "{young:?}");
+    // The same restarts behind an instance that has run for a day are last week's news.
+    assert!(first_seen_after_restarts(5, "Error", 86_400.0).is_empty());
+    // Two restarts are not yet a loop to call from the counter alone.
+    assert!(first_seen_after_restarts(2, "Error", 80.0).is_empty());
+    // After OOM kills only an instance under a minute old counts (a limit below the app's
+    // start-up need kills within seconds; a leak restarts from zero and dies much later).
+    assert!(first_seen_after_restarts(5, "OOMKilled", 80.0).is_empty());
+    let oom = first_seen_after_restarts(5, "OOMKilled", 20.0);
+    assert!(oom.len() == 1 && oom[0] <= 20.0, "{oom:?}");
 }
