@@ -636,6 +636,8 @@ impl Predictor {
                     None => {}
                 }
             }
+            // Not hashed where no container has a standing (no kubelet, a trace).
+            _ if self.standings.is_empty() => {}
             _ => {
                 self.standings.remove(&sample.id);
             }

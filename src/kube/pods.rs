@@ -606,10 +606,7 @@ mod tests {
             ("e2e-failjob-r4gnk", Some("Error"), Some(Qos::Besteffort))
         );
         // Memory requests as the kubelet ranks pods for eviction: none set counts as 0.
-        let request = |id: &str| match idx.lookup(id, None) {
-            Lookup::Known(c) => c.memory_request,
-            _ => panic!("{id} not indexed"),
-        };
+        let request = |id: &str| known(&idx, id).memory_request;
         assert_eq!(
             request("741453edd879af5b9c714dad5170ee4c3730d11e4e0533d2ca1d84c40aff133e"),
             Some(0)
@@ -626,6 +623,14 @@ mod tests {
             request("91c630df5f6d38fa784c4cfa892d382256b90c60a412fd766b7d44ae6249276f"),
             Some(0)
         ); // scheduler: CPU only
+    }
+
+    /// What the index knows of container `id` (the test fails if it knows nothing).
+    fn known<'a>(idx: &'a PodIndex, id: &str) -> &'a ContainerInfo {
+        match idx.lookup(id, None) {
+            Lookup::Known(c) => c,
+            _ => panic!("{id} not indexed"),
+        }
     }
 
     #[test]
@@ -667,10 +672,7 @@ mod tests {
         assert_eq!(c.last_termination_reason.as_deref(), Some("Error"));
         // Not every kube-system pod is critical (this one has no PriorityClass), and a static
         // pod's mirror names its class without a value.
-        let priority = |id: &str| match idx.lookup(id, None) {
-            Lookup::Known(c) => c.priority,
-            _ => panic!("{id} not indexed"),
-        };
+        let priority = |id: &str| known(&idx, id).priority;
         assert_eq!(
             priority("30249b5e556f4ffb5237470b3ed33bf8c85cef43e36aff004083411696ff78b9"),
             Some(0)
