@@ -625,15 +625,23 @@ impl Predictor {
                     priority: sample.pod_priority.unwrap_or(0),
                     evictable: sample.qos != Some(Qos::Guaranteed) && !f.critical,
                 };
-                self.standings.insert(sample.id.clone(), standing);
+                // Updated in place: the kubelet gives every container's request, so this runs
+                // for every sample on a node (no new key, no clone of the id, each time).
+                match self.standings.get_mut(&sample.id) {
+                    Some(known) => *known = standing,
+                    None => {
+                        self.standings.insert(sample.id.clone(), standing);
+                    }
+                }
+                // The order is walked (every pod on the node) only while the node runs short.
                 let short =
                     f.ttl_node.is_some() || f.shortage_share.is_some() || f.node_psi.is_some();
-                match Self::eviction_first(&self.standings, &self.pods, &sample.id)
-                    .filter(|_| short)
-                {
-                    Some(true) => f.shortage_share = None,
-                    Some(false) => f.outranked = true,
-                    None => {}
+                if short {
+                    match Self::eviction_first(&self.standings, &self.pods, &sample.id) {
+                        Some(true) => f.shortage_share = None,
+                        Some(false) => f.outranked = true,
+                        None => {}
+                    }
                 }
             }
             // Not hashed where no container has a standing (no kubelet, a trace).

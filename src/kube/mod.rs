@@ -162,8 +162,7 @@ async fn fetch_once(
         if let Some(k) = &kubelet {
             match k.pods().await {
                 Ok(pods) => {
-                    let avail = k.node_memory_available().await.ok().flatten();
-                    let configz = k.eviction_threshold().await.ok().flatten();
+                    let (avail, configz) = node_figures(k).await;
                     let index = PodIndex::from_pods(&pods, Instant::now(), "kubelet");
                     return Ok((index, avail, configz));
                 }
@@ -183,10 +182,7 @@ async fn fetch_once(
         .await
         .map_err(with_kubelet_err)?;
     let (avail, configz) = match &kubelet {
-        Some(k) => (
-            k.node_memory_available().await.ok().flatten(),
-            k.eviction_threshold().await.ok().flatten(),
-        ),
+        Some(k) => node_figures(k).await,
         None => (None, None),
     };
     Ok((
@@ -194,6 +190,15 @@ async fn fetch_once(
         avail,
         configz,
     ))
+}
+
+/// The kubelet's node memory.available and eviction threshold for a one-shot collect, each
+/// `None` where the kubelet does not give it (names still come from the pods).
+async fn node_figures(k: &Kubelet) -> (Option<u64>, Option<EvictionThreshold>) {
+    (
+        k.node_memory_available().await.ok().flatten(),
+        k.eviction_threshold().await.ok().flatten(),
+    )
 }
 
 /// The message of a `Kube` error without its `kube: ` prefix (for joining two of them).
