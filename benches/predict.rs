@@ -6,9 +6,12 @@
 //! benchmark keeps its name whatever the count. `BENCH_SWEEPS=K` skips criterion and only
 //! runs K more sweeps after the warm-up: `scripts/instructions-per-sample` runs that under
 //! cachegrind, a count of instructions that does not drift with the machine's load.
+//! `observe_node_short_110_pods` is a full node (110 pods of 2 containers, with the requests
+//! the kubelet gives) while its memory runs out: each sample then walks the kubelet's eviction
+//! order over every pod, so its cost per sample grows with the pods on the node.
 use crashwatch::model::Model;
 use crashwatch::predict::{predict_once, Predictor};
-use crashwatch::sample::Sample;
+use crashwatch::sample::{Qos, Sample};
 use criterion::{criterion_group, Criterion, Throughput};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -44,14 +47,35 @@ fn sample(i: usize, t: f64) -> Sample {
     }
 }
 
+/// Container `i` of a node whose available memory falls by 2 MiB/s from 4 GiB: two
+/// containers per pod, each with a memory request, a quarter of them leaking.
+fn short_sample(i: usize, t: f64) -> Sample {
+    let mut s = sample(i, t);
+    s.id = format!("ns-{}/pod-{}/c{}", i % 20, i / 2, i % 2);
+    s.qos = Some(Qos::Burstable);
+    s.memory_request_bytes = Some(64 * MIB);
+    s.pod_priority = Some(0);
+    s.node_memory_available_bytes = Some((4u64 << 30).saturating_sub(t as u64 * 2 * MIB));
+    s
+}
+
 /// A predictor that has seen 10 minutes of 1 s samples of `n` containers, the samples it
 /// was last given, and the time of the last sweep.
 fn warmed_up(model: &Arc<Model>, n: usize) -> (Predictor, Vec<Sample>, f64) {
+    warmed_up_with(model, n, sample)
+}
+
+/// [`warmed_up`] on the samples `make` gives.
+fn warmed_up_with(
+    model: &Arc<Model>,
+    n: usize,
+    make: fn(usize, f64) -> Sample,
+) -> (Predictor, Vec<Sample>, f64) {
     let mut p = Predictor::new(model.clone(), None);
-    let mut samples: Vec<Sample> = (0..n).map(|i| sample(i, 0.0)).collect();
+    let mut samples: Vec<Sample> = (0..n).map(|i| make(i, 0.0)).collect();
     for t in 0..600 {
         for (i, s) in samples.iter_mut().enumerate() {
-            *s = sample(i, t as f64);
+            *s = make(i, t as f64);
             p.observe(s);
         }
     }
@@ -83,6 +107,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("predict");
     g.throughput(Throughput::Elements(n as u64));
     g.bench_function("observe_1000_containers", |b| {
+        b.iter(|| sweep(&mut p, &mut samples, &mut t))
+    });
+    let (mut p, mut samples, mut t) = warmed_up_with(&model, 220, short_sample);
+    g.throughput(Throughput::Elements(220));
+    g.bench_function("observe_node_short_110_pods", |b| {
         b.iter(|| sweep(&mut p, &mut samples, &mut t))
     });
     let one = sample(3, 100.0);
