@@ -414,28 +414,50 @@ struct Alarm {
     starve_pending: bool,
 }
 
-/// The sample with the memory, CPU and task limits of earlier samples where it lacks them (`None`
-/// when it has them or none were ever reported), and `limits` updated. A limit cannot be
-/// removed from a running container (a pod spec change recreates it), so a sample of a
-/// limited container without one is a gap in that series, not an unlimited container: taken
-/// at its word it made a Burstable pod an eviction candidate for one sample.
-fn fill_limits(limits: &mut Limits, s: &Sample) -> Option<Sample> {
-    let mem = s.memory_limit_bytes.or(limits.0);
-    let cpu = s.cpu_limit_cores.or(limits.1);
-    let pids = s.pids_limit.or(limits.2);
-    *limits = (mem, cpu, pids);
-    (mem != s.memory_limit_bytes || cpu != s.cpu_limit_cores || pids != s.pids_limit).then(|| {
-        Sample {
-            memory_limit_bytes: mem,
-            cpu_limit_cores: cpu,
-            pids_limit: pids,
-            ..s.clone()
-        }
+/// The sample with the memory, CPU and task limits, the QoS class and the pod priority of
+/// earlier samples where it lacks them (`None` when it has them or none were ever reported),
+/// and `stated` updated. A limit cannot be removed from a running container (a pod spec change
+/// recreates it), so a sample of a limited container without one is a gap in that series, not
+/// an unlimited container: taken at its word it made a Burstable pod an eviction candidate for
+/// one sample. The QoS class and the priority are the pod's for its whole life (a resize never
+/// changes the class); a trace or a collector may state them once, in a container's first
+/// sample, and a Guaranteed pod read as unknown is one the kubelet might evict.
+fn fill_limits(stated: &mut Stated, s: &Sample) -> Option<Sample> {
+    let now = Stated {
+        memory: s.memory_limit_bytes.or(stated.memory),
+        cpu: s.cpu_limit_cores.or(stated.cpu),
+        pids: s.pids_limit.or(stated.pids),
+        qos: s.qos.or(stated.qos),
+        priority: s.pod_priority.or(stated.priority),
+    };
+    *stated = now;
+    let given = Stated {
+        memory: s.memory_limit_bytes,
+        cpu: s.cpu_limit_cores,
+        pids: s.pids_limit,
+        qos: s.qos,
+        priority: s.pod_priority,
+    };
+    (now != given).then(|| Sample {
+        memory_limit_bytes: now.memory,
+        cpu_limit_cores: now.cpu,
+        pids_limit: now.pids,
+        qos: now.qos,
+        pod_priority: now.priority,
+        ..s.clone()
     })
 }
 
-/// Memory, CPU and task limits last reported (see [`fill_limits`]).
-type Limits = (Option<u64>, Option<f64>, Option<u64>);
+/// What the samples of a container last stated of its limits and its pod (see
+/// [`fill_limits`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Stated {
+    memory: Option<u64>,
+    cpu: Option<f64>,
+    pids: Option<u64>,
+    qos: Option<Qos>,
+    priority: Option<i32>,
+}
 
 /// Everything kept per container.
 #[derive(Debug, Clone, Default)]
@@ -444,8 +466,8 @@ struct State {
     alarm: Alarm,
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
-    /// Memory, CPU and task limits last reported (see [`fill_limits`]).
-    limits: Limits,
+    /// Limits, QoS class and pod priority last reported (see [`fill_limits`]).
+    stated: Stated,
     last_crash: Option<(f64, Cause)>,
     /// Highest resource risk of the running instance (reset at each crash).
     peak_risk: f64,
@@ -548,7 +570,7 @@ impl Predictor {
                     })
             }
         };
-        let filled = fill_limits(&mut st.limits, sample);
+        let filled = fill_limits(&mut st.stated, sample);
         let sample = filled.as_ref().unwrap_or(sample);
         let mut transitions = Vec::new();
 
@@ -807,7 +829,7 @@ impl Predictor {
         if self
             .states
             .get(&s.id)
-            .is_some_and(|st| st.limits.2.is_some())
+            .is_some_and(|st| st.stated.pids.is_some())
         {
             return None;
         }
@@ -897,7 +919,7 @@ mod tests {
 
     #[test]
     fn a_sample_without_the_limits_of_a_limited_container_keeps_them() {
-        let mut limits = (None, None, None);
+        let mut stated = Stated::default();
         let mut s = Sample {
             ts: 0.0,
             id: "a/b/c".into(),
@@ -906,17 +928,44 @@ mod tests {
             pids_limit: Some(1024),
             ..Default::default()
         };
-        assert!(fill_limits(&mut limits, &s).is_none());
+        assert!(fill_limits(&mut stated, &s).is_none());
         (s.memory_limit_bytes, s.cpu_limit_cores, s.pids_limit) = (None, None, None);
-        let filled = fill_limits(&mut limits, &s);
+        let filled = fill_limits(&mut stated, &s);
         assert_eq!(
             filled.map(|f| (f.memory_limit_bytes, f.cpu_limit_cores, f.pids_limit)),
             Some((Some(512), Some(0.5), Some(1024)))
         );
         // A container without limits never reported one: nothing to fill.
-        let mut none = (None, None, None);
+        let mut none = Stated::default();
         assert!(fill_limits(&mut none, &s).is_none());
-        assert_eq!(none, (None, None, None));
+        assert_eq!(none, Stated::default());
+    }
+
+    #[test]
+    fn the_qos_class_and_priority_stated_once_hold_for_the_pods_life() {
+        let mut stated = Stated::default();
+        let first = Sample {
+            ts: 0.0,
+            id: "a/b/c".into(),
+            qos: Some(Qos::Guaranteed),
+            pod_priority: Some(1000),
+            ..Default::default()
+        };
+        assert!(fill_limits(&mut stated, &first).is_none());
+        let later = Sample {
+            ts: 10.0,
+            id: "a/b/c".into(),
+            ..Default::default()
+        };
+        let filled = fill_limits(&mut stated, &later).map(|f| (f.qos, f.pod_priority));
+        assert_eq!(filled, Some((Some(Qos::Guaranteed), Some(1000))));
+        // A class a sample states wins over the one carried.
+        let restated = Sample {
+            qos: Some(Qos::Burstable),
+            ..later
+        };
+        let filled = fill_limits(&mut stated, &restated).map(|f| (f.qos, f.pod_priority));
+        assert_eq!(filled, Some((Some(Qos::Burstable), Some(1000))));
     }
 
     #[test]
