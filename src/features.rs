@@ -179,6 +179,11 @@ pub struct Features {
     /// out, and kills only once that swap is full too. `None` without a swap limit, or with
     /// that swap full; `predict::assess` weighs it.
     pub swap_floor: Option<f64>,
+    /// Where the working set, near its limit, gives no time to it: seconds until the swap the
+    /// container may use and the page cache it holds are used up, while its swap grows
+    /// ([`swap_fill`]). A leak swapped out as fast as it grows holds the working set at the
+    /// limit, and the swap filling is the clock.
+    pub swap_fill: Option<f64>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
     /// a lone sample ([`extract_once`]).
     pub instance_span: f64,
@@ -623,25 +628,52 @@ fn bucket_mean(b: &Bucket) -> (f64, f64, f64) {
 }
 
 /// [`Features::swap_floor`]: `cache_room` is the room left in memory as the cache floor counts
-/// it (bytes), `anon_env5` the growth of unreclaimable memory (bytes a second).
+/// it (bytes), `anon_env5` the growth of unreclaimable memory (bytes a second). Swapping
+/// starts when the working set meets the limit, so a five-minute rate understates it for
+/// minutes: the floor runs at the faster of the last minute's and the five minutes' (it only
+/// postpones, and a faster pace postpones less).
 fn swap_floor(h: &History, s: &Sample, cache_room: f64, anon_env5: Option<f64>) -> Option<f64> {
+    swap_time(h, s, cache_room, anon_env5, &[60.0, LONG_WINDOW])
+}
+
+/// [`Features::swap_fill`]: the time [`swap_floor`] counts, while swap grows
+/// ([`swap_grew`]), at the five minutes' pace alone. It is the only time there is, so a
+/// burst of swapping as the limit is met must not make it short: a leak that has filled its
+/// swap goes on to take the page cache, and is killed only when that is gone too.
+fn swap_fill(h: &History, s: &Sample, cache_room: f64, anon_env5: Option<f64>) -> Option<f64> {
+    if !swap_grew(h, s) {
+        return None;
+    }
+    swap_time(h, s, cache_room, anon_env5, &[LONG_WINDOW])
+}
+
+/// Seconds until unreclaimable memory and swap together have filled the room left in swap
+/// (`None` where none is left or the swap limit is unknown) and `cache_room` in memory, at
+/// the growth of unreclaimable memory plus the fastest pace of swap over `windows`: what goes
+/// to swap is growth the working set does not show.
+fn swap_time(
+    h: &History,
+    s: &Sample,
+    cache_room: f64,
+    anon_env5: Option<f64>,
+    windows: &[f64],
+) -> Option<f64> {
     let swap = s.memory_swap_bytes? as f64;
     let room = s.memory_swap_limit_bytes? as f64 - swap;
     if room <= 0.0 {
         return None;
     }
-    let room = room + cache_room.max(0.0);
-    // What goes to swap is growth the working set does not show. Swapping starts when the
-    // working set meets the limit, so a five-minute rate understates it for minutes: the
-    // faster of the last minute's and the five minutes' (the floor only postpones, and a
-    // faster rate postpones less).
-    let swapped = [60.0, LONG_WINDOW]
-        .into_iter()
-        .filter_map(|w| rate_start(h, s.ts, w))
+    let swapped = windows
+        .iter()
+        .filter_map(|w| rate_start(h, s.ts, *w))
         .filter(|b| b.swap_last.is_finite() && s.ts > b.t_last)
         .map(|b| (swap - f64::from(b.swap_last)) / (s.ts - b.t_last))
         .fold(0.0, f64::max);
-    time_to(0.0, room, Some(anon_env5.unwrap_or(0.0).max(0.0) + swapped))
+    time_to(
+        0.0,
+        room + cache_room.max(0.0),
+        Some(anon_env5.unwrap_or(0.0).max(0.0) + swapped),
+    )
 }
 
 /// The bucket a rate over the last `window` seconds runs from: the newest at or before the
@@ -975,6 +1007,10 @@ pub const RECLAIM_FALL_OF_CACHE: f64 = 0.5;
 /// unreclaimable memory crowds the rest out: the kernel can take all of it, but the workload
 /// thrashes, and its allocations fail, before the last of it goes.
 pub const HOT_CACHE: f64 = 0.5;
+
+/// Growth of swap over [`LONG_WINDOW`] from which a container is swapping ([`swap_grew`]),
+/// bytes: cold pages swapped out once and left there do not move it.
+pub const SWAP_GROWTH_MIN: f64 = 4.0 * 1024.0 * 1024.0;
 
 /// Working set / limit from which the working set is saturated: reclaim keeps it from
 /// rising further, so only the reclaim estimate (`reclaim_at_limit`) can time what follows.
@@ -1415,6 +1451,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                 if step_reaches_limit(h, now, sample_gap, reclaim.map_or(l - w, |r| r.room.max(l - w)))),
         cache_floor,
         swap_floor: cache_room.and_then(|r| swap_floor(h, s, r, anon_env5)),
+        swap_fill: match (ws, limit, cache_room) {
+            (Some(w), Some(l), Some(r)) if ttl_mem.is_none() && w >= NEAR_LIMIT * l => {
+                swap_fill(h, s, r, anon_env5)
+            }
+            _ => None,
+        },
         step_clock: match (unreclaimable, limit) {
             (Some(u), Some(l)) => step_clock(h, now, u as f64, l),
             _ => None,
@@ -1678,6 +1720,18 @@ pub fn cpu_use_line(h: &History, s: &Sample) -> Option<(f64, f64)> {
         }
         _ => (recent, 0.0),
     })
+}
+
+/// The swap of the running instance grew by [`SWAP_GROWTH_MIN`] or more over the last
+/// [`LONG_WINDOW`]: the kernel is swapping its memory out (at its limit, or under the node's
+/// pressure), not only holding what it swapped out once.
+fn swap_grew(h: &History, s: &Sample) -> bool {
+    let Some(swap) = s.memory_swap_bytes else {
+        return false;
+    };
+    rate_start(h, s.ts, LONG_WINDOW)
+        .filter(|b| b.swap_last.is_finite())
+        .is_some_and(|b| swap as f64 - f64::from(b.swap_last) >= SWAP_GROWTH_MIN)
 }
 
 /// Seconds until a container whose CFS throttling climbs toward starvation is expected to be
@@ -2351,6 +2405,24 @@ mod tests {
         // No swap limit known, or the swap full: no floor.
         assert_eq!(swapping(0.0, 0.2, None).swap_floor, None);
         assert_eq!(swapping(0.0, 0.2, Some(100)).swap_floor, None);
+    }
+
+    #[test]
+    fn a_leak_swapped_out_at_its_limit_is_timed_by_its_swap_filling() {
+        // Pinned at the limit with anon flat: the working set gives no time. 180 MiB of swap
+        // and 7 MiB of cache room left, at 0.2 MiB/s: 935 s.
+        let f = swapping(0.0, 0.2, Some(300));
+        assert_eq!(f.ttl_mem, None);
+        let fill = f.swap_fill.unwrap();
+        assert!((fill - 935.0).abs() < 60.0, "fill {fill}");
+        // A burst of swapping as the limit is met is timed at the five minutes' pace
+        // (0.2 MiB/s), not the last minute's 0.6 (the floor's 410 s): 247 MiB left, 1,235 s.
+        let fill = swapping(500.0, 0.6, Some(300)).swap_fill.unwrap();
+        assert!((fill - 1235.0).abs() < 80.0, "fill {fill}");
+        // Swap that hardly moves (1.5 MiB in 5 minutes) is no leak swapped out; without a
+        // swap limit there is nothing to fill.
+        assert_eq!(swapping(0.0, 0.005, Some(300)).swap_fill, None);
+        assert_eq!(swapping(0.0, 0.2, None).swap_fill, None);
     }
 
     #[test]

@@ -122,6 +122,16 @@ const STEP_RISK: f64 = 0.8;
 /// Risk of a container right after an unexplained restart: just above the default threshold.
 const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
 
+/// Least swap an instance killed by the OOM killer must have used for it to stand as the swap
+/// limit of the next one. Where a node swaps (NodeSwap LimitedSwap, zram) the kubelet's swap
+/// limit of a container is set from its memory request, and the samples may not state it
+/// (`memory.swap.max` is an added field): at the memory limit the kernel swaps anonymous
+/// memory out, and kills only once that swap is full. The swap of an instance that died so is
+/// what the next one (same container, same request) may use, or less than that: the kill of
+/// the next one is no nearer than its swap filling that much ([`features`]' swap floor). A
+/// few MiB of swap at a kill says nothing of the limit (a burst through it).
+const SWAP_CEILING_MIN: u64 = 8 << 20;
+
 /// How long an unexplained restart keeps its risk: the kubelet's back-off cap (5 min), the
 /// longest a looping container waits before it runs (and fails) again.
 const UNEXPLAINED_RESTART_SECONDS: f64 = 300.0;
@@ -235,6 +245,10 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // where active page cache (in the working set, and reclaimed before any kill) holds it
     // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
     let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem, gap);
+    // Where the working set gives no time, a container swapping at its limit is killed when
+    // its swap is full (`Features::swap_fill`): a physical time the trees never saw (they are
+    // asked at the working set's), which stands beside theirs like the trend's.
+    let ttl_mem = ttl_mem.or(f.swap_fill);
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
@@ -482,6 +496,11 @@ struct State {
     survived_kill: Option<f64>,
     /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
     cronjob: bool,
+    /// Most swap the running instance has used.
+    swap_peak: u64,
+    /// Swap the last instance killed by the OOM killer had used when it died, where the
+    /// samples state no swap limit: see [`SWAP_CEILING_MIN`].
+    swap_ceiling: Option<u64>,
 }
 
 impl State {
@@ -609,6 +628,27 @@ impl Predictor {
         if crashed == Some(Cause::OomKill) && !restarted {
             st.kill_unconfirmed = true;
         }
+        if restarted {
+            let killed = st.last_crash.is_some_and(|(t, c)| {
+                c == Cause::OomKill && (0.0..UNEXPLAINED_RESTART_SECONDS).contains(&(sample.ts - t))
+            });
+            if killed && st.swap_peak >= SWAP_CEILING_MIN {
+                st.swap_ceiling = Some(st.swap_peak);
+            }
+            st.swap_peak = 0;
+        }
+        st.swap_peak = st.swap_peak.max(sample.memory_swap_bytes.unwrap_or(0));
+        let with_ceiling;
+        let sample = match st.swap_ceiling {
+            Some(c) if sample.memory_swap_limit_bytes.is_none() => {
+                with_ceiling = Sample {
+                    memory_swap_limit_bytes: Some(c),
+                    ..sample.clone()
+                };
+                &with_ceiling
+            }
+            _ => sample,
+        };
         let mut f = features::extract(&st.hist, sample);
         f.cronjob = st.cronjob;
         f.critical = features::critical_pod(&sample.id, sample.pod_priority);
@@ -939,6 +979,38 @@ mod tests {
         let mut none = Stated::default();
         assert!(fill_limits(&mut none, &s).is_none());
         assert_eq!(none, Stated::default());
+    }
+
+    #[test]
+    fn the_swap_an_oom_killed_instance_used_is_the_next_ones_swap_limit() {
+        let mut p = Predictor::new(Model::embedded(), None);
+        let id = "a/b-1/c";
+        let at = |t: f64, swap: u64, restarts: u64| Sample {
+            ts: t,
+            id: id.into(),
+            memory_limit_bytes: Some(256 << 20),
+            memory_working_set_bytes: Some(250 << 20),
+            memory_swap_bytes: Some(swap),
+            cpu_usage_seconds_total: Some(t - 300.0 * restarts as f64),
+            restarts_total: Some(restarts),
+            last_termination_reason: (restarts > 0).then(|| "OOMKilled".to_string()),
+            ..Default::default()
+        };
+        // The first instance swaps up to 100 MiB at its limit, then is OOM-killed.
+        for i in 0..=30 {
+            p.observe(&at(f64::from(i) * 10.0, (i as u64 * 100 / 30) << 20, 0));
+        }
+        assert_eq!(p.states[id].swap_ceiling, None);
+        p.observe(&at(310.0, 0, 1));
+        assert_eq!(p.states[id].swap_ceiling, Some(100 << 20));
+        // A restart for another reason, or one after a kill that used only a few MiB of swap,
+        // says nothing of the limit.
+        let mut q = Predictor::new(Model::embedded(), None);
+        for i in 0..=30 {
+            q.observe(&at(f64::from(i) * 10.0, 2 << 20, 0));
+        }
+        q.observe(&at(310.0, 0, 1));
+        assert_eq!(q.states[id].swap_ceiling, None);
     }
 
     #[test]

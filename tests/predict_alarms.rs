@@ -253,6 +253,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 step_clock: None,
                 cache_floor: None,
                 swap_floor: None,
+                swap_fill: None,
                 instance_span: 600.0,
                 cronjob: false,
                 critical: false,
