@@ -126,10 +126,11 @@ const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
 /// limit of the next one. Where a node swaps (NodeSwap LimitedSwap, zram) the kubelet's swap
 /// limit of a container is set from its memory request, and the samples may not state it
 /// (`memory.swap.max` is an added field): at the memory limit the kernel swaps anonymous
-/// memory out, and kills only once that swap is full. The swap of an instance that died so is
-/// what the next one (same container, same request) may use, or less than that: the kill of
-/// the next one is no nearer than its swap filling that much ([`features`]' swap floor). A
-/// few MiB of swap at a kill says nothing of the limit (a burst through it).
+/// memory out, and kills only once that swap is full (and the page cache gone). The swap of an
+/// instance that died so is what the next one (same container, same request) may use, or less
+/// than that: the kill of the next one is no nearer than its swap filling that much
+/// ([`Features::swap_fill`], [`Features::swap_floor`]). A few MiB of swap at a kill says
+/// nothing of the limit (a burst through it).
 const SWAP_CEILING_MIN: u64 = 8 << 20;
 
 /// How long an unexplained restart keeps its risk: the kubelet's back-off cap (5 min), the
@@ -245,9 +246,10 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // where active page cache (in the working set, and reclaimed before any kill) holds it
     // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
     let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem, gap);
-    // Where the working set gives no time, a container swapping at its limit is killed when
-    // its swap is full (`Features::swap_fill`): a physical time the trees never saw (they are
-    // asked at the working set's), which stands beside theirs like the trend's.
+    // Where the working set gives no time, a container swapping at its limit is killed once
+    // its swap is full and its page cache gone (`Features::swap_fill`): a physical time the
+    // trees never saw (they are asked at the working set's), which stands beside theirs like
+    // the trend's.
     let ttl_mem = ttl_mem.or(f.swap_fill);
     if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
@@ -1003,8 +1005,7 @@ mod tests {
         assert_eq!(p.states[id].swap_ceiling, None);
         p.observe(&at(310.0, 0, 1));
         assert_eq!(p.states[id].swap_ceiling, Some(100 << 20));
-        // A restart for another reason, or one after a kill that used only a few MiB of swap,
-        // says nothing of the limit.
+        // A kill after only a few MiB of swap says nothing of the limit.
         let mut q = Predictor::new(Model::embedded(), None);
         for i in 0..=30 {
             q.observe(&at(f64::from(i) * 10.0, 2 << 20, 0));
