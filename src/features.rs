@@ -641,7 +641,8 @@ fn swap_floor(h: &History, s: &Sample, cache_room: f64, anon_env5: Option<f64>) 
 /// burst of swapping as the limit is met must not make it short: a leak that has filled its
 /// swap goes on to take the page cache, and is killed only when that is gone too.
 fn swap_fill(h: &History, s: &Sample, cache_room: f64, anon_env5: Option<f64>) -> Option<f64> {
-    if !swap_grew(h, s) {
+    // Without a swap limit there is nothing to fill: asked first, it spares the walk.
+    if s.memory_swap_limit_bytes.is_none() || !swap_grew(h, s) {
         return None;
     }
     swap_time(h, s, cache_room, anon_env5, &[LONG_WINDOW])

@@ -257,10 +257,11 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`) or
     // evicts after another (`Features::outranked`), or of one that holds still while the
     // node's memory runs out (`features::BYSTANDER_SHARE`).
+    let spared = f.critical || f.outranked;
     let bystander = f
         .shortage_share
         .is_some_and(|share| share < features::BYSTANDER_SHARE);
-    if f.critical || f.outranked || bystander {
+    if spared || bystander {
         dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
     }
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
@@ -298,11 +299,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         .cache_squeeze
         .filter(|_| f.grows_on_unknown_node)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
-    let evicted = if f.critical || f.outranked {
-        0.0
-    } else {
-        node_psi.max(squeeze)
-    };
+    let evicted = if spared { 0.0 } else { node_psi.max(squeeze) };
     // A burst into a container that may still swap lands in swap, not in a kill.
     let step = if step_reaches_limit && f.swap_floor.is_none() {
         STEP_RISK
