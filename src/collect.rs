@@ -141,6 +141,7 @@ impl Collector {
         }
         let host_mode = self.kubepods.is_empty();
         snap.node.host_mode = host_mode;
+        snap.node.pods_memory_available_bytes = self.read_pods_headroom(layout, stats);
         let mut targets = std::mem::take(&mut self.targets);
         targets.clear();
         if host_mode {
@@ -218,10 +219,54 @@ impl Collector {
             }
             s.node_memory_available_bytes = snap.node.memory_available_bytes;
             s.node_memory_total_bytes = snap.node.memory_total_bytes;
+            s.node_allocatable_available_bytes = snap.node.pods_memory_available_bytes;
             let meta = meta_for(t);
             s.id = meta.id();
             snap.containers.push(ContainerSample { meta, sample: s });
         }
+    }
+
+    /// The kubepods cgroup's limit less its working set (the lowest, should there be more
+    /// than one hierarchy), as the kubelet computes `allocatableMemory.available` for the
+    /// `pods` system container; `None` without a limit (node allocatable not enforced) or
+    /// without the files. The kubelet sets that limit to capacity less kube- and
+    /// system-reserved, so where memory is reserved pods run out before the node does.
+    fn read_pods_headroom(&mut self, layout: &Layout, stats: &mut SweepStats) -> Option<u64> {
+        let mut least: Option<u64> = None;
+        for k in self.kubepods.clone() {
+            let dir = layout.memory.join(&k);
+            let (limit, usage, inactive) = match layout.mode {
+                Mode::V2 => (
+                    self.field(&dir, stats, |m: v2::MemoryMax| m.bytes),
+                    self.field(&dir, stats, |m: v2::MemoryCurrent| Some(m.bytes)),
+                    self.field(&dir, stats, |m: v2::MemoryStat| m.inactive_file),
+                ),
+                Mode::V1 | Mode::Hybrid => (
+                    self.field(&dir, stats, |m: v1::MemoryLimitInBytes| m.bytes),
+                    self.field(&dir, stats, |m: v1::MemoryUsageInBytes| Some(m.bytes)),
+                    self.field(&dir, stats, |m: v1::MemoryStat| m.total_inactive_file),
+                ),
+            };
+            if let (Some(l), Some(ws)) = (limit, working_set(usage, inactive)) {
+                let left = l.saturating_sub(ws);
+                least = Some(least.map_or(left, |v| v.min(left)));
+            }
+        }
+        least
+    }
+
+    /// One value of a file in a directory this sweep does not own (a vanished one is no
+    /// vanished container; a malformed one is counted like any other).
+    fn field<T: KernelFile, V>(
+        &mut self,
+        dir: &Path,
+        stats: &mut SweepStats,
+        pick: impl FnOnce(T) -> Option<V>,
+    ) -> Option<V> {
+        self.get::<T>(dir, false, stats)
+            .ok()
+            .flatten()
+            .and_then(pick)
     }
 
     /// Host mode: does this cgroup have its own memory limit? Checked before the full read so

@@ -74,8 +74,8 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ttl_pids_s", "s", "time until pids.current reaches pids.max at the 5 min envelope growth; 3600 when not growing"),
     ("restarts_10m", "count", "container restarts over 10 min"),
     ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
-    ("node_available_ratio", "ratio", "node MemAvailable / MemTotal; -1 when unknown"),
-    ("ttl_node_s", "s", "time until node MemAvailable falls to the kubelet's eviction threshold (the sample's, else its default 100 MiB) at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
+    ("node_available_ratio", "ratio", "memory the kubelet sees left (the lower of node MemAvailable and the pods' allocatable headroom) / MemTotal; -1 when unknown"),
+    ("ttl_node_s", "s", "time until the memory the kubelet sees left (node MemAvailable, or the pods' allocatable headroom where lower) falls to its eviction threshold (the sample's, else its default 100 MiB) at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
     ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
 ];
 
@@ -1396,7 +1396,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         .node_memory_total_bytes
         .map(|v| v as f64)
         .filter(|v| *v > 0.0);
-    let avail = s.node_memory_available_bytes.map(|v| v as f64);
+    let avail = s.eviction_available().map(|v| v as f64);
     x[24] = match (avail, total) {
         (Some(a), Some(t)) => (a / t) as f32,
         _ => UNKNOWN,

@@ -90,7 +90,7 @@ pub struct Counters {
     pub restarts: f32,
     /// pids.current.
     pub pids: f32,
-    /// Node MemAvailable, bytes.
+    /// Memory the kubelet sees left on the node ([`Sample::eviction_available`]), bytes.
     pub node_available: f32,
     /// Page cache (memory.stat file), bytes.
     pub file: f32,
@@ -113,7 +113,7 @@ impl Counters {
             cpu_seconds: s.cpu_usage_seconds_total.unwrap_or(f64::NAN),
             restarts: opt_u(s.restarts_total),
             pids: opt_u(s.pids_current),
-            node_available: opt_u(s.node_memory_available_bytes),
+            node_available: opt_u(s.eviction_available()),
             file: opt_u(s.memory_file_bytes),
         }
     }

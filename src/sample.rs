@@ -235,6 +235,17 @@ pub struct Sample {
         alias = "node_total_bytes"
     )]
     pub node_memory_total_bytes: Option<u64>,
+    /// Memory left to the pods before the kubelet's `allocatableMemory.available` signal:
+    /// the kubepods cgroup's limit (capacity less kube- and system-reserved) less its working
+    /// set, bytes (the kubelet's `/stats/summary` `pods` system container, else the kubepods
+    /// cgroup's own files). Not in the interface's schema; written only when known. Where
+    /// memory is reserved for the system, pods are evicted on this signal (the kubelet copies
+    /// its hard `memory.available` threshold to it) while MemAvailable still shows the reserve.
+    #[serde(
+        deserialize_with = "de::opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_allocatable_available_bytes: Option<u64>,
     /// The kubelet's hard eviction threshold for memory (`evictionHard["memory.available"]`
     /// from its `/configz`, or `--eviction-threshold`), bytes; a percentage is resolved
     /// against MemTotal. Not in the interface's schema; written only when known. Without it
@@ -313,6 +324,19 @@ impl Sample {
         }
     }
 
+    /// Memory the kubelet's eviction manager sees left, bytes: the lower of the node's
+    /// (`memory.available`) and the pods' (`allocatableMemory.available`), whichever is
+    /// known. Both are held against the same hard threshold, so the first to reach it evicts.
+    pub fn eviction_available(&self) -> Option<u64> {
+        match (
+            self.node_memory_available_bytes,
+            self.node_allocatable_available_bytes,
+        ) {
+            (Some(n), Some(p)) => Some(n.min(p)),
+            (n, p) => n.or(p),
+        }
+    }
+
     /// Working set if known (what a limit is compared against). A sample that lacks it
     /// (a foreign trace, a `POST /predict` body) but has usage and page cache gets usage minus
     /// the cache: the kernel reclaims page cache before it OOM-kills, so counting it would
@@ -381,6 +405,10 @@ pub struct NodeSample {
     pub memory_total_bytes: Option<u64>,
     /// MemAvailable, bytes (`None` on kernels older than 3.14).
     pub memory_available_bytes: Option<u64>,
+    /// The kubepods cgroup's memory limit less its working set, bytes: what the kubelet's
+    /// `allocatableMemory.available` signal reads (`None` where the cgroup has no limit, i.e.
+    /// node allocatable is not enforced on pods, or its files could not be read).
+    pub pods_memory_available_bytes: Option<u64>,
     /// SwapTotal, bytes: 0 on the usual swapless node, where no container's swap limit is read.
     pub swap_total_bytes: Option<u64>,
     /// /proc/pressure/memory some avg10.

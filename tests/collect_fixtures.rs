@@ -186,6 +186,12 @@ fn v2_systemd_containerd() {
     assert_eq!(web["cpu_periods_total"], 901_112);
     assert_eq!(web["cpu_pressure_some_avg10"], 3.1);
     assert_eq!(web["node_memory_available_bytes"], 9_437_184u64 * 1024);
+    // The kubepods slice's limit (capacity less EKS's 893 MiB kube-reserved) less its working
+    // set (1 GiB used, 200 MiB of it inactive page cache): what the kubelet's
+    // allocatableMemory.available reads, on the node and on every container.
+    let pods_left = 15_821_864_960u64 - (1_073_741_824 - 209_715_200);
+    assert_eq!(snap["node"]["pods_memory_available_bytes"], pods_left);
+    assert_eq!(web["node_allocatable_available_bytes"], pods_left);
     // The malformed memory.stat: counted, named, container still reported with what was read.
     assert!(err.contains("errors parse=1"), "{err}");
     assert!(
@@ -365,6 +371,11 @@ fn v1_cgroupfs_docker() {
     let (snap, err) = json("v1-cgroupfs-docker");
     check_node(&snap, "worker-docker-1", "v1", 32_780_912, 20_971_520);
     check("v1-cgroupfs-docker", &snap, V1_CGROUPFS_DOCKER);
+    // Its kubepods has no limit (node allocatable not enforced on pods): no such signal.
+    assert!(snap["node"]["pods_memory_available_bytes"].is_null());
+    assert!(snap["containers"][0]
+        .get("node_allocatable_available_bytes")
+        .is_none());
     let mysql = find(
         &snap,
         "430005175c4c7810996d3481f0dbc3ec01103d6abcc5beec5db4b3f1eae35047",

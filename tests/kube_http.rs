@@ -282,8 +282,15 @@ fn pod_list() -> String {
     .to_string()
 }
 
+/// A `/stats/summary` whose node has `available` bytes left and whose pods, kept from half of
+/// it by kube- and system-reserved, `available / 2` (the `pods` system container's figure).
 fn summary(available: u64) -> String {
-    serde_json::json!({"node": {"nodeName": "node-1", "memory": {"time": "2025-11-04T19:12:29Z",
+    serde_json::json!({"node": {"nodeName": "node-1",
+        "systemContainers": [
+            {"name": "kubelet", "memory": {"usageBytes": 47775744u64, "workingSetBytes": 47460352u64}},
+            {"name": "pods", "memory": {"availableBytes": available / 2, "usageBytes": 534429696u64,
+                "workingSetBytes": 524288000u64}}],
+        "memory": {"time": "2025-11-04T19:12:29Z",
         "availableBytes": available, "usageBytes": 2637467648u64, "workingSetBytes": 932208640u64}}, "pods": []})
     .to_string()
 }
@@ -455,6 +462,12 @@ fn assert_named(snap: &Snapshot, available: u64) {
         assert_eq!(
             c.sample.node_memory_available_bytes,
             Some(available),
+            "{}",
+            c.sample.id
+        );
+        assert_eq!(
+            c.sample.node_allocatable_available_bytes,
+            Some(available / 2),
             "{}",
             c.sample.id
         );

@@ -153,9 +153,9 @@ impl Kubelet {
         parse_pods(&body)
     }
 
-    /// `GET /stats/summary?only_cpu_and_memory=true`: node `memory.availableBytes`, the
-    /// figure the kubelet's eviction manager compares with `memory.available` thresholds.
-    pub async fn node_memory_available(&self) -> Result<Option<u64>, FetchError> {
+    /// `GET /stats/summary?only_cpu_and_memory=true`: the figures the kubelet's eviction
+    /// manager compares with its `memory.available` thresholds ([`Available`]).
+    pub async fn memory_available(&self) -> Result<Available, FetchError> {
         let body = self.get("/stats/summary?only_cpu_and_memory=true").await?;
         parse_summary_available(&body)
             .map_err(|e| FetchError::Garbage(format!("/stats/summary: {e}")))
@@ -251,7 +251,16 @@ struct Summary {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct SummaryNode {
+    memory: Option<SummaryMemory>,
+    #[serde(default)]
+    system_containers: Vec<SystemContainer>,
+}
+
+#[derive(Deserialize)]
+struct SystemContainer {
+    name: String,
     memory: Option<SummaryMemory>,
 }
 
@@ -274,11 +283,53 @@ pub fn parse_pod_list(body: &[u8]) -> Result<Vec<Pod>, serde_json::Error> {
     Ok(list.items)
 }
 
-/// Node `memory.availableBytes` from a `/stats/summary` body (`None` when the kubelet
-/// omits it, as it does before its first housekeeping pass).
-pub fn parse_summary_available(body: &[u8]) -> Result<Option<u64>, serde_json::Error> {
+/// The kubelet's two memory eviction signals, bytes, each `None` where the summary omits it
+/// (before the kubelet's first housekeeping pass; `pods` too where the kubepods cgroup has no
+/// limit, node allocatable not being enforced on pods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Available {
+    /// `memory.available`: the node's `memory.availableBytes` (capacity less the node's
+    /// working set).
+    pub node: Option<u64>,
+    /// `allocatableMemory.available`: the `pods` system container's `memory.availableBytes`
+    /// (the kubepods cgroup's limit less its working set). The kubelet holds it against the
+    /// hard `memory.available` threshold too (`addAllocatableThresholds`), so where kube- and
+    /// system-reserved keep memory from the pods it is the one that evicts.
+    pub pods: Option<u64>,
+}
+
+impl Available {
+    /// Neither figure known.
+    pub fn is_empty(&self) -> bool {
+        self.node.is_none() && self.pods.is_none()
+    }
+
+    /// Write the known figures into a sample (in place of the collector's, which are the
+    /// same quantities read a little differently: MemAvailable, the kubepods cgroup's files).
+    pub fn apply(&self, s: &mut crate::sample::Sample) {
+        if let Some(n) = self.node {
+            s.node_memory_available_bytes = Some(n);
+        }
+        if let Some(p) = self.pods {
+            s.node_allocatable_available_bytes = Some(p);
+        }
+    }
+}
+
+/// [`Available`] from a `/stats/summary` body.
+pub fn parse_summary_available(body: &[u8]) -> Result<Available, serde_json::Error> {
     let s: Summary = serde_json::from_slice(body)?;
-    Ok(s.node.memory.and_then(|m| m.available_bytes))
+    let pods = s
+        .node
+        .system_containers
+        .iter()
+        .find(|c| c.name == "pods")
+        .and_then(|c| c.memory.as_ref())
+        .and_then(|m| m.available_bytes);
+    Ok(Available {
+        node: s.node.memory.and_then(|m| m.available_bytes),
+        pods,
+    })
 }
 
 /// `evictionHard["memory.available"]` of a `/configz` body (`{"kubeletconfig": {...}}`);
@@ -313,7 +364,10 @@ mod tests {
         let body = std::fs::read(path).unwrap();
         assert_eq!(
             parse_summary_available(&body).unwrap(),
-            Some(15_553_015_808)
+            Available {
+                node: Some(15_553_015_808),
+                pods: Some(15_960_936_448),
+            }
         );
     }
 
@@ -360,13 +414,33 @@ mod tests {
 
     #[test]
     fn summary_edge_cases() {
-        assert_eq!(
-            parse_summary_available(br#"{"node":{"nodeName":"n"}}"#).unwrap(),
-            None
-        );
+        assert!(parse_summary_available(br#"{"node":{"nodeName":"n"}}"#)
+            .unwrap()
+            .is_empty());
         assert_eq!(
             parse_summary_available(br#"{"node":{"memory":{"availableBytes":7}}}"#).unwrap(),
-            Some(7)
+            Available {
+                node: Some(7),
+                pods: None
+            }
+        );
+        // The pods container without a limit (allocatable not enforced) has no availableBytes.
+        assert_eq!(
+            parse_summary_available(
+                br#"{"node":{"systemContainers":[{"name":"kubelet","memory":{"availableBytes":1}},{"name":"pods","memory":{"workingSetBytes":5}}]}}"#
+            )
+            .unwrap(),
+            Available::default()
+        );
+        assert_eq!(
+            parse_summary_available(
+                br#"{"node":{"memory":{"availableBytes":9},"systemContainers":[{"name":"pods","memory":{"availableBytes":3}}]}}"#
+            )
+            .unwrap(),
+            Available {
+                node: Some(9),
+                pods: Some(3)
+            }
         );
         assert!(parse_summary_available(b"<html>").is_err());
         assert!(parse_summary_available(br#"{"node":{"memory":{"availableBytes":-1}}}"#).is_err());

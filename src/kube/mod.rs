@@ -20,7 +20,7 @@ use crate::cli::PodSource;
 use crate::node::EvictionThreshold;
 use crate::predict::Prediction;
 use crate::sample::{ContainerMeta, Snapshot};
-use kubelet::{FetchError, Kubelet, KubeletOptions};
+use kubelet::{Available, FetchError, Kubelet, KubeletOptions};
 use pods::PodIndex;
 use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::collections::{HashMap, HashSet};
@@ -139,19 +139,17 @@ pub fn enrich_blocking(cfg: &KubeConfig, snapshot: &mut Snapshot) -> crate::Resu
     }
     // The index was fetched after discovery, so an unknown ID in a known pod is a sandbox.
     index.apply(snapshot, |_| true);
-    if let Some(avail) = available {
-        for c in &mut snapshot.containers {
-            c.sample.node_memory_available_bytes = Some(avail);
-        }
+    for c in &mut snapshot.containers {
+        available.apply(&mut c.sample);
     }
     Ok(())
 }
 
-/// Pods (kubelet, else API per `--pod-source`), the kubelet's node memory.available and its
-/// eviction threshold (both `None` where the kubelet does not give them).
+/// Pods (kubelet, else API per `--pod-source`), the kubelet's memory eviction signals and
+/// its eviction threshold (unknown where the kubelet does not give them).
 async fn fetch_once(
     cfg: &KubeConfig,
-) -> crate::Result<(PodIndex, Option<u64>, Option<EvictionThreshold>)> {
+) -> crate::Result<(PodIndex, Available, Option<EvictionThreshold>)> {
     let built = cfg.kubelet_options().and_then(Kubelet::new);
     let (kubelet, mut kubelet_err) = match built {
         Ok(k) => (Some(k), None),
@@ -183,7 +181,7 @@ async fn fetch_once(
         .map_err(with_kubelet_err)?;
     let (avail, configz) = match &kubelet {
         Some(k) => node_figures(k).await,
-        None => (None, None),
+        None => (Available::default(), None),
     };
     Ok((
         PodIndex::from_pods(&pods, Instant::now(), "api"),
@@ -192,11 +190,11 @@ async fn fetch_once(
     ))
 }
 
-/// The kubelet's node memory.available and eviction threshold for a one-shot collect, each
-/// `None` where the kubelet does not give it (names still come from the pods).
-async fn node_figures(k: &Kubelet) -> (Option<u64>, Option<EvictionThreshold>) {
+/// The kubelet's memory eviction signals and threshold for a one-shot collect, each unknown
+/// where the kubelet does not give it (names still come from the pods).
+async fn node_figures(k: &Kubelet) -> (Available, Option<EvictionThreshold>) {
     (
-        k.node_memory_available().await.ok().flatten(),
+        k.memory_available().await.unwrap_or_default(),
         k.eviction_threshold().await.ok().flatten(),
     )
 }
@@ -310,8 +308,8 @@ enum Active {
 struct Shared {
     cfg: KubeConfig,
     index: RwLock<Option<Arc<PodIndex>>>,
-    /// Node memory.available from the kubelet, with when it was read.
-    available: RwLock<Option<(u64, Instant)>>,
+    /// The kubelet's memory eviction signals, with when they were read.
+    available: RwLock<Option<(Available, Instant)>>,
     /// The kubelet's hard eviction threshold for memory, from its `/configz`.
     threshold: RwLock<Option<EvictionThreshold>>,
     /// When each live container ID was first seen by a sweep.
@@ -556,7 +554,7 @@ impl Kube {
         if let Some((avail, at)) = sh.available.read().ok().and_then(|g| *g) {
             if at.elapsed() < fresh {
                 for c in &mut snapshot.containers {
-                    c.sample.node_memory_available_bytes = Some(avail);
+                    avail.apply(&mut c.sample);
                 }
             }
         }
@@ -681,13 +679,13 @@ async fn refresher(
         }
         if let Some(k) = &kubelet {
             if summary_denied_until.is_none_or(|t| Instant::now() >= t) {
-                match k.node_memory_available().await {
-                    Ok(Some(v)) => {
+                match k.memory_available().await {
+                    Ok(v) if !v.is_empty() => {
                         if let Ok(mut g) = sh.available.write() {
                             *g = Some((v, Instant::now()));
                         }
                     }
-                    Ok(None) => {}
+                    Ok(_) => {}
                     Err(e) => {
                         if matches!(e, FetchError::Denied(_)) {
                             // No nodes/stats permission: stop asking for a while, /proc/meminfo

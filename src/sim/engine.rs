@@ -479,6 +479,8 @@ impl Container {
             qos: Some(self.spec.qos),
             node_memory_available_bytes: b(node_avail),
             node_memory_total_bytes: b(node_total),
+            // The simulated node reserves nothing for the system: the pods may use it all.
+            node_allocatable_available_bytes: None,
             node_eviction_threshold_bytes: None,
         }
     }
