@@ -432,9 +432,10 @@ struct Alarm {
 /// and `stated` updated. A limit cannot be removed from a running container (a pod spec change
 /// recreates it), so a sample of a limited container without one is a gap in that series, not
 /// an unlimited container: taken at its word it made a Burstable pod an eviction candidate for
-/// one sample. The QoS class and the priority are the pod's for its whole life (a resize never
-/// changes the class); a trace or a collector may state them once, in a container's first
-/// sample, and a Guaranteed pod read as unknown is one the kubelet might evict.
+/// one sample. The QoS class, the priority and the memory request are the pod's for its whole
+/// life (a resize never changes the class); a trace or a collector may state them once, in a
+/// container's first sample, and a Guaranteed pod read as unknown is one the kubelet might
+/// evict, a request read as unknown one whose place in the eviction order is lost.
 fn fill_limits(stated: &mut Stated, s: &Sample) -> Option<Sample> {
     let now = Stated {
         memory: s.memory_limit_bytes.or(stated.memory),
@@ -442,6 +443,7 @@ fn fill_limits(stated: &mut Stated, s: &Sample) -> Option<Sample> {
         pids: s.pids_limit.or(stated.pids),
         qos: s.qos.or(stated.qos),
         priority: s.pod_priority.or(stated.priority),
+        request: s.memory_request_bytes.or(stated.request),
     };
     *stated = now;
     let given = Stated {
@@ -450,6 +452,7 @@ fn fill_limits(stated: &mut Stated, s: &Sample) -> Option<Sample> {
         pids: s.pids_limit,
         qos: s.qos,
         priority: s.pod_priority,
+        request: s.memory_request_bytes,
     };
     (now != given).then(|| Sample {
         memory_limit_bytes: now.memory,
@@ -457,6 +460,7 @@ fn fill_limits(stated: &mut Stated, s: &Sample) -> Option<Sample> {
         pids_limit: now.pids,
         qos: now.qos,
         pod_priority: now.priority,
+        memory_request_bytes: now.request,
         ..s.clone()
     })
 }
@@ -470,6 +474,7 @@ struct Stated {
     pids: Option<u64>,
     qos: Option<Qos>,
     priority: Option<i32>,
+    request: Option<u64>,
 }
 
 /// Everything kept per container.
@@ -479,7 +484,7 @@ struct State {
     alarm: Alarm,
     last_oom_kills: Option<u64>,
     last_restarts: Option<u64>,
-    /// Limits, QoS class and pod priority last reported (see [`fill_limits`]).
+    /// Limits, QoS class, pod priority and memory request last reported (see [`fill_limits`]).
     stated: Stated,
     last_crash: Option<(f64, Cause)>,
     /// Highest resource risk of the running instance (reset at each crash).
@@ -1012,13 +1017,14 @@ mod tests {
     }
 
     #[test]
-    fn the_qos_class_and_priority_stated_once_hold_for_the_pods_life() {
+    fn the_qos_class_priority_and_request_stated_once_hold_for_the_pods_life() {
         let mut stated = Stated::default();
         let first = Sample {
             ts: 0.0,
             id: "a/b/c".into(),
             qos: Some(Qos::Guaranteed),
             pod_priority: Some(1000),
+            memory_request_bytes: Some(512 << 20),
             ..Default::default()
         };
         assert!(fill_limits(&mut stated, &first).is_none());
@@ -1027,15 +1033,22 @@ mod tests {
             id: "a/b/c".into(),
             ..Default::default()
         };
-        let filled = fill_limits(&mut stated, &later).map(|f| (f.qos, f.pod_priority));
-        assert_eq!(filled, Some((Some(Qos::Guaranteed), Some(1000))));
+        let pod = |f: Sample| (f.qos, f.pod_priority, f.memory_request_bytes);
+        let filled = fill_limits(&mut stated, &later).map(pod);
+        assert_eq!(
+            filled,
+            Some((Some(Qos::Guaranteed), Some(1000), Some(512 << 20)))
+        );
         // A class a sample states wins over the one carried.
         let restated = Sample {
             qos: Some(Qos::Burstable),
             ..later
         };
-        let filled = fill_limits(&mut stated, &restated).map(|f| (f.qos, f.pod_priority));
-        assert_eq!(filled, Some((Some(Qos::Burstable), Some(1000))));
+        let filled = fill_limits(&mut stated, &restated).map(pod);
+        assert_eq!(
+            filled,
+            Some((Some(Qos::Burstable), Some(1000), Some(512 << 20)))
+        );
     }
 
     #[test]
