@@ -233,8 +233,10 @@ impl Collector {
     /// system-reserved, so where memory is reserved pods run out before the node does.
     fn read_pods_headroom(&mut self, layout: &Layout, stats: &mut SweepStats) -> Option<u64> {
         let mut least: Option<u64> = None;
-        for k in self.kubepods.clone() {
-            let dir = layout.memory.join(&k);
+        // Taken out for the loop (the reads borrow the collector) and put back, uncloned.
+        let kubepods = std::mem::take(&mut self.kubepods);
+        for k in &kubepods {
+            let dir = layout.memory.join(k);
             let (limit, usage, inactive) = match layout.mode {
                 Mode::V2 => (
                     self.field(&dir, stats, |m: v2::MemoryMax| m.bytes),
@@ -252,6 +254,7 @@ impl Collector {
                 least = Some(least.map_or(left, |v| v.min(left)));
             }
         }
+        self.kubepods = kubepods;
         least
     }
 
@@ -465,29 +468,20 @@ impl Collector {
         stats: &mut SweepStats,
     ) -> Option<u64> {
         let dir = layout.memory.join(pod_rel);
-        let r = match layout.mode {
-            Mode::V2 => self
-                .get::<v2::MemoryEvents>(&dir, false, stats)
-                .map(|e| e.and_then(|e| e.oom_kill)),
-            Mode::V1 | Mode::Hybrid => self
-                .get::<v1::MemoryOomControl>(&dir, false, stats)
-                .map(|o| o.and_then(|o| o.oom_kill)),
-        };
-        r.unwrap_or(None)
+        match layout.mode {
+            Mode::V2 => self.field(&dir, stats, |e: v2::MemoryEvents| e.oom_kill),
+            Mode::V1 | Mode::Hybrid => {
+                self.field(&dir, stats, |o: v1::MemoryOomControl| o.oom_kill)
+            }
+        }
     }
 
     /// The pod cgroup's pids.max, and its pids.current where that is a limit.
     fn read_pod_pids(&mut self, layout: &Layout, pod_rel: &str, stats: &mut SweepStats) -> PodPids {
         let dir = layout.pids.join(pod_rel);
-        let limit = self
-            .get::<v2::PidsMax>(&dir, false, stats)
-            .unwrap_or(None)
-            .map(|p| p.limit);
+        let limit = self.field(&dir, stats, |p: v2::PidsMax| Some(p.limit));
         let current = match limit {
-            Some(Some(_)) => self
-                .get::<v2::PidsCurrent>(&dir, false, stats)
-                .unwrap_or(None)
-                .map(|p| p.count),
+            Some(Some(_)) => self.field(&dir, stats, |p: v2::PidsCurrent| Some(p.count)),
             _ => None,
         };
         PodPids { limit, current }
