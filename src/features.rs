@@ -134,7 +134,8 @@ pub struct Features {
     /// estimate is trustworthy (enough history, consistent growth).
     pub ttl_mem: Option<f64>,
     /// Seconds until pids.max, when pids grow toward it; where the samples carry no pids.max,
-    /// until an assumed one ([`assumed_pids_limit`]; the feature `ttl_pids_s` does not count it).
+    /// until the count an earlier instance died at ([`History::pids_ceiling`]) or an assumed
+    /// limit ([`assumed_pids_limit`]; the feature `ttl_pids_s` counts neither).
     pub ttl_pids: Option<f64>,
     /// Seconds until node eviction pressure, for pods the kubelet would evict first.
     pub ttl_node: Option<f64>,
@@ -1379,8 +1380,16 @@ pub fn extract(h: &History, s: &Sample) -> Features {
             let n = tasks.unwrap_or(p);
             pids_limit
                 .or_else(|| {
-                    (!s.pids_limit_unset && pids_limit_guessable(h, now, p))
-                        .then(|| assumed_pids_limit(n.max(h.pids_high())))
+                    if s.pids_limit_unset {
+                        return None;
+                    }
+                    // The count an earlier instance died at, until one passes it: known, not
+                    // guessed, however fast the count multiplies.
+                    match h.pids_ceiling().filter(|c| n <= *c) {
+                        Some(c) => (h.instance_span() >= TRUST_SPAN).then_some(c as f64),
+                        None => pids_limit_guessable(h, now, p)
+                            .then(|| assumed_pids_limit(n.max(h.pids_high()))),
+                    }
                 })
                 .filter(|_| pids_rise_held(h, now, p as f64, &e))
                 .and_then(|l| time_to(n as f64, l, Some(e.slope)))

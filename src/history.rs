@@ -258,6 +258,9 @@ pub struct History {
     /// Highest task count of any instance (0 before one): it outlives restarts and the ring,
     /// since where pids.max is not in the samples, a count some instance reached is no limit.
     pids_high: u64,
+    /// Task count at which an earlier instance died while its count kept multiplying
+    /// ([`History::set_pids_ceiling`]).
+    pids_ceiling: Option<u64>,
 }
 
 impl Default for History {
@@ -297,6 +300,7 @@ impl History {
             unreclaimable_ts: f64::NAN,
             unreclaimable_high: f32::NAN,
             pids_high: 0,
+            pids_ceiling: None,
         }
     }
 
@@ -558,6 +562,19 @@ impl History {
     /// Highest `pids_current` of any instance of the container so far (0 before one).
     pub fn pids_high(&self) -> u64 {
         self.pids_high
+    }
+
+    /// Where the samples state no pids.max: the task count at which an earlier instance died
+    /// while its count kept multiplying. Fork failures end a leak at the limit, so that count
+    /// is the limit to time the next instance's rise to (it outlives restarts and the ring,
+    /// like [`History::pids_high`]). Lowered by a later such death, never raised.
+    pub fn set_pids_ceiling(&mut self, count: u64) {
+        self.pids_ceiling = Some(self.pids_ceiling.map_or(count, |c| c.min(count)));
+    }
+
+    /// The task count set by [`History::set_pids_ceiling`], if any.
+    pub fn pids_ceiling(&self) -> Option<u64> {
+        self.pids_ceiling
     }
 
     /// Seconds covered by the current instance's buckets (≤ [`History::span`]).

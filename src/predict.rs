@@ -512,10 +512,31 @@ impl State {
     /// that rose to `EXPLAINED_RISK`, or a task count that kept multiplying.
     fn death_explained(&self) -> bool {
         self.peak_risk >= EXPLAINED_RISK
-            || self.pids_span.is_some_and(|(lo, last)| {
-                last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo + PIDS_GROWTH_MIN
-            })
+            || self
+                .pids_span
+                .is_some_and(|(lo, last)| pids_multiplied(lo, last))
     }
+}
+
+/// The task limit a count an instance died at stands for: such limits are set in powers of
+/// two (the kubelet's podPidsLimit 1024 or 4096, CRI-O's default 1024), and the last sample
+/// before the death may come a little short of one. `None` for a count that is no such limit:
+/// threads piling up behind a deadlock until the liveness probe kills the container die at
+/// whatever count they reached.
+fn set_limit_near(count: u64) -> Option<u64> {
+    count.checked_next_power_of_two().filter(|l| {
+        *l >= PIDS_GROWTH_MIN && (*l - count) as f64 <= PIDS_LIMIT_SHORTFALL * *l as f64
+    })
+}
+
+/// Most a count an instance died at may fall short of the limit it stands for, as a share of
+/// that limit ([`set_limit_near`]).
+const PIDS_LIMIT_SHORTFALL: f64 = 0.05;
+
+/// Whether an instance's task count, from its fewest `lo` to its latest `last`, kept
+/// multiplying ([`PIDS_GROWTH_FACTOR`]): a thread or process leak.
+fn pids_multiplied(lo: u64, last: u64) -> bool {
+    last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo + PIDS_GROWTH_MIN
 }
 
 /// Holds per-container histories and alarm state.
@@ -606,6 +627,15 @@ impl Predictor {
             // (fresh pids, fresh heap), so it is left to the memory/pids/cpu terms.
             if cause == Cause::RestartLoop && !st.death_explained() {
                 st.unexplained_restart = Some(sample.ts);
+            }
+            // A count that kept multiplying until the instance died (not of an OOM kill)
+            // stopped at a task limit the samples do not state: the next instance dies there.
+            if let Some(count) = st.pids_span.and_then(|(lo, last)| {
+                (cause != Cause::OomKill && st.stated.pids.is_none() && pids_multiplied(lo, last))
+                    .then(|| set_limit_near(last))
+                    .flatten()
+            }) {
+                st.hist.set_pids_ceiling(count);
             }
             st.peak_risk = 0.0;
             st.pids_span = None;
@@ -1014,6 +1044,66 @@ mod tests {
         }
         q.observe(&at(310.0, 0, 1));
         assert_eq!(q.states[id].swap_ceiling, None);
+    }
+
+    #[test]
+    fn a_count_a_thread_leak_died_at_stands_for_a_power_of_two_limit() {
+        assert_eq!(set_limit_near(256), Some(256));
+        assert_eq!(set_limit_near(245), Some(256));
+        assert_eq!(set_limit_near(1000), Some(1024));
+        // Threads piled up behind a deadlock: no limit someone set.
+        assert_eq!(set_limit_near(267), None);
+        assert_eq!(set_limit_near(190), None);
+        // Too few tasks to tell a limit from an app's own pool size.
+        assert_eq!(set_limit_near(60), None);
+    }
+
+    /// Alarm times of a container whose samples state no pids.max and whose task count climbs
+    /// from 30 by `per_s` tasks a second until `died_at`, twice: the first instance dies there
+    /// (the kubelet reports `Error`), and the second climbs the same way.
+    fn pids_leak_twice(died_at: u64, per_s: f64) -> (Vec<f64>, Option<u64>, f64) {
+        let mut p = Predictor::new(Model::embedded(), None);
+        let id = "a/b-1/c";
+        let life = (died_at - 30) as f64 / per_s;
+        let at = |t: f64, start: f64, restarts: u64| Sample {
+            ts: t,
+            id: id.into(),
+            memory_working_set_bytes: Some(100 << 20),
+            pids_current: Some(30 + ((t - start) * per_s) as u64),
+            cpu_usage_seconds_total: Some(t - start),
+            restarts_total: Some(restarts),
+            last_termination_reason: (restarts > 0).then(|| "Error".to_string()),
+            ..Default::default()
+        };
+        let mut alarms = Vec::new();
+        for (instance, start) in [0.0, life + 20.0].into_iter().enumerate() {
+            let mut t = start;
+            while t <= start + life {
+                let (_, tr) = p.observe(&at(t, start, instance as u64));
+                if tr.contains(&Transition::Alarmed) {
+                    alarms.push(t);
+                }
+                t += 10.0;
+            }
+        }
+        let ceiling = p.states[id].hist.pids_ceiling();
+        (alarms, ceiling, 2.0 * life + 20.0)
+    }
+
+    #[test]
+    fn the_count_an_instance_died_at_times_the_next_ones_leak() {
+        // Dead at 256 tasks of an unstated limit (the assumed one is 512): the next instance
+        // is warned before its count gets there, as one with pids.max stated would be.
+        let (alarms, ceiling, second_death) = pids_leak_twice(256, 0.16);
+        assert_eq!(ceiling, Some(256));
+        assert!(
+            alarms.len() == 1 && (second_death - 600.0..=second_death - 30.0).contains(&alarms[0]),
+            "{alarms:?} vs {second_death}"
+        );
+        // Dead at 267: threads piling up until something else killed it. No limit to time to.
+        let (alarms, ceiling, _) = pids_leak_twice(267, 0.16);
+        assert_eq!(ceiling, None);
+        assert!(alarms.is_empty(), "{alarms:?}");
     }
 
     #[test]
