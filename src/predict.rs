@@ -104,6 +104,9 @@ const STARVE_USE: f64 = 0.9;
 /// Seconds ahead that an alarm speaks for: an episode not followed by a crash within them is
 /// a false alarm (the scoring, and `eval`'s horizon). See [`assess`].
 pub const ALARM_HORIZON: f64 = 600.0;
+/// Time to the memory limit, trusted, beyond which the trees' OOM-kill verdict is set aside
+/// (see [`assess`]): the physical floor speaks for a kill further off.
+const TREES_OOM_HORIZON: f64 = 300.0;
 
 /// Below this risk no cause is named.
 const CAUSE_FLOOR: f64 = 0.05;
@@ -241,17 +244,20 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         0.0
     };
     // Nor is an OOM kill the trees call where the physical estimate, trusted, puts the limit
-    // beyond the horizon an alarm speaks for. The trees learnt from containers whose working
-    // set is nearly all unreclaimable, where one at 95 % of its limit dies within minutes;
-    // where active page cache (in the working set, and reclaimed before any kill) holds it
-    // there, the kill is a quarter of an hour or more away, and the time to the limit says so.
+    // more than five minutes off (`TREES_OOM_HORIZON`). The trees learnt from containers whose
+    // working set is nearly all unreclaimable, where one at 95 % of its limit dies within
+    // minutes; where active page cache (in the working set, and reclaimed before any kill)
+    // holds it there, the kill is a quarter of an hour or more away, and the time to the limit
+    // says so. A leak that slows near its limit (reclaim, swap, a GC working harder) is as far
+    // off as its time says: judged by the trees from five to ten minutes out, such leaks were
+    // warned more than ten minutes ahead (an "early" alarm: a false one, the crash missed).
     let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem, gap);
     // Where the working set gives no time, a container swapping at its limit is killed once
     // its swap is full and its page cache gone (`Features::swap_fill`): a physical time the
     // trees never saw (they are asked at the working set's), which stands beside theirs like
     // the trend's.
     let ttl_mem = ttl_mem.or(f.swap_fill);
-    if ttl_mem.is_some_and(|t| t - gap > ALARM_HORIZON) {
+    if ttl_mem.is_some_and(|t| t - gap > TREES_OOM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
     // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`) or
@@ -1319,14 +1325,19 @@ mod tests {
         // Growth trusted to reach the limit in 5 minutes: still.
         f.ttl_mem = Some(300.0);
         assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
+        // In 7: the time says how far off it is, and it is too far for an alarm yet (a leak
+        // that slows near its limit is not warned more than ten minutes ahead).
+        f.ttl_mem = Some(420.0);
+        let a = at(&f);
+        assert!(a.risk < 0.1, "{a:?}");
         // In 15: beyond the horizon an alarm speaks for, and page cache will give first.
         f.ttl_mem = Some(900.0);
         let a = at(&f);
         assert!(a.risk < 0.1, "{a:?}");
         // At a 2-minute scrape each time to crash is judged as it will be up to a minute
-        // later, when the next sample may not yet have come: 11 minutes away is 10 then.
+        // later, when the next sample may not yet have come: 6 minutes away is 5 then.
         f.sample_gap = 120.0;
-        f.ttl_mem = Some(660.0);
+        f.ttl_mem = Some(360.0);
         assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
     }
 
