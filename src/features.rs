@@ -1383,8 +1383,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                     if s.pids_limit_unset {
                         return None;
                     }
-                    // The count an earlier instance died at, until one passes it: known, not
-                    // guessed, however fast the count multiplies.
+                    // The count an earlier instance died at, while this count is not above
+                    // it: known, not guessed, however fast the count multiplies.
                     match h.pids_ceiling().filter(|c| n <= *c) {
                         Some(c) => (h.instance_span() >= TRUST_SPAN).then_some(c as f64),
                         None => pids_limit_guessable(h, now, p)

@@ -567,7 +567,8 @@ impl History {
     /// Where the samples state no pids.max: the task count at which an earlier instance died
     /// while its count kept multiplying. Fork failures end a leak at the limit, so that count
     /// is the limit to time the next instance's rise to (it outlives restarts and the ring,
-    /// like [`History::pids_high`]). Lowered by a later such death, never raised.
+    /// like [`History::pids_high`]). Lowered by a later such death, never raised; set aside
+    /// (not dropped) while a count is above it.
     pub fn set_pids_ceiling(&mut self, count: u64) {
         self.pids_ceiling = Some(self.pids_ceiling.map_or(count, |c| c.min(count)));
     }

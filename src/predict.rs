@@ -529,14 +529,14 @@ impl State {
 /// before the death may come a little short of one. `None` for a count that is no such limit:
 /// threads piling up behind a deadlock until the liveness probe kills the container die at
 /// whatever count they reached.
-fn set_limit_near(count: u64) -> Option<u64> {
+fn pids_limit_near(count: u64) -> Option<u64> {
     count.checked_next_power_of_two().filter(|l| {
         *l >= PIDS_GROWTH_MIN && (*l - count) as f64 <= PIDS_LIMIT_SHORTFALL * *l as f64
     })
 }
 
 /// Most a count an instance died at may fall short of the limit it stands for, as a share of
-/// that limit ([`set_limit_near`]).
+/// that limit ([`pids_limit_near`]).
 const PIDS_LIMIT_SHORTFALL: f64 = 0.05;
 
 /// Whether an instance's task count, from its fewest `lo` to its latest `last`, kept
@@ -636,11 +636,14 @@ impl Predictor {
             }
             // A count that kept multiplying until the instance died (not of an OOM kill)
             // stopped at a task limit the samples do not state: the next instance dies there.
-            if let Some(count) = st.pids_span.and_then(|(lo, last)| {
-                (cause != Cause::OomKill && st.stated.pids.is_none() && pids_multiplied(lo, last))
-                    .then(|| set_limit_near(last))
-                    .flatten()
-            }) {
+            let leaked = |&(lo, last): &(u64, u64)| {
+                cause != Cause::OomKill && st.stated.pids.is_none() && pids_multiplied(lo, last)
+            };
+            if let Some(count) = st
+                .pids_span
+                .filter(leaked)
+                .and_then(|(_, last)| pids_limit_near(last))
+            {
                 st.hist.set_pids_ceiling(count);
             }
             st.peak_risk = 0.0;
@@ -1054,14 +1057,14 @@ mod tests {
 
     #[test]
     fn a_count_a_thread_leak_died_at_stands_for_a_power_of_two_limit() {
-        assert_eq!(set_limit_near(256), Some(256));
-        assert_eq!(set_limit_near(245), Some(256));
-        assert_eq!(set_limit_near(1000), Some(1024));
+        assert_eq!(pids_limit_near(256), Some(256));
+        assert_eq!(pids_limit_near(245), Some(256));
+        assert_eq!(pids_limit_near(1000), Some(1024));
         // Threads piled up behind a deadlock: no limit someone set.
-        assert_eq!(set_limit_near(267), None);
-        assert_eq!(set_limit_near(190), None);
+        assert_eq!(pids_limit_near(267), None);
+        assert_eq!(pids_limit_near(190), None);
         // Too few tasks to tell a limit from an app's own pool size.
-        assert_eq!(set_limit_near(60), None);
+        assert_eq!(pids_limit_near(60), None);
     }
 
     /// Alarm times of a container whose samples state no pids.max and whose task count climbs
