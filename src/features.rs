@@ -192,6 +192,10 @@ pub struct Features {
     /// false: [`crate::predict::Predictor::observe`] fills it from the id parsed once per
     /// container, [`extract_once`] from the sample's.
     pub cronjob: bool,
+    /// The running instance survived an OOM kill (the kernel killed one of its processes and
+    /// the container went on). `extract` leaves it false: [`crate::predict::Predictor::observe`]
+    /// fills it.
+    pub survivor: bool,
     /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`]). `extract`
     /// leaves it false: [`crate::predict::Predictor::observe`] and [`extract_once`] fill it.
     pub critical: bool,
@@ -1473,6 +1477,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         },
         instance_span: span,
         cronjob: false,
+        survivor: false,
         critical: false,
         outranked: false,
         restarts_recent,

@@ -257,7 +257,8 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // trees never saw (they are asked at the working set's), which stands beside theirs like
     // the trend's.
     let ttl_mem = ttl_mem.or(f.swap_fill);
-    if ttl_mem.is_some_and(|t| t - gap > TREES_OOM_HORIZON) {
+    // Nor any OOM kill of a container that survived one (`Features::survivor`).
+    if f.survivor || ttl_mem.is_some_and(|t| t - gap > TREES_OOM_HORIZON) {
         dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
     }
     // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`) or
@@ -313,7 +314,14 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         0.0
     };
     for (r, c) in [
-        (ttl(ttl_mem).max(step), Cause::OomKill),
+        (
+            if f.survivor {
+                0.0
+            } else {
+                ttl(ttl_mem).max(step)
+            },
+            Cause::OomKill,
+        ),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
             ttl(f
@@ -502,7 +510,8 @@ struct State {
     /// An OOM kill seen in the last sample, without a restart yet: a crash or a survived one.
     kill_unconfirmed: bool,
     /// When the container last survived an OOM kill: for [`features::OOM_KILLS_WINDOW`] after
-    /// it, that kill counts as none.
+    /// it, that kill counts as none, and for the rest of its instance no OOM kill is
+    /// foreseen ([`Features::survivor`]).
     survived_kill: Option<f64>,
     /// Its pod is a CronJob's run ([`features::cronjob_pod`], parsed once).
     cronjob: bool,
@@ -694,6 +703,10 @@ impl Predictor {
         };
         let mut f = features::extract(&st.hist, sample);
         f.cronjob = st.cronjob;
+        // The kernel's next victim at the limit is again its biggest process, a worker.
+        f.survivor = st
+            .survived_kill
+            .is_some_and(|t| t >= st.hist.instance_start());
         f.critical = features::critical_pod(&sample.id, sample.pod_priority);
         // A container holding still while the node runs short is a bystander
         // (`features::BYSTANDER_SHARE`) unless the growth is a Guaranteed pod's: the kubelet

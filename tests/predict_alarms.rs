@@ -256,6 +256,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 swap_fill: None,
                 instance_span: 600.0,
                 cronjob: false,
+                survivor: false,
                 critical: false,
                 outranked: false,
                 restarts_recent: 0.0,
@@ -1005,6 +1006,67 @@ fn an_oom_kill_the_container_survives_opens_no_alarm() {
             )),
         "{tr:?}"
     );
+}
+
+/// The pre-fork server above, then a second worker that balloons 0.25 MiB/s from 1,800 s
+/// until it fills the limit and is OOM-killed too: a climb that would be warned in a
+/// container not known to survive its kills.
+fn second_worker_kill() -> Vec<Sample> {
+    let mut out = worker_kill();
+    let (mut bloat, mut done) = (0.0, false);
+    for i in 120..240 {
+        let t = i as f64 * 10.0;
+        let mut s = out[0].clone();
+        s.ts = t;
+        if t >= 1800.0 && !done {
+            bloat += 2.5;
+        }
+        let ws = (140.0 + 0.03 * t + bloat) * MIB as f64;
+        let killed = ws >= (256 * MIB) as f64;
+        let ws = if killed { 256 * MIB } else { ws as u64 };
+        if killed {
+            (bloat, done) = (0.0, true);
+        }
+        s.memory_working_set_bytes = Some(ws);
+        s.memory_anon_bytes = Some(ws - 8 * MIB);
+        s.cpu_usage_seconds_total = Some(1000.0 + t * 0.2);
+        let kills = out.last().and_then(|l| l.oom_kills_total).unwrap_or(0) + u64::from(killed);
+        s.oom_kills_total = Some(kills);
+        s.oom_events_total = Some(kills);
+        s.memory_max_events_total = Some(62 * kills);
+        s.memory_pressure_some_avg10 = Some(if killed { 27.0 } else { 0.0 });
+        s.memory_pressure_full_avg10 = Some(if killed { 9.0 } else { 0.0 });
+        out.push(s);
+    }
+    out
+}
+
+#[test]
+fn a_container_that_survived_an_oom_kill_is_not_warned_of_the_next() {
+    for (name, m) in models() {
+        let mut p = Predictor::new(m, None);
+        let samples = second_worker_kill();
+        let tr = run(&mut p, &samples);
+        assert_eq!(
+            times(&tr, &Transition::Alarmed),
+            Vec::<f64>::new(),
+            "{name}: {tr:?}"
+        );
+        // Both kills are still reported, and the second worker's climb is still timed.
+        let kills = tr
+            .iter()
+            .filter(|(_, x)| {
+                matches!(
+                    x,
+                    Transition::Crashed {
+                        cause: Cause::OomKill,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(kills, 2, "{name}: {tr:?}");
+    }
 }
 
 #[test]
