@@ -95,6 +95,8 @@ pub mod idx {
     pub const MAX_EVENTS_1M: usize = 13;
     /// high_events_1m.
     pub const HIGH_EVENTS_1M: usize = 14;
+    /// cpu_throttle_ratio_1m.
+    pub const CPU_THROTTLE_1M: usize = 17;
     /// pids_ratio.
     pub const PIDS_RATIO: usize = 20;
     /// ttl_pids_s.
@@ -196,6 +198,10 @@ pub struct Features {
     /// the container went on). `extract` leaves it false: [`crate::predict::Predictor::observe`]
     /// fills it.
     pub survivor: bool,
+    /// An alarm is open on the container: a throttled share that opened it is not taken back
+    /// by the level it holds. `extract` leaves it false: [`crate::predict::Predictor::observe`]
+    /// fills it.
+    pub alarmed: bool,
     /// The pod is one the kubelet never evicts for node pressure ([`critical_pod`]). `extract`
     /// leaves it false: [`crate::predict::Predictor::observe`] and [`extract_once`] fill it.
     pub critical: bool,
@@ -1478,6 +1484,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         instance_span: span,
         cronjob: false,
         survivor: false,
+        alarmed: false,
         critical: false,
         outranked: false,
         restarts_recent,
@@ -2570,6 +2577,7 @@ mod tests {
             (idx::WS_LIMIT_RATIO, "ws_limit_ratio"),
             (idx::WS_ENV_SLOPE_5M, "ws_env_slope_5m"),
             (idx::TTL_MEM, "ttl_mem_s"),
+            (idx::CPU_THROTTLE_1M, "cpu_throttle_ratio_1m"),
             (idx::PIDS_RATIO, "pids_ratio"),
             (idx::TTL_PIDS, "ttl_pids_s"),
             (idx::RESTARTS_10M, "restarts_10m"),

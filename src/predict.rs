@@ -97,6 +97,14 @@ const CONFIRM_MAX_GAP: f64 = 30.0;
 /// [`assess`]).
 const PINNED_THROTTLE: f64 = 0.9;
 
+/// Share of CFS periods throttled over 5 minutes of a container that copes with it while the
+/// share holds its level, it has not restarted and no alarm is open on it (see [`assess`]).
+const HELD_THROTTLE: f64 = 0.8;
+
+/// How far the 1-minute throttled share may stand above the 5-minute one for the share to
+/// count as held ([`HELD_THROTTLE`]).
+const HELD_THROTTLE_CLIMB: f64 = 0.08;
+
 /// CPU use, as a share of the quota ([`Features::cpu_use`]), below which a container is not
 /// starving (see [`assess`]).
 const STARVE_USE: f64 = 0.9;
@@ -211,8 +219,16 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     // last 5 minutes and still running, its probes are answered. Starved containers die within
     // a minute or two of that (a probe's failureThreshold × periodSeconds); what is left is
     // a load that keeps rising, which the trend term sees.
-    let pinned = f.instance_span >= START_UP_SECONDS
-        && f.x[features::idx::CPU_THROTTLE_5M] as f64 >= PINNED_THROTTLE;
+    // So is one throttled in most periods (`HELD_THROTTLE`) at a level it holds: still running
+    // after five minutes of it, it gets enough in the rest. Unless the share is still climbing
+    // (the last minute well above the five), it restarted lately, or an alarm is open: a climb
+    // that opened one is not taken back by the level it reaches, and a starving container
+    // dies within a minute or two of it.
+    let thr5 = f.x[features::idx::CPU_THROTTLE_5M] as f64;
+    let thr1 = f.x[features::idx::CPU_THROTTLE_1M] as f64;
+    let held =
+        !f.alarmed && restarts == 0.0 && thr5 >= HELD_THROTTLE && thr1 - thr5 < HELD_THROTTLE_CLIMB;
+    let pinned = f.instance_span >= START_UP_SECONDS && (thr5 >= PINNED_THROTTLE || held);
     // Nor is one that leaves part of its quota unused: throttled in many periods, it gets CPU
     // in the rest, and a probe is answered. A bursty service at 60–80 % of its quota is
     // throttled in most periods and swings through the shares a climb to starvation passes;
@@ -707,6 +723,7 @@ impl Predictor {
         f.survivor = st
             .survived_kill
             .is_some_and(|t| t >= st.hist.instance_start());
+        f.alarmed = st.alarm.opened_at.is_some();
         f.critical = features::critical_pod(&sample.id, sample.pod_priority);
         // A container holding still while the node runs short is a bystander
         // (`features::BYSTANDER_SHARE`) unless the growth is a Guaranteed pod's: the kubelet

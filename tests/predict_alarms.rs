@@ -257,6 +257,7 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
                 instance_span: 600.0,
                 cronjob: false,
                 survivor: false,
+                alarmed: false,
                 critical: false,
                 outranked: false,
                 restarts_recent: 0.0,
@@ -923,6 +924,83 @@ fn the_same_burst_right_after_a_restart_is_judged_at_once() {
         at.first().is_some_and(|t| *t < 60.0 + 80.0),
         "no alarm during the burst after a restart: {tr:?}"
     );
+}
+
+#[test]
+fn most_periods_throttled_at_a_held_level_copes_unless_it_restarted_climbs_or_is_warned() {
+    // The features of a service throttled in 89 % of its periods, at 98 % of its quota, for
+    // five minutes at a held level and 20 minutes into its run, that went on running (a
+    // blind generator's healthy throttled service): the trees call it starvation.
+    let names = features::names();
+    let mut x = [0f32; N];
+    for (n, v) in [
+        ("ws_limit_ratio", 0.40),
+        ("anon_limit_ratio", 0.35),
+        ("file_share", 0.21),
+        ("fit_r2_short", 0.14),
+        ("cpu_psi_some", 43.4),
+        ("cpu_throttle_ratio_1m", 0.89),
+        ("cpu_throttle_ratio_5m", 0.85),
+        ("cpu_use_limit_ratio_1m", 0.98),
+        ("node_available_ratio", -1.0),
+        ("pids_ratio", -1.0),
+        ("ttl_mem_s", 3600.0),
+        ("ttl_mem_short_s", 3600.0),
+        ("ttl_node_s", 3600.0),
+        ("ttl_pids_s", 3600.0),
+    ] {
+        x[names.iter().position(|m| m == n).unwrap()] = v;
+    }
+    let held = Features {
+        x,
+        ttl_mem: None,
+        ttl_pids: None,
+        ttl_node: None,
+        ttl_starve: None,
+        node_psi: None,
+        cache_squeeze: None,
+        cpu_use: Some((0.98, 0.0)),
+        grows_on_unknown_node: false,
+        shortage_share: None,
+        sample_gap: 15.0,
+        step_reaches_limit: false,
+        step_clock: None,
+        cache_floor: None,
+        swap_floor: None,
+        swap_fill: None,
+        instance_span: 1200.0,
+        cronjob: false,
+        survivor: false,
+        alarmed: false,
+        critical: false,
+        outranked: false,
+        restarts_recent: 0.0,
+    };
+    let m = Model::embedded();
+    let risk = |f: &Features| assess(&m, f, || false).risk;
+    assert!(risk(&held) < m.threshold(), "{}", risk(&held));
+    // Still climbing: the last minute is well above the five.
+    let mut climbing = held.clone();
+    climbing.x[features::idx::CPU_THROTTLE_1M] = 0.95;
+    // Restarted within ten minutes: the load may have killed it already.
+    let mut restarted = held.clone();
+    restarted.x[features::idx::RESTARTS_10M] = 1.0;
+    // Warned on the way up: the climb that opened the alarm is not taken back by its level.
+    let warned = Features {
+        alarmed: true,
+        ..held.clone()
+    };
+    for (what, f) in [
+        ("climbing", climbing),
+        ("restarted", restarted),
+        ("warned", warned),
+    ] {
+        let a = assess(&m, &f, || false);
+        assert!(
+            a.risk >= m.threshold() && a.cause == Some(Cause::CpuStarvation),
+            "{what}: {a:?}"
+        );
+    }
 }
 
 #[test]
