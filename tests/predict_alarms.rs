@@ -229,6 +229,36 @@ fn hysteresis_gives_one_episode_per_excursion() {
     );
 }
 
+/// Features of the vector `x` alone: no physical estimate, no flag, 10 minutes into the
+/// instance, at the calibrated scrape interval.
+fn bare(x: [f32; N]) -> Features {
+    Features {
+        x,
+        ttl_mem: None,
+        ttl_pids: None,
+        ttl_node: None,
+        ttl_starve: None,
+        node_psi: None,
+        cache_squeeze: None,
+        cpu_use: None,
+        grows_on_unknown_node: false,
+        shortage_share: None,
+        sample_gap: 0.0,
+        step_reaches_limit: false,
+        step_clock: None,
+        cache_floor: None,
+        swap_floor: None,
+        swap_fill: None,
+        instance_span: 600.0,
+        cronjob: false,
+        survivor: false,
+        alarmed: false,
+        critical: false,
+        outranked: false,
+        restarts_recent: 0.0,
+    }
+}
+
 #[test]
 fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
     for (name, m) in models() {
@@ -238,29 +268,8 @@ fn risk_is_monotone_in_time_to_limit_and_high_when_close() {
             x[features::idx::WS_LIMIT_RATIO] = 0.8;
             x[features::idx::TTL_MEM] = ttl as f32;
             let f = Features {
-                x,
                 ttl_mem: Some(ttl),
-                ttl_pids: None,
-                ttl_node: None,
-                ttl_starve: None,
-                node_psi: None,
-                cache_squeeze: None,
-                cpu_use: None,
-                grows_on_unknown_node: false,
-                shortage_share: None,
-                sample_gap: 0.0,
-                step_reaches_limit: false,
-                step_clock: None,
-                cache_floor: None,
-                swap_floor: None,
-                swap_fill: None,
-                instance_span: 600.0,
-                cronjob: false,
-                survivor: false,
-                alarmed: false,
-                critical: false,
-                outranked: false,
-                restarts_recent: 0.0,
+                ..bare(x)
             };
             let a = assess(&m, &f, || false);
             // One burst from the limit is an alarm however far the mean rate puts it.
@@ -952,29 +961,10 @@ fn most_periods_throttled_at_a_held_level_copes_unless_it_restarted_climbs_or_is
         x[names.iter().position(|m| m == n).unwrap()] = v;
     }
     let held = Features {
-        x,
-        ttl_mem: None,
-        ttl_pids: None,
-        ttl_node: None,
-        ttl_starve: None,
-        node_psi: None,
-        cache_squeeze: None,
         cpu_use: Some((0.98, 0.0)),
-        grows_on_unknown_node: false,
-        shortage_share: None,
         sample_gap: 15.0,
-        step_reaches_limit: false,
-        step_clock: None,
-        cache_floor: None,
-        swap_floor: None,
-        swap_fill: None,
         instance_span: 1200.0,
-        cronjob: false,
-        survivor: false,
-        alarmed: false,
-        critical: false,
-        outranked: false,
-        restarts_recent: 0.0,
+        ..bare(x)
     };
     let m = Model::embedded();
     let risk = |f: &Features| assess(&m, f, || false).risk;
