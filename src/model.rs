@@ -53,6 +53,45 @@ pub struct TreeFile {
     pub nodes: Vec<Node>,
 }
 
+impl Node {
+    /// A leaf holding `counts` training rows per class.
+    pub fn leaf(counts: Vec<f64>) -> Node {
+        Node {
+            feature: -1,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            counts,
+        }
+    }
+}
+
+impl TreeFile {
+    /// A tree of one split: where feature `feature` is at most `threshold` the leaf of
+    /// `below`'s class counts, else `above`'s. The smallest model that says something, for
+    /// tests that need the trees to call one cause on one side of a value.
+    pub fn stump(
+        feature: usize,
+        threshold: f32,
+        below: [f64; CLASSES],
+        above: [f64; CLASSES],
+    ) -> TreeFile {
+        TreeFile {
+            nodes: vec![
+                Node {
+                    feature: feature as i32,
+                    threshold,
+                    left: 1,
+                    right: 2,
+                    counts: vec![],
+                },
+                Node::leaf(below.to_vec()),
+                Node::leaf(above.to_vec()),
+            ],
+        }
+    }
+}
+
 /// Parameters of the risk combination (see `predict`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskParams {
@@ -342,33 +381,16 @@ impl Model {
 mod tests {
     use super::*;
 
-    fn leaf(counts: [f64; CLASSES]) -> Node {
-        Node {
-            feature: -1,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            counts: counts.to_vec(),
-        }
-    }
-
     fn small() -> ModelFile {
         let mut m = Model::physics_only().file;
         m.model_version = "test-1".into();
         m.prior = vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
-        m.trees = vec![TreeFile {
-            nodes: vec![
-                Node {
-                    feature: 0,
-                    threshold: 0.9,
-                    left: 1,
-                    right: 2,
-                    counts: vec![],
-                },
-                leaf([96.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
-                leaf([0.0, 96.0, 0.0, 0.0, 0.0, 0.0]),
-            ],
-        }];
+        m.trees = vec![TreeFile::stump(
+            0,
+            0.9,
+            [96.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 96.0, 0.0, 0.0, 0.0, 0.0],
+        )];
         m
     }
 

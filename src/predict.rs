@@ -1234,36 +1234,21 @@ mod tests {
         below: Option<Cause>,
         above: Option<Cause>,
     ) -> Predictor {
-        use crate::model::{Node, TreeFile, CLASSES};
+        use crate::model::TreeFile;
         let feature = features::docs()
             .iter()
             .position(|d| d.name == name)
             .unwrap();
-        let leaf = |class: usize| Node {
-            feature: -1,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            counts: (0..CLASSES)
-                .map(|c| if c == class { 96.0 } else { 0.0 })
-                .collect(),
-        };
+        let leaf = |class: usize| std::array::from_fn(|c| if c == class { 96.0 } else { 0.0 });
         let mut file = Model::physics_only().file().clone();
         file.threshold = 0.75;
         file.prior = vec![0.5, 0.0, 0.0, 0.0, 0.5, 0.0];
-        file.trees = vec![TreeFile {
-            nodes: vec![
-                Node {
-                    feature: feature as i32,
-                    threshold: split,
-                    left: 1,
-                    right: 2,
-                    counts: vec![],
-                },
-                leaf(below.map_or(0, class_index)),
-                leaf(above.map_or(0, class_index)),
-            ],
-        }];
+        file.trees = vec![TreeFile::stump(
+            feature,
+            split,
+            leaf(below.map_or(0, class_index)),
+            leaf(above.map_or(0, class_index)),
+        )];
         Predictor::new(Arc::new(Model::from_file(file).unwrap()), None)
     }
 

@@ -195,13 +195,7 @@ fn is_validation(path: &Path) -> bool {
 /// Flatten a linfa tree into preorder nodes (leaf counts filled in later).
 fn flatten(node: &linfa_trees::TreeNode<f64, usize>, out: &mut Vec<Node>) -> usize {
     let me = out.len();
-    out.push(Node {
-        feature: -1,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        counts: vec![0.0; CLASSES],
-    });
+    out.push(Node::leaf(vec![0.0; CLASSES]));
     let children = node.children();
     let (l, r) = match (children.first(), children.get(1)) {
         (Some(Some(l)), Some(Some(r))) if !node.is_leaf() => (l, r),

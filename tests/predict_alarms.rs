@@ -5,7 +5,7 @@
 //! pinned at its quota. Uses both the shipped model and small hand-built ones, so the
 //! assertions hold for the physics path whatever the trees learned.
 use crashwatch::features::{self, Features, N, TTL_CAP};
-use crashwatch::model::{class_names, Model, ModelFile, Node, TreeFile};
+use crashwatch::model::{class_names, Model, ModelFile, TreeFile};
 use crashwatch::predict::{assess, predict_once, Predictor, Transition};
 use crashwatch::sample::{Cause, Qos, Sample};
 use std::sync::Arc;
@@ -167,26 +167,12 @@ fn step_model() -> Arc<Model> {
     let mut f: ModelFile = Model::physics_only().file().clone();
     f.model_version = "step".into();
     f.prior = vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0];
-    let leaf = |c: [f64; 6]| Node {
-        feature: -1,
-        threshold: 0.0,
-        left: 0,
-        right: 0,
-        counts: c.to_vec(),
-    };
-    f.trees = vec![TreeFile {
-        nodes: vec![
-            Node {
-                feature: 0,
-                threshold: 0.9,
-                left: 1,
-                right: 2,
-                counts: vec![],
-            },
-            leaf([96.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
-            leaf([0.0, 96.0, 0.0, 0.0, 0.0, 0.0]),
-        ],
-    }];
+    f.trees = vec![TreeFile::stump(
+        0,
+        0.9,
+        [96.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 96.0, 0.0, 0.0, 0.0, 0.0],
+    )];
     assert_eq!(f.classes, class_names());
     Arc::new(Model::from_file(f).unwrap())
 }
