@@ -1106,7 +1106,7 @@ fn a_container_that_survived_an_oom_kill_is_not_warned_of_the_next() {
             Vec::<f64>::new(),
             "{name}: {tr:?}"
         );
-        // Both kills are still reported, and the second worker's climb is still timed.
+        // Both kills are still reported.
         let kills = tr
             .iter()
             .filter(|(_, x)| {
