@@ -1,0 +1,114 @@
+//! Node: the node's memory as one container's samples show it. Where a sample does not say
+//! how much memory the node has (a foreign trace, a `POST /predict` body), the container's own
+//! memory pressure and the page cache it loses stand in for the node's. Beside them, the
+//! shares that tell the pod growing into a shortage from a bystander ([`VICTIM_GROWTH`],
+//! [`BYSTANDER_SHARE`]; `extract` applies them). These feed `predict`'s eviction rules, not
+//! the container's own limit.
+use super::memory::file_peak;
+use crate::history::History;
+use crate::sample::Sample;
+
+/// Share of its own working set a container without a limit must have grown by over 5 min to
+/// count as growing ([`Features::grows_on_unknown_node`]): above GC and allocation noise.
+///
+/// [`Features::grows_on_unknown_node`]: super::Features::grows_on_unknown_node
+pub const VICTIM_GROWTH: f64 = 0.05;
+
+/// Least share of a node's falling available memory a container's own growth must take
+/// ([`Features::shortage_share`]) for the trees' eviction verdict to stand. The kubelet evicts
+/// the pod whose usage exceeds its request the most; on a node running short, that is the
+/// pod growing into the shortage. A container that holds still while memory runs out around
+/// it watches another pod's growth — one this node's samples may not show (a batch job, a
+/// pod the agent does not see) — and that pod goes first, and the pressure with it.
+///
+/// [`Features::shortage_share`]: super::Features::shortage_share
+pub const BYSTANDER_SHARE: f64 = 0.05;
+
+/// Least page cache lost for [`cache_squeeze`] to count it, bytes: a small cache's churn
+/// (a rotated log, a deleted temp file) is not reclaim.
+pub const SQUEEZE_MIN_BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+
+/// Window of [`cache_squeeze`], seconds.
+pub const SQUEEZE_WINDOW: f64 = 600.0;
+
+/// Whether `s` does not say how much memory its node has: without MemTotal the share left
+/// (`node_available_ratio`) is unknown, and the model learned node pressure only where both
+/// are known, so a source that writes MemAvailable alone gets the fallbacks of one that
+/// writes neither.
+fn node_size_unknown(s: &Sample) -> bool {
+    s.node_memory_total_bytes.is_none_or(|t| t == 0)
+}
+
+/// Whether `s` is of a container without a memory limit and does not say how much memory the
+/// node has: the scope of [`cache_squeeze`], where the container's own signals stand in for
+/// the node's.
+fn limitless_on_unknown_node(s: &Sample) -> bool {
+    s.memory_limit_bytes.is_none() && node_size_unknown(s)
+}
+
+/// Share of its memory limit below which a container's usage keeps its own cgroup out of
+/// reclaim: memcg reclaims, and stalls the tasks charging it, only when a charge would cross
+/// the limit (usage counts the page cache, so a full cache takes it there).
+pub const OWN_RECLAIM_USAGE: f64 = 0.9;
+
+/// Whether `s` does not say how much memory the node has left and its container cannot be
+/// reclaiming against a limit of its own (none, or usage below [`OWN_RECLAIM_USAGE`] of it):
+/// the scope of [`node_pressure_fallback`] and [`Features::grows_on_unknown_node`].
+///
+/// [`Features::grows_on_unknown_node`]: super::Features::grows_on_unknown_node
+pub(super) fn own_reclaim_idle_on_unknown_node(s: &Sample) -> bool {
+    node_size_unknown(s)
+        && match s.memory_limit_bytes {
+            None => true,
+            Some(l) => s
+                .memory_usage_bytes
+                .is_some_and(|u| (u as f64) < OWN_RECLAIM_USAGE * l as f64),
+        }
+}
+
+/// Memory pressure (PSI avg10, percent: the larger of `full` and half of `some`) of a
+/// container that has no memory limit or uses less than [`OWN_RECLAIM_USAGE`] of it, in a
+/// sample that does not say how much memory the node has left (a foreign trace, a
+/// `POST /predict` body; the agent always knows the node).
+///
+/// Such a container's own cgroup does not reclaim, so its tasks stall on memory only when the
+/// whole node is short of it (or, below the limit, when memory.high throttles it: see
+/// [`extract`]): the state in which the kubelet evicts pods without limits first
+/// (BestEffort), then Burstable ones above their requests.
+///
+/// [`extract`]: super::extract
+pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
+    if !own_reclaim_idle_on_unknown_node(s) {
+        return None;
+    }
+    let some = s.memory_pressure_some_avg10.filter(|v| v.is_finite());
+    let full = s.memory_pressure_full_avg10.filter(|v| v.is_finite());
+    match (some, full) {
+        (None, None) => None,
+        (a, b) => Some(b.unwrap_or(0.0).max(a.unwrap_or(0.0) / 2.0).max(0.0)),
+    }
+}
+
+/// Share of its page cache (0..1) that a container without a memory limit, in a sample that
+/// does not say how much memory the node has left, lost since its peak over the last
+/// [`SQUEEZE_WINDOW`] of this instance; 0 for a loss below [`SQUEEZE_MIN_BYTES`].
+///
+/// Without a limit the container's own cgroup never reclaims: its page cache shrinks only
+/// when the app deletes the files or when the node runs short and global reclaim takes the
+/// cache of every cgroup, file pages first. For a container that also grows
+/// ([`Features::grows_on_unknown_node`]) that is the node filling toward the kubelet's
+/// eviction threshold, in a trace without memory PSI as much as with it.
+///
+/// [`Features::grows_on_unknown_node`]: super::Features::grows_on_unknown_node
+pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
+    if !limitless_on_unknown_node(s) {
+        return None;
+    }
+    let now = s.memory_file_bytes? as f64;
+    let (_, peak) = file_peak(h, s.ts - SQUEEZE_WINDOW, (s.ts, now));
+    Some(if peak - now >= SQUEEZE_MIN_BYTES {
+        (peak - now) / peak
+    } else {
+        0.0
+    })
+}
