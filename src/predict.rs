@@ -584,6 +584,11 @@ pub struct Predictor {
     /// Each container's place in the kubelet's eviction order, where the kubelet gave its
     /// memory request ([`Predictor::eviction_first`]).
     standings: HashMap<String, Standing>,
+    /// Containers without a memory limit growing on a node whose memory the samples do not
+    /// give ([`features::Features::grows_on_unknown_node`]): when last seen growing
+    /// ([`Predictor::grower_elsewhere`]) and its growth, bytes per second
+    /// ([`features::Features::ws_rise_5m`]). Kept for [`SIBLING_FRESH_S`], vanished or not.
+    unknown_node_growers: HashMap<String, (f64, f64)>,
 }
 
 impl Predictor {
@@ -600,6 +605,7 @@ impl Predictor {
             pods: HashMap::new(),
             guaranteed_growth: HashMap::new(),
             standings: HashMap::new(),
+            unknown_node_growers: HashMap::new(),
         }
     }
 
@@ -785,6 +791,37 @@ impl Predictor {
                 self.standings.remove(&sample.id);
             }
         }
+        // Without the node's memory and the requests, a pod without a limit that grows is the
+        // one the node runs short for: its usage above its request grows, the kubelet evicts
+        // it first, and the kernel's OOM killer picks the largest task. A container of another
+        // pod that holds still beside it (rises by less than `features::BYSTANDER_SHARE` of
+        // the grower's rise: a small container's drift can be a large share of itself) shares
+        // its stalls, and is not the next to go. Nor just after the grower vanished (killed,
+        // evicted): its memory is free again, and the stalls of the last 10 s (PSI avg10) are
+        // the ones that came before its end; so a grower is kept for its freshness, not for
+        // as long as it lives.
+        match f.ws_rise_5m {
+            Some(rise) if sample.memory_limit_bytes.is_none() && f.grows_on_unknown_node => {
+                self.unknown_node_growers
+                    .insert(sample.id.clone(), (sample.ts, rise));
+            }
+            _ if self.unknown_node_growers.is_empty() => {}
+            own => {
+                self.unknown_node_growers.remove(&sample.id);
+                self.unknown_node_growers
+                    .retain(|_, (t, _)| *t >= sample.ts - SIBLING_FRESH_S);
+                if f.node_psi.is_some()
+                    && sample.memory_request_bytes.is_none()
+                    && Self::grower_elsewhere(
+                        &self.unknown_node_growers,
+                        &sample.id,
+                        own.unwrap_or(0.0).max(0.0),
+                    )
+                {
+                    f.outranked = true;
+                }
+            }
+        }
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
         if st
@@ -869,6 +906,17 @@ impl Predictor {
             time_to_oom_seconds: a.time_to_oom,
         };
         (prediction, transitions)
+    }
+
+    /// Whether one of `growers` (containers without a memory limit seen growing on a node of
+    /// unknown memory lately: when, and how fast) is of a pod other than `id`'s and grows more
+    /// than `own` (bytes per second) by a factor of 1 / [`features::BYSTANDER_SHARE`].
+    fn grower_elsewhere(growers: &HashMap<String, (f64, f64)>, id: &str, own: f64) -> bool {
+        let pod = id.rsplit_once('/').map_or(id, |(pod, _)| pod);
+        growers.iter().any(|(other, (_, rise))| {
+            own < features::BYSTANDER_SHARE * rise
+                && other.rsplit_once('/').map_or(other.as_str(), |(p, _)| p) != pod
+        })
     }
 
     /// Drop the state of containers for which `keep` returns false (vanished containers).

@@ -228,6 +228,7 @@ fn bare(x: [f32; N]) -> Features {
         cache_squeeze: None,
         cpu_use: None,
         grows_on_unknown_node: false,
+        ws_rise_5m: None,
         shortage_share: None,
         sample_gap: 0.0,
         step_reaches_limit: false,
@@ -1219,4 +1220,62 @@ fn restarts_behind_an_instance_its_cpu_counter_dates_young_are_a_loop_in_progres
     assert!(first_seen_after_restarts(5, "OOMKilled", 80.0).is_empty());
     let oom = first_seen_after_restarts(5, "OOMKilled", 20.0);
     assert!(oom.len() == 1 && oom[0] <= 20.0, "{oom:?}");
+}
+
+/// A node whose samples give neither its memory nor the requests (a foreign trace): memory
+/// stalls (PSI) climb in every container from 200 s, a flat container without a limit sits at
+/// 300 MiB in pod `b`, and, where `grower` says so, a container without a limit grows from 600
+/// MiB by 6 MiB/s in pod `a`. Returns when each was alarmed (grower's, flat one's).
+fn unknown_node_stalling(grower: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let (mut grew, mut flat) = (Vec::new(), Vec::new());
+    for i in 0..=88 {
+        let t = i as f64 * 5.0;
+        let some = ((t - 200.0) / 2.0).clamp(0.0, 60.0);
+        let pods = [
+            ("a/grower/c", 600.0 + 6.0 * (t - 60.0).max(0.0)),
+            ("b/flat/c", 300.0),
+        ];
+        for (id, ws) in pods
+            .into_iter()
+            .filter(|(id, _)| grower || *id == "b/flat/c")
+        {
+            let w = ((ws + wobble(i + 3) * 2.0) * MIB as f64) as u64;
+            let s = Sample {
+                ts: t,
+                id: id.into(),
+                memory_working_set_bytes: Some(w),
+                memory_usage_bytes: Some(w),
+                memory_anon_bytes: Some(w),
+                memory_file_bytes: Some(0),
+                memory_pressure_some_avg10: Some(some),
+                memory_pressure_full_avg10: Some(some / 2.0),
+                qos: Some(Qos::Burstable),
+                restarts_total: Some(0),
+                ..Default::default()
+            };
+            if p.observe(&s).1.contains(&Transition::Alarmed) {
+                if id == "a/grower/c" {
+                    &mut grew
+                } else {
+                    &mut flat
+                }
+                .push(t);
+            }
+        }
+    }
+    (grew, flat)
+}
+
+#[test]
+fn on_a_node_of_unknown_memory_the_stalls_are_the_growers_not_a_bystanders() {
+    // Alone on the node, the flat container's stalls are all that tells of the shortage.
+    let (_, alone) = unknown_node_stalling(false);
+    assert_eq!(alone.len(), 1, "flat container alone {alone:?}");
+    // Beside a pod without a limit that grows into it, the kubelet ranks the grower first (its
+    // usage above its request grows) and the kernel's OOM killer picks its larger tasks: the
+    // flat pod is not the next to go, the grower is.
+    let (grew, flat) = unknown_node_stalling(true);
+    assert!(flat.is_empty(), "bystander {flat:?}");
+    assert_eq!(grew.len(), 1, "grower {grew:?}");
 }

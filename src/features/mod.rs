@@ -212,6 +212,9 @@ pub struct Features {
     /// [`VICTIM_GROWTH`] of itself over the last 5 min: under node pressure it is the pod the
     /// kubelet ranks first for eviction (usage above requests), and the pressure's cause.
     pub grows_on_unknown_node: bool,
+    /// Growth of the working set's envelope over the last 5 min, bytes per second (`None`
+    /// without a trend): how much of a node's memory this container is taking.
+    pub ws_rise_5m: Option<f64>,
     /// On a node whose available memory has been falling over the last 5 min (its envelope),
     /// how much of that fall this container's working set took over the same window (its
     /// envelope's rise over the node's fall; `None` where the node is not falling or either
@@ -659,6 +662,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         }),
         cache_squeeze: cache_squeeze(h, s),
         grows_on_unknown_node: grows,
+        ws_rise_5m: ws_env5,
         shortage_share: match (node_fall_envelope.map(|e| e.slope), ws_env5) {
             (Some(fall), Some(g)) if fall > 0.0 => Some(g / fall),
             _ => None,
