@@ -560,6 +560,30 @@ fn node_running_short(qos: Qos) -> (Vec<f64>, Vec<f64>) {
     node_running_short_with(qos, Qos::Besteffort, None, None)
 }
 
+/// A sample of container `id` at `t` whose working set, `ws_mib` MiB, is all anonymous memory,
+/// never restarted.
+fn anon_sample(t: f64, id: &str, ws_mib: f64) -> Sample {
+    let w = (ws_mib * MIB as f64) as u64;
+    Sample {
+        ts: t,
+        id: id.into(),
+        memory_working_set_bytes: Some(w),
+        memory_usage_bytes: Some(w),
+        memory_anon_bytes: Some(w),
+        memory_file_bytes: Some(0),
+        restarts_total: Some(0),
+        ..Default::default()
+    }
+}
+
+/// Feed `s` to `p`, noting when it alarms under `grower` (container `a/grower/c`) or `flat`
+/// (any other).
+fn observe_pair(p: &mut Predictor, s: &Sample, grower: &mut Vec<f64>, flat: &mut Vec<f64>) {
+    if p.observe(s).1.contains(&Transition::Alarmed) {
+        if s.id == "a/grower/c" { grower } else { flat }.push(s.ts);
+    }
+}
+
 /// [`node_running_short`] with the flat pod's class, the memory requests the kubelet gave
 /// (grower's, flat one's; MiB) and its eviction threshold (MiB) in the samples.
 fn node_running_short_with(
@@ -592,32 +616,16 @@ fn node_running_short_reserved(
             ("a/grower/c", 600.0 + 6.0 * fall, qos, requests.map(|r| r.0)),
             ("b/flat/c", 800.0, flat_qos, requests.map(|r| r.1)),
         ] {
-            let w = ((ws + wobble(i + 3) * 2.0) * MIB as f64) as u64;
             let s = Sample {
-                ts: t,
-                id: id.into(),
-                memory_working_set_bytes: Some(w),
-                memory_usage_bytes: Some(w),
-                memory_anon_bytes: Some(w),
-                memory_file_bytes: Some(0),
                 node_memory_available_bytes: Some(avail + reserved.map_or(0, |r| r.0 * MIB)),
                 node_allocatable_available_bytes: reserved.filter(|r| r.1).map(|_| avail),
                 node_memory_total_bytes: Some(16 << 30),
                 qos: Some(q),
-                restarts_total: Some(0),
                 memory_request_bytes: request.map(|r| r * MIB),
                 node_eviction_threshold_bytes: threshold.map(|t| t * MIB),
-                ..Default::default()
+                ..anon_sample(t, id, ws + wobble(i + 3) * 2.0)
             };
-            let (_, tr) = p.observe(&s);
-            if tr.contains(&Transition::Alarmed) {
-                if id == "a/grower/c" {
-                    &mut grower
-                } else {
-                    &mut flat
-                }
-                .push(t);
-            }
+            observe_pair(&mut p, &s, &mut grower, &mut flat);
         }
     }
     (grower, flat)
@@ -1240,28 +1248,13 @@ fn unknown_node_stalling(grower: bool) -> (Vec<f64>, Vec<f64>) {
             .into_iter()
             .filter(|(id, _)| grower || *id == "b/flat/c")
         {
-            let w = ((ws + wobble(i + 3) * 2.0) * MIB as f64) as u64;
             let s = Sample {
-                ts: t,
-                id: id.into(),
-                memory_working_set_bytes: Some(w),
-                memory_usage_bytes: Some(w),
-                memory_anon_bytes: Some(w),
-                memory_file_bytes: Some(0),
                 memory_pressure_some_avg10: Some(some),
                 memory_pressure_full_avg10: Some(some / 2.0),
                 qos: Some(Qos::Burstable),
-                restarts_total: Some(0),
-                ..Default::default()
+                ..anon_sample(t, id, ws + wobble(i + 3) * 2.0)
             };
-            if p.observe(&s).1.contains(&Transition::Alarmed) {
-                if id == "a/grower/c" {
-                    &mut grew
-                } else {
-                    &mut flat
-                }
-                .push(t);
-            }
+            observe_pair(&mut p, &s, &mut grew, &mut flat);
         }
     }
     (grew, flat)
