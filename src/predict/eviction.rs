@@ -1,0 +1,85 @@
+//! Eviction: whom the kubelet evicts first when the node runs short of memory. A container's
+//! place in the kubelet's order among the pods whose requests are known ([`Standing`],
+//! `eviction_first`) and, where neither the node's memory nor the requests are known, a pod
+//! growing elsewhere that outranks a bystander (`grower_elsewhere`). Apart because these read
+//! other containers' state, not the sample's own; [`Predictor::observe`] applies their
+//! verdicts to the features before the risk is assessed.
+use super::{Predictor, SIBLING_FRESH_S};
+use crate::features;
+use std::collections::HashMap;
+
+/// A container's place in the kubelet's eviction order, as of its last sample.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Standing {
+    pub(super) ts: f64,
+    /// Working set, bytes (what the kubelet counts as a pod's memory usage).
+    pub(super) ws: u64,
+    /// Memory request, bytes (0 for none).
+    pub(super) request: u64,
+    /// Pod priority (0 unless the kubelet gave one).
+    pub(super) priority: i32,
+    /// Not Guaranteed and not critical: a pod the kubelet evicts under memory pressure.
+    pub(super) evictable: bool,
+}
+
+impl Predictor {
+    /// Whether one of `growers` (containers without a memory limit seen growing on a node of
+    /// unknown memory lately: when, and how fast) is of a pod other than `id`'s and grows more
+    /// than `own` (bytes per second) by a factor of 1 / [`features::BYSTANDER_SHARE`].
+    pub(super) fn grower_elsewhere(
+        growers: &HashMap<String, (f64, f64)>,
+        id: &str,
+        own: f64,
+    ) -> bool {
+        let pod = id.rsplit_once('/').map_or(id, |(pod, _)| pod);
+        growers.iter().any(|(other, (_, rise))| {
+            own < features::BYSTANDER_SHARE * rise
+                && other.rsplit_once('/').map_or(other.as_str(), |(p, _)| p) != pod
+        })
+    }
+
+    /// Whether the pod of container `id` heads the kubelet's eviction order among the pods
+    /// whose requests are known (seen within [`SIBLING_FRESH_S`] of it): pods whose usage
+    /// exceeds their requests first, then the lower priority, then the larger excess
+    /// (`rankMemoryPressure` in the kubelet's eviction manager). Sums run over each pod's
+    /// containers, as the kubelet's do. `None` where its own pod cannot be evicted or its
+    /// standing is unknown.
+    pub(super) fn eviction_first(
+        standings: &HashMap<String, Standing>,
+        pods: &HashMap<String, Vec<String>>,
+        id: &str,
+    ) -> Option<bool> {
+        let now = standings.get(id)?.ts;
+        // (above its requests, priority, usage − requests) of a pod, `None` if the kubelet
+        // would not evict it.
+        let rank = |ids: &[String]| {
+            let mut sums: Option<(f64, f64, i32)> = None;
+            for s in ids
+                .iter()
+                .filter_map(|i| standings.get(i))
+                .filter(|s| s.ts >= now - SIBLING_FRESH_S)
+            {
+                if !s.evictable {
+                    return None;
+                }
+                let (ws, req, prio) = sums.get_or_insert((0.0, 0.0, s.priority));
+                *ws += s.ws as f64;
+                *req += s.request as f64;
+                *prio = (*prio).min(s.priority);
+            }
+            sums.map(|(ws, req, prio)| (ws > req, prio, ws - req))
+        };
+        let (own_pod, _) = id.rsplit_once('/')?;
+        let own = rank(pods.get(own_pod)?)?;
+        let ahead = |o: &(bool, i32, f64)| {
+            (o.0 && !own.0) || (o.0 == own.0 && (o.1 < own.1 || (o.1 == own.1 && o.2 > own.2)))
+        };
+        Some(
+            !pods
+                .iter()
+                .filter(|(pod, _)| pod.as_str() != own_pod)
+                .filter_map(|(_, ids)| rank(ids))
+                .any(|o| ahead(&o)),
+        )
+    }
+}
