@@ -380,6 +380,13 @@ impl ContainerMeta {
     }
 }
 
+/// The `namespace/pod` of a `namespace/pod/container` sample id (see [`ContainerMeta::id`]):
+/// what the containers of one pod share. `None` for an id without a `/` (a foreign trace may
+/// name its series anyhow).
+pub fn pod_of(id: &str) -> Option<&str> {
+    id.rsplit_once('/').map(|(pod, _)| pod)
+}
+
 /// A container as `collect` prints it: metadata and sample fields in one flat object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContainerSample {

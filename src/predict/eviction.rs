@@ -6,6 +6,7 @@
 //! verdicts to the features before the risk is assessed.
 use super::{Predictor, SIBLING_FRESH_S};
 use crate::features;
+use crate::sample::pod_of;
 use std::collections::HashMap;
 
 /// A container's place in the kubelet's eviction order, as of its last sample.
@@ -31,10 +32,9 @@ impl Predictor {
         id: &str,
         own: f64,
     ) -> bool {
-        let pod = id.rsplit_once('/').map_or(id, |(pod, _)| pod);
+        let pod = pod_of(id).unwrap_or(id);
         growers.iter().any(|(other, (_, rise))| {
-            own < features::BYSTANDER_SHARE * rise
-                && other.rsplit_once('/').map_or(other.as_str(), |(p, _)| p) != pod
+            own < features::BYSTANDER_SHARE * rise && pod_of(other).unwrap_or(other) != pod
         })
     }
 
@@ -69,7 +69,7 @@ impl Predictor {
             }
             sums.map(|(ws, req, prio)| (ws > req, prio, ws - req))
         };
-        let (own_pod, _) = id.rsplit_once('/')?;
+        let own_pod = pod_of(id)?;
         let own = rank(pods.get(own_pod)?)?;
         let ahead = |o: &(bool, i32, f64)| {
             (o.0 && !own.0) || (o.0 == own.0 && (o.1 < own.1 || (o.1 == own.1 && o.2 > own.2)))

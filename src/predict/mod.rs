@@ -57,7 +57,7 @@ use restart::{
 use crate::features;
 use crate::history::History;
 use crate::model::Model;
-use crate::sample::{Cause, Qos, Sample};
+use crate::sample::{pod_of, Cause, Qos, Sample};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -181,7 +181,7 @@ impl Predictor {
         let st = match self.states.get_mut(sample.id.as_str()) {
             Some(st) => st,
             None => {
-                if let Some((pod, _)) = sample.id.rsplit_once('/') {
+                if let Some(pod) = pod_of(&sample.id) {
                     let ids = self.pods.entry(pod.to_string()).or_default();
                     ids.push(sample.id.clone());
                 }
@@ -343,9 +343,16 @@ impl Predictor {
         // the ones that came before its end; so a grower is kept for its freshness, not for
         // as long as it lives.
         match f.ws_rise_5m {
+            // Updated in place: a grower is seen every sweep, and its id need not be cloned
+            // each time.
             Some(rise) if sample.memory_limit_bytes.is_none() && f.grows_on_unknown_node => {
-                self.unknown_node_growers
-                    .insert(sample.id.clone(), (sample.ts, rise));
+                match self.unknown_node_growers.get_mut(&sample.id) {
+                    Some(known) => *known = (sample.ts, rise),
+                    None => {
+                        self.unknown_node_growers
+                            .insert(sample.id.clone(), (sample.ts, rise));
+                    }
+                }
             }
             _ if self.unknown_node_growers.is_empty() => {}
             own => {

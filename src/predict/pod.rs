@@ -3,7 +3,7 @@
 //! [`SIBLING_FRESH_S`]. Apart because it reads the siblings' histories before the sample is
 //! taken in.
 use super::Predictor;
-use crate::sample::Sample;
+use crate::sample::{pod_of, Sample};
 
 /// How recent a sample of a pod's other container must be for its tasks to count toward the
 /// pod's ([`Predictor::pod_tasks`]): two of the sparsest scrapes; older, it has gone.
@@ -29,7 +29,7 @@ impl Predictor {
         {
             return None;
         }
-        let (pod, _) = s.id.rsplit_once('/')?;
+        let pod = pod_of(&s.id)?;
         let others: u64 = self
             .pods
             .get(pod)?

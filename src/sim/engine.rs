@@ -618,9 +618,9 @@ pub fn run(
     out
 }
 
-/// `namespace/pod` of a `namespace/pod/container` id.
+/// `namespace/pod` of a `namespace/pod/container` id; the whole id where it has no `/`.
 fn pod_of(id: &str) -> &str {
-    id.rsplit_once('/').map_or(id, |(p, _)| p)
+    crate::sample::pod_of(id).unwrap_or(id)
 }
 
 /// Timestamp of a trace line.
