@@ -1272,3 +1272,45 @@ fn on_a_node_of_unknown_memory_the_stalls_are_the_growers_not_a_bystanders() {
     assert!(flat.is_empty(), "bystander {flat:?}");
     assert_eq!(grew.len(), 1, "grower {grew:?}");
 }
+
+/// A node whose samples give neither its memory nor the requests: memory stalls climb in every
+/// container from 200 s while two pods without a limit grow, `a` (Burstable) from 2000 MiB by
+/// 6 MiB/s and `b` (`second_qos`) from 600 MiB by 3 MiB/s. Returns when each was alarmed
+/// (the larger's, the second's).
+fn two_growers_stalling(second_qos: Qos) -> (Vec<f64>, Vec<f64>) {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let (mut larger, mut second) = (Vec::new(), Vec::new());
+    for i in 0..=88 {
+        let t = i as f64 * 5.0;
+        let some = ((t - 200.0) / 2.0).clamp(0.0, 60.0);
+        let pods = [
+            ("a/grower/c", 2000.0 + 6.0 * t, Qos::Burstable),
+            ("b/second/c", 600.0 + 3.0 * t, second_qos),
+        ];
+        for (id, ws, qos) in pods {
+            let s = Sample {
+                memory_pressure_some_avg10: Some(some),
+                memory_pressure_full_avg10: Some(some / 2.0),
+                qos: Some(qos),
+                ..anon_sample(t, id, ws + wobble(i + 5) * 2.0)
+            };
+            observe_pair(&mut p, &s, &mut larger, &mut second);
+        }
+    }
+    (larger, second)
+}
+
+#[test]
+fn on_a_node_of_unknown_memory_the_larger_grower_goes_first() {
+    // The kubelet evicts the pod whose usage exceeds its request the most: with the requests
+    // unknown, of two Burstable pods growing into the shortage, the larger one goes first, and
+    // its end relieves the node.
+    let (larger, second) = two_growers_stalling(Qos::Burstable);
+    assert_eq!(larger.len(), 1, "larger {larger:?}");
+    assert!(second.is_empty(), "second {second:?}");
+    // A BestEffort pod's whole usage exceeds its (zero) request: smaller or not, it may head
+    // the order, so it is warned of too.
+    let (larger, second) = two_growers_stalling(Qos::Besteffort);
+    assert_eq!(larger.len(), 1, "larger {larger:?}");
+    assert_eq!(second.len(), 1, "BestEffort second {second:?}");
+}

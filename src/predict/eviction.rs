@@ -23,18 +23,39 @@ pub(super) struct Standing {
     pub(super) evictable: bool,
 }
 
+/// A container without a memory limit seen growing on a node whose memory the samples do not
+/// give ([`features::Features::grows_on_unknown_node`]), as of its last such sample.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Grower {
+    pub(super) ts: f64,
+    /// Growth, bytes per second ([`features::Features::ws_rise_5m`]).
+    pub(super) rise: f64,
+    /// Working set, bytes.
+    pub(super) ws: f64,
+    /// Of a BestEffort pod (no request at all).
+    pub(super) besteffort: bool,
+}
+
 impl Predictor {
-    /// Whether one of `growers` (containers without a memory limit seen growing on a node of
-    /// unknown memory lately: when, and how fast) is of a pod other than `id`'s and grows more
-    /// than `own` (bytes per second) by a factor of 1 / [`features::BYSTANDER_SHARE`].
+    /// Whether one of `growers` is of a pod other than `id`'s and goes before it: it grows
+    /// more than `own_rise` (bytes per second; `None` for a grower, which is not judged by its
+    /// pace) by a factor of 1 / [`features::BYSTANDER_SHARE`], or it is larger than `own_ws`
+    /// (bytes) and not of a lower class (`own_besteffort`). The
+    /// kubelet evicts the pod whose usage exceeds its request the most: with the requests
+    /// unknown, the larger usage is the better guess, but only within a class, since a
+    /// BestEffort pod's whole usage exceeds its (zero) request and a Burstable one's does not.
     pub(super) fn grower_elsewhere(
-        growers: &HashMap<String, (f64, f64)>,
+        growers: &HashMap<String, Grower>,
         id: &str,
-        own: f64,
+        own_rise: Option<f64>,
+        own_ws: Option<f64>,
+        own_besteffort: bool,
     ) -> bool {
         let pod = pod_of(id).unwrap_or(id);
-        growers.iter().any(|(other, (_, rise))| {
-            own < features::BYSTANDER_SHARE * rise && pod_of(other).unwrap_or(other) != pod
+        growers.iter().any(|(other, g)| {
+            let larger = own_ws.is_some_and(|w| w < g.ws) && (g.besteffort || !own_besteffort);
+            let slower = own_rise.is_some_and(|r| r < features::BYSTANDER_SHARE * g.rise);
+            (slower || larger) && pod_of(other).unwrap_or(other) != pod
         })
     }
 

@@ -47,7 +47,7 @@ pub use risk::{assess, ttl_risk, Assessment, ALARM_HORIZON};
 pub(crate) use risk::step_clock_applied;
 
 use alarm::{detect_crash, Alarm, CONFIRM_MAX_GAP};
-use eviction::Standing;
+use eviction::{Grower, Standing};
 use limits::{fill_limits, Stated};
 use restart::{
     pids_limit_near, pids_multiplied, SWAP_CEILING_MIN, UNEXPLAINED_RESTART_RISK,
@@ -130,7 +130,7 @@ pub struct Predictor {
     /// give ([`features::Features::grows_on_unknown_node`]): when last seen growing
     /// ([`Predictor::grower_elsewhere`]) and its growth, bytes per second
     /// ([`features::Features::ws_rise_5m`]). Kept for [`SIBLING_FRESH_S`], vanished or not.
-    unknown_node_growers: HashMap<String, (f64, f64)>,
+    unknown_node_growers: HashMap<String, Grower>,
 }
 
 impl Predictor {
@@ -341,30 +341,52 @@ impl Predictor {
         // its stalls, and is not the next to go. Nor just after the grower vanished (killed,
         // evicted): its memory is free again, and the stalls of the last 10 s (PSI avg10) are
         // the ones that came before its end; so a grower is kept for its freshness, not for
-        // as long as it lives.
+        // as long as it lives. Of two growers the larger goes first (the kubelet ranks by usage
+        // above request, and the requests are unknown), unless only the smaller is BestEffort.
+        let own_ws = sample.memory_working_set_bytes.map(|w| w as f64);
+        let besteffort = sample.qos == Some(Qos::Besteffort);
         match f.ws_rise_5m {
             // Updated in place: a grower is seen every sweep, and its id need not be cloned
             // each time.
             Some(rise) if sample.memory_limit_bytes.is_none() && f.grows_on_unknown_node => {
+                let seen = Grower {
+                    ts: sample.ts,
+                    rise,
+                    ws: own_ws.unwrap_or(0.0),
+                    besteffort,
+                };
                 match self.unknown_node_growers.get_mut(&sample.id) {
-                    Some(known) => *known = (sample.ts, rise),
+                    Some(known) => *known = seen,
                     None => {
-                        self.unknown_node_growers
-                            .insert(sample.id.clone(), (sample.ts, rise));
+                        self.unknown_node_growers.insert(sample.id.clone(), seen);
                     }
+                }
+                if f.node_psi.is_some()
+                    && sample.memory_request_bytes.is_none()
+                    && Self::grower_elsewhere(
+                        &self.unknown_node_growers,
+                        &sample.id,
+                        None,
+                        own_ws,
+                        besteffort,
+                    )
+                {
+                    f.outranked = true;
                 }
             }
             _ if self.unknown_node_growers.is_empty() => {}
             own => {
                 self.unknown_node_growers.remove(&sample.id);
                 self.unknown_node_growers
-                    .retain(|_, (t, _)| *t >= sample.ts - SIBLING_FRESH_S);
+                    .retain(|_, g| g.ts >= sample.ts - SIBLING_FRESH_S);
                 if f.node_psi.is_some()
                     && sample.memory_request_bytes.is_none()
                     && Self::grower_elsewhere(
                         &self.unknown_node_growers,
                         &sample.id,
-                        own.unwrap_or(0.0).max(0.0),
+                        Some(own.unwrap_or(0.0).max(0.0)),
+                        own_ws,
+                        besteffort,
                     )
                 {
                     f.outranked = true;
