@@ -192,7 +192,9 @@ fn throttle_shares(h: &History, since: f64) -> impl Iterator<Item = Interval> + 
 
 /// Whether this instance's CFS throttling began as a step and has held its level since: the
 /// newest intervals are throttled in a share of their periods within [`STEP_BAND`] of the
-/// newest one's (or in [`STARVED_RATIO`] or more, pinned), and they got there from an interval
+/// higher of the newest two's (or in [`STARVED_RATIO`] or more, pinned), single intervals
+/// dipping below it allowed while the level held more often than it dipped (a task at its
+/// quota is not throttled alike in every interval), and they got there from an interval
 /// throttled in under [`STEP_FROM`] through at most one interval between (the one the step
 /// fell in), within [`STEP_SECONDS`]. The level must have held for [`STEP_HELD`] intervals,
 /// unless the container idled before (under [`STEP_IDLE`] of its quota `limit`, in cores): one
@@ -288,11 +290,15 @@ fn throttle_held(h: &History, l: &LastMinute) -> bool {
 fn stepped_to_level(h: &History, limit: Option<f64>) -> bool {
     // As far back as the history goes: a batch run may hold its level for longer than any
     // trend window.
-    let mut intervals = throttle_shares(h, f64::NEG_INFINITY);
+    let mut intervals = throttle_shares(h, f64::NEG_INFINITY).peekable();
     let Some(newest) = intervals.next() else {
         return false;
     };
-    let level = newest.share;
+    // A task at its quota is not throttled in every interval alike: the level is the higher
+    // of the newest two, so that one interval dipping below it does not set it.
+    let level = newest
+        .share
+        .max(intervals.peek().map_or(newest.share, |i| i.share));
     if level < STEP_FROM {
         return false;
     }
@@ -301,12 +307,20 @@ fn stepped_to_level(h: &History, limit: Option<f64>) -> bool {
     // The start of the oldest interval of the newest run at this level.
     let mut level_from = newest.start;
     let mut held_for = 1;
+    let mut dips = 0;
     let mut in_run = true;
     let mut between = 0;
-    for i in intervals {
+    while let Some(i) = intervals.next() {
         if in_run && held(i.share) {
             level_from = i.start;
             held_for += 1;
+            continue;
+        }
+        // Nor does one dipping inside the run (the interval before it is back at the level),
+        // as long as the level held more often than it dipped. A climb, once left, is not
+        // returned to.
+        if in_run && dips + 1 < held_for && intervals.peek().is_some_and(|o| held(o.share)) {
+            dips += 1;
             continue;
         }
         in_run = false;
@@ -363,6 +377,26 @@ mod tests {
         ] {
             assert!(!stepped(380.0, share));
         }
+    }
+
+    #[test]
+    fn a_level_that_dips_for_an_interval_now_and_then_is_still_a_level() {
+        // Stepped at 200 s to 97 % of its periods, with single intervals at 70 % (a task at its
+        // quota is not throttled alike in every interval), the newest one among them.
+        let dipping = |t: f64| match t {
+            t if t <= 200.0 => 0.0,
+            t if t == 300.0 || t == 380.0 => 0.7,
+            _ => 0.97,
+        };
+        assert!(stepped(380.0, dipping));
+        // A climb that dips on its way is still a climb.
+        let climbing = |t: f64| match t {
+            t if t <= 200.0 => 0.0,
+            t if t <= 260.0 => 0.5,
+            t if t <= 320.0 || t == 350.0 => 0.7,
+            _ => 0.97,
+        };
+        assert!(!stepped(380.0, climbing));
     }
 
     #[test]
