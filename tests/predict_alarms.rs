@@ -1273,26 +1273,39 @@ fn on_a_node_of_unknown_memory_the_stalls_are_the_growers_not_a_bystanders() {
     assert_eq!(grew.len(), 1, "grower {grew:?}");
 }
 
-/// A node whose samples give neither its memory nor the requests: memory stalls climb in every
-/// container from 200 s while two pods without a limit grow, `a` (Burstable) from 2000 MiB by
-/// 6 MiB/s and `b` (`second_qos`) from 600 MiB by 3 MiB/s. Returns when each was alarmed
-/// (the larger's, the second's).
-fn two_growers_stalling(second_qos: Qos) -> (Vec<f64>, Vec<f64>) {
+/// A node whose samples give neither its memory nor the requests, running short from 200 s:
+/// memory stalls climb in every container (`psi`), or, on cgroup v1 without PSI, global
+/// reclaim takes their page cache (200 MiB each, down to a tenth), while two pods without a
+/// limit grow, `a` (Burstable) from 2000 MiB by 6 MiB/s and `b` (`second_qos`) from 600 MiB by
+/// 3 MiB/s. Returns when each was alarmed (the larger's, the second's).
+fn two_growers_stalling(second_qos: Qos, psi: bool) -> (Vec<f64>, Vec<f64>) {
     let mut p = Predictor::new(Model::embedded(), None);
     let (mut larger, mut second) = (Vec::new(), Vec::new());
     for i in 0..=88 {
         let t = i as f64 * 5.0;
         let some = ((t - 200.0) / 2.0).clamp(0.0, 60.0);
+        let cache = 200.0 - 1.5 * (t - 200.0).clamp(0.0, 120.0);
         let pods = [
             ("a/grower/c", 2000.0 + 6.0 * t, Qos::Burstable),
             ("b/second/c", 600.0 + 3.0 * t, second_qos),
         ];
         for (id, ws, qos) in pods {
-            let s = Sample {
-                memory_pressure_some_avg10: Some(some),
-                memory_pressure_full_avg10: Some(some / 2.0),
-                qos: Some(qos),
-                ..anon_sample(t, id, ws + wobble(i + 5) * 2.0)
+            let anon = anon_sample(t, id, ws + wobble(i + 5) * 2.0);
+            let s = if psi {
+                Sample {
+                    memory_pressure_some_avg10: Some(some),
+                    memory_pressure_full_avg10: Some(some / 2.0),
+                    qos: Some(qos),
+                    ..anon
+                }
+            } else {
+                let file = (cache * MIB as f64) as u64;
+                Sample {
+                    memory_usage_bytes: anon.memory_usage_bytes.map(|u| u + file),
+                    memory_file_bytes: Some(file),
+                    qos: Some(qos),
+                    ..anon
+                }
             };
             observe_pair(&mut p, &s, &mut larger, &mut second);
         }
@@ -1305,12 +1318,15 @@ fn on_a_node_of_unknown_memory_the_larger_grower_goes_first() {
     // The kubelet evicts the pod whose usage exceeds its request the most: with the requests
     // unknown, of two Burstable pods growing into the shortage, the larger one goes first, and
     // its end relieves the node.
-    let (larger, second) = two_growers_stalling(Qos::Burstable);
-    assert_eq!(larger.len(), 1, "larger {larger:?}");
-    assert!(second.is_empty(), "second {second:?}");
+    // So on a cgroup v1 node, where the page cache global reclaim takes says so.
+    for psi in [true, false] {
+        let (larger, second) = two_growers_stalling(Qos::Burstable, psi);
+        assert_eq!(larger.len(), 1, "larger {larger:?}, psi {psi}");
+        assert!(second.is_empty(), "second {second:?}, psi {psi}");
+    }
     // A BestEffort pod's whole usage exceeds its (zero) request: smaller or not, it may head
     // the order, so it is warned of too.
-    let (larger, second) = two_growers_stalling(Qos::Besteffort);
+    let (larger, second) = two_growers_stalling(Qos::Besteffort, true);
     assert_eq!(larger.len(), 1, "larger {larger:?}");
     assert_eq!(second.len(), 1, "BestEffort second {second:?}");
 }

@@ -343,6 +343,9 @@ impl Predictor {
         // the ones that came before its end; so a grower is kept for its freshness, not for
         // as long as it lives. Of two growers the larger goes first (the kubelet ranks by usage
         // above request, and the requests are unknown), unless only the smaller is BestEffort.
+        // Judged where the samples can show the shortage: memory stalls, or (cgroup v1, no PSI)
+        // the page cache of a container without a limit, which only global reclaim takes.
+        let may_be_short = f.node_psi.is_some() || f.cache_squeeze.is_some();
         let own_ws = sample.memory_working_set_bytes.map(|w| w as f64);
         let besteffort = sample.qos == Some(Qos::Besteffort);
         match f.ws_rise_5m {
@@ -361,7 +364,7 @@ impl Predictor {
                         self.unknown_node_growers.insert(sample.id.clone(), seen);
                     }
                 }
-                if f.node_psi.is_some()
+                if may_be_short
                     && sample.memory_request_bytes.is_none()
                     && Self::grower_elsewhere(
                         &self.unknown_node_growers,
@@ -379,7 +382,7 @@ impl Predictor {
                 self.unknown_node_growers.remove(&sample.id);
                 self.unknown_node_growers
                     .retain(|_, g| g.ts >= sample.ts - SIBLING_FRESH_S);
-                if f.node_psi.is_some()
+                if may_be_short
                     && sample.memory_request_bytes.is_none()
                     && Self::grower_elsewhere(
                         &self.unknown_node_growers,
