@@ -40,10 +40,10 @@ impl Predictor {
     /// Whether one of `growers` is of a pod other than `id`'s and goes before it: it grows
     /// more than `own_rise` (bytes per second; `None` for a grower, which is not judged by its
     /// pace) by a factor of 1 / [`features::BYSTANDER_SHARE`], or it is larger than `own_ws`
-    /// (bytes) and not of a lower class (`own_besteffort`). The
-    /// kubelet evicts the pod whose usage exceeds its request the most: with the requests
-    /// unknown, the larger usage is the better guess, but only within a class, since a
-    /// BestEffort pod's whole usage exceeds its (zero) request and a Burstable one's does not.
+    /// (bytes) and not of a lower class (`own_besteffort`). The kubelet evicts the pod whose
+    /// usage exceeds its request the most: with the requests unknown, the larger usage is the
+    /// better guess, but only within a class, since a BestEffort pod's whole usage exceeds its
+    /// (zero) request and a Burstable one's does not.
     pub(super) fn grower_elsewhere(
         growers: &HashMap<String, Grower>,
         id: &str,

@@ -348,7 +348,9 @@ impl Predictor {
         let may_be_short = f.node_psi.is_some() || f.cache_squeeze.is_some();
         let own_ws = sample.memory_working_set_bytes.map(|w| w as f64);
         let besteffort = sample.qos == Some(Qos::Besteffort);
-        match f.ws_rise_5m {
+        // The pace to judge this container by where growers are known (`None` inside: a
+        // grower, judged by its size alone).
+        let pace = match f.ws_rise_5m {
             // Updated in place: a grower is seen every sweep, and its id need not be cloned
             // each time.
             Some(rise) if sample.memory_limit_bytes.is_none() && f.grows_on_unknown_node => {
@@ -364,36 +366,28 @@ impl Predictor {
                         self.unknown_node_growers.insert(sample.id.clone(), seen);
                     }
                 }
-                if may_be_short
-                    && sample.memory_request_bytes.is_none()
-                    && Self::grower_elsewhere(
-                        &self.unknown_node_growers,
-                        &sample.id,
-                        None,
-                        own_ws,
-                        besteffort,
-                    )
-                {
-                    f.outranked = true;
-                }
+                Some(None)
             }
-            _ if self.unknown_node_growers.is_empty() => {}
+            _ if self.unknown_node_growers.is_empty() => None,
             own => {
                 self.unknown_node_growers.remove(&sample.id);
                 self.unknown_node_growers
                     .retain(|_, g| g.ts >= sample.ts - SIBLING_FRESH_S);
-                if may_be_short
-                    && sample.memory_request_bytes.is_none()
-                    && Self::grower_elsewhere(
-                        &self.unknown_node_growers,
-                        &sample.id,
-                        Some(own.unwrap_or(0.0).max(0.0)),
-                        own_ws,
-                        besteffort,
-                    )
-                {
-                    f.outranked = true;
-                }
+                Some(Some(own.unwrap_or(0.0).max(0.0)))
+            }
+        };
+        if let Some(own_rise) = pace {
+            if may_be_short
+                && sample.memory_request_bytes.is_none()
+                && Self::grower_elsewhere(
+                    &self.unknown_node_growers,
+                    &sample.id,
+                    own_rise,
+                    own_ws,
+                    besteffort,
+                )
+            {
+                f.outranked = true;
             }
         }
         // Then its kill and the OOM events around it say nothing of a crash to come: the
