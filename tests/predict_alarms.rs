@@ -1330,3 +1330,54 @@ fn on_a_node_of_unknown_memory_the_larger_grower_goes_first() {
     assert_eq!(larger.len(), 1, "larger {larger:?}");
     assert_eq!(second.len(), 1, "BestEffort second {second:?}");
 }
+
+/// A cgroup v1 node (no PSI) whose samples give neither its memory nor the requests: global
+/// reclaim takes the page cache of two pods without a limit from 200 s (200 MiB each, down to
+/// a tenth by 320 s) while they grow, `a` from 2000 MiB by 6 MiB/s and `b` from 600 MiB by
+/// 3 MiB/s. The kubelet evicts `a` at 330 s; the cache refills by 0.3 MiB/s, and if
+/// `short_again` reclaim takes it once more from 560 s. Returns when each was alarmed.
+fn larger_grower_evicted(short_again: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let (mut larger, mut second) = (Vec::new(), Vec::new());
+    for i in 0..=160 {
+        let t = i as f64 * 5.0;
+        // Refilling slowly after the eviction, as the apps read their files again.
+        let mut cache = 200.0 - 1.5 * (t - 200.0).clamp(0.0, 120.0) + 0.3 * (t - 330.0).max(0.0);
+        if short_again {
+            cache = (cache - 1.5 * (t - 560.0).clamp(0.0, 60.0)).max(5.0);
+        }
+        let pods = [
+            ("a/grower/c", 2000.0 + 6.0 * t),
+            ("b/second/c", 600.0 + 3.0 * t),
+        ];
+        for (id, ws) in pods
+            .into_iter()
+            .filter(|(id, _)| t < 330.0 || *id == "b/second/c")
+        {
+            let anon = anon_sample(t, id, ws + wobble(i + 5) * 2.0);
+            let file = (cache * MIB as f64) as u64;
+            let s = Sample {
+                memory_usage_bytes: anon.memory_usage_bytes.map(|u| u + file),
+                memory_file_bytes: Some(file),
+                qos: Some(Qos::Burstable),
+                ..anon
+            };
+            observe_pair(&mut p, &s, &mut larger, &mut second);
+        }
+    }
+    (larger, second)
+}
+
+#[test]
+fn a_cache_lost_before_the_larger_grower_was_evicted_is_no_shortage_after() {
+    // The larger grower goes first, and its eviction relieves the node: the page cache the
+    // smaller one lost before then went in the shortage that ended, whether or not the larger
+    // one is still remembered.
+    let (larger, second) = larger_grower_evicted(false);
+    assert_eq!(larger.len(), 1, "larger {larger:?}");
+    assert!(second.is_empty(), "second, relieved {second:?}");
+    // A loss after the eviction is a shortage of its own, and the smaller one heads the order.
+    let (_, second) = larger_grower_evicted(true);
+    assert_eq!(second.len(), 1, "second, short again {second:?}");
+    assert!(second[0] > 560.0, "second, short again {second:?}");
+}

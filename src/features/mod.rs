@@ -53,8 +53,8 @@ pub use memory::{
     SLOW_RECLAIM_FLOOR, SLOW_RECLAIM_HELD, SLOW_RECLAIM_R2, SLOW_RECLAIM_WINDOW, SWAP_GROWTH_MIN,
 };
 pub use node::{
-    cache_squeeze, node_pressure_fallback, BYSTANDER_SHARE, OWN_RECLAIM_USAGE, SQUEEZE_MIN_BYTES,
-    SQUEEZE_WINDOW, VICTIM_GROWTH,
+    cache_squeeze, cache_squeeze_since, node_pressure_fallback, BYSTANDER_SHARE, OWN_RECLAIM_USAGE,
+    SQUEEZE_MIN_BYTES, SQUEEZE_WINDOW, VICTIM_GROWTH,
 };
 pub use pids::{PIDS_ASSUMED_MIN, PIDS_DRAIN, PIDS_GUESS_GROWTH, PIDS_JUMP_RATIO, PIDS_RECEDE};
 pub use pod::{critical_pod, cronjob_pod};

@@ -101,11 +101,17 @@ pub fn node_pressure_fallback(s: &Sample) -> Option<f64> {
 ///
 /// [`Features::grows_on_unknown_node`]: super::Features::grows_on_unknown_node
 pub fn cache_squeeze(h: &History, s: &Sample) -> Option<f64> {
+    cache_squeeze_since(h, s, s.ts - SQUEEZE_WINDOW)
+}
+
+/// [`cache_squeeze`] counting only the loss since `since` (clamped to the window): where the
+/// shortage that took the cache before then has been relieved since.
+pub fn cache_squeeze_since(h: &History, s: &Sample, since: f64) -> Option<f64> {
     if !limitless_on_unknown_node(s) {
         return None;
     }
     let now = s.memory_file_bytes? as f64;
-    let (_, peak) = file_peak(h, s.ts - SQUEEZE_WINDOW, (s.ts, now));
+    let (_, peak) = file_peak(h, since.max(s.ts - SQUEEZE_WINDOW), (s.ts, now));
     Some(if peak - now >= SQUEEZE_MIN_BYTES {
         (peak - now) / peak
     } else {

@@ -37,26 +37,31 @@ pub(super) struct Grower {
 }
 
 impl Predictor {
-    /// Whether one of `growers` is of a pod other than `id`'s and goes before it: it grows
-    /// more than `own_rise` (bytes per second; `None` for a grower, which is not judged by its
-    /// pace) by a factor of 1 / [`features::BYSTANDER_SHARE`], or it is larger than `own_ws`
-    /// (bytes) and not of a lower class (`own_besteffort`). The kubelet evicts the pod whose
-    /// usage exceeds its request the most: with the requests unknown, the larger usage is the
-    /// better guess, but only within a class, since a BestEffort pod's whole usage exceeds its
-    /// (zero) request and a Burstable one's does not.
+    /// When one of `growers` of a pod other than `id`'s that goes before it was last seen
+    /// growing (the latest such): it grows more than `own_rise` (bytes per second; `None` for
+    /// a grower, which is not judged by its pace) by a factor of 1 /
+    /// [`features::BYSTANDER_SHARE`], or it is larger than `own_ws` (bytes) and not of a lower
+    /// class (`own_besteffort`). The kubelet evicts the pod whose usage exceeds its request the
+    /// most: with the requests unknown, the larger usage is the better guess, but only within
+    /// a class, since a BestEffort pod's whole usage exceeds its (zero) request and a
+    /// Burstable one's does not.
     pub(super) fn grower_elsewhere(
         growers: &HashMap<String, Grower>,
         id: &str,
         own_rise: Option<f64>,
         own_ws: Option<f64>,
         own_besteffort: bool,
-    ) -> bool {
+    ) -> Option<f64> {
         let pod = pod_of(id).unwrap_or(id);
-        growers.iter().any(|(other, g)| {
-            let larger = own_ws.is_some_and(|w| w < g.ws) && (g.besteffort || !own_besteffort);
-            let slower = own_rise.is_some_and(|r| r < features::BYSTANDER_SHARE * g.rise);
-            (slower || larger) && pod_of(other).unwrap_or(other) != pod
-        })
+        growers
+            .iter()
+            .filter(|(other, g)| {
+                let larger = own_ws.is_some_and(|w| w < g.ws) && (g.besteffort || !own_besteffort);
+                let slower = own_rise.is_some_and(|r| r < features::BYSTANDER_SHARE * g.rise);
+                (slower || larger) && pod_of(other).unwrap_or(other) != pod
+            })
+            .map(|(_, g)| g.ts)
+            .reduce(f64::max)
     }
 
     /// Whether the pod of container `id` heads the kubelet's eviction order among the pods

@@ -129,7 +129,9 @@ pub struct Predictor {
     /// Containers without a memory limit growing on a node whose memory the samples do not
     /// give ([`features::Features::grows_on_unknown_node`]): when last seen growing
     /// ([`Predictor::grower_elsewhere`]) and its growth, bytes per second
-    /// ([`features::Features::ws_rise_5m`]). Kept for [`SIBLING_FRESH_S`], vanished or not.
+    /// ([`features::Features::ws_rise_5m`]). One seen within [`SIBLING_FRESH_S`] outranks; one
+    /// gone longer is kept for [`features::SQUEEZE_WINDOW`], since the page cache taken before
+    /// it went tells of a shortage its end relieved.
     unknown_node_growers: HashMap<String, Grower>,
 }
 
@@ -363,6 +365,8 @@ impl Predictor {
                 match self.unknown_node_growers.get_mut(&sample.id) {
                     Some(known) => *known = seen,
                     None => {
+                        self.unknown_node_growers
+                            .retain(|_, g| g.ts >= sample.ts - features::SQUEEZE_WINDOW);
                         self.unknown_node_growers.insert(sample.id.clone(), seen);
                     }
                 }
@@ -372,23 +376,29 @@ impl Predictor {
             own => {
                 self.unknown_node_growers.remove(&sample.id);
                 self.unknown_node_growers
-                    .retain(|_, g| g.ts >= sample.ts - SIBLING_FRESH_S);
+                    .retain(|_, g| g.ts >= sample.ts - features::SQUEEZE_WINDOW);
                 Some(Some(own.unwrap_or(0.0).max(0.0)))
             }
         };
-        if let Some(own_rise) = pace {
-            if may_be_short
-                && sample.memory_request_bytes.is_none()
-                && Self::grower_elsewhere(
+        let outranker = pace
+            .filter(|_| may_be_short && sample.memory_request_bytes.is_none())
+            .and_then(|own_rise| {
+                Self::grower_elsewhere(
                     &self.unknown_node_growers,
                     &sample.id,
                     own_rise,
                     own_ws,
                     besteffort,
                 )
-            {
-                f.outranked = true;
+            });
+        match outranker {
+            Some(seen) if seen >= sample.ts - SIBLING_FRESH_S => f.outranked = true,
+            // Gone: the page cache global reclaim took before then went in the shortage its
+            // eviction relieved, and only a loss since counts.
+            Some(seen) if f.cache_squeeze.is_some() => {
+                f.cache_squeeze = features::cache_squeeze_since(&st.hist, sample, seen);
             }
+            _ => {}
         }
         // Then its kill and the OOM events around it say nothing of a crash to come: the
         // trees learnt them from kills that ended a container.
