@@ -112,7 +112,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 90 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth; with usage under 92 % of the limit, no sooner than usage reaches it at its own 5 min envelope growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 90 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -125,7 +125,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("cpu_psi_some", "percent", "cpu.pressure some avg10; -1 when unknown"),
     ("cpu_use_limit_ratio_1m", "ratio", "CPU cores used over 60 s (since a restart, within a minute of one) / CPU limit; -1 without a limit"),
     ("pids_ratio", "ratio", "pids.current / pids.max; -1 without a limit"),
-    ("ttl_pids_s", "s", "time until pids.current reaches pids.max at the 5 min envelope growth; 3600 when not growing"),
+    ("ttl_pids_s", "s", "time until pids.current reaches pids.max at the 5 min envelope growth, once this instance has run 150 s, restarted within 10 min or stands at 92 % of pids.max; 3600 when not growing"),
     ("restarts_10m", "count", "container restarts over 10 min"),
     ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
     ("node_available_ratio", "ratio", "memory the kubelet sees left (the lower of node MemAvailable and the pods' allocatable headroom) / MemTotal; -1 when unknown"),
@@ -379,9 +379,15 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     let sample_gap = h.sample_gap();
     // The long-window envelopes of the working set, anon, pids and −node available memory.
-    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope] =
+    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope, usage_envelope] =
         envelopes(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
-            [b.ws_max, b.anon_max, b.last.pids, -b.last.node_available]
+            [
+                b.ws_max,
+                b.anon_max,
+                b.last.pids,
+                -b.last.node_available,
+                b.usage_max,
+            ]
         });
     let ws_env5 = ws_envelope.map(|e| e.slope);
     let ws_env10 = envelope_slope_10m(h, now, |b| b.ws_max);
@@ -434,6 +440,18 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let ttl_long = match (level, limit) {
         (Some(v), Some(l)) => time_to(v, l, g_long),
         _ => None,
+    };
+    // The working set never exceeds usage, the charge, and short of the limit nothing reclaims
+    // from the cgroup: there usage is all the memory it holds, and the working set reaches
+    // the limit no sooner than usage does. A working set that rises while usage holds still
+    // is page cache moving to the active list (an mmap'd database read over and over), which
+    // counts as unreclaimable where tmpfs is not reported, and brings no kill closer.
+    let ttl_long = match (usage_envelope, limit) {
+        (Some(u), Some(l)) if u.peak < NEAR_LIMIT * l => {
+            let usage_ttl = time_to(u.level_at(now, u.slope), l, Some(u.slope));
+            ttl_long.zip(usage_ttl).map(|(t, tu)| t.max(tu))
+        }
+        _ => ttl_long,
     };
     let ttl_short = match (ws, limit) {
         (Some(w), Some(l)) => time_to(w, l, g_short),
@@ -607,8 +625,14 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         }
         _ => None,
     };
-    x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
     x[22] = restarts_10m(h, s, now, c.restarts);
+    // A young instance's climbing task count is a server filling its thread pools at start-up
+    // as often as a fork bomb, and the pool stops at its size: trusted, as the memory trend
+    // is, once the instance has run [`TRUST_SPAN`], at the limit's doorstep, or where it
+    // restarted lately (the climb that killed it is back).
+    let ttl_pids = ttl_pids
+        .filter(|_| h.instance_span() >= TRUST_SPAN || x[22] > 0.0 || x[20] >= NEAR_LIMIT as f32);
+    x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
     let restarts_recent = restarts_dated(h, s, now, c.restarts, x[22]);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 

@@ -240,6 +240,36 @@ fn page_cache_growth_is_not_a_leak() {
     assert!(f.x[2] > 0.7);
 }
 
+/// 5 s samples over 600 s of 100 MiB of anon beside 250 MiB of page cache read over and over
+/// (an mmap'd database): no tmpfs figure, as in a cAdvisor export. The inactive part of the
+/// cache falls by 0.4 MiB/s from 240 MiB as its pages are promoted, and usage grows by
+/// `usage_growth` MiB/s (a cache or tmpfs filling).
+fn cache_activated(usage_growth: f64) -> Features {
+    run((0..=120).map(|i| {
+        let t = i as f64 * 5.0;
+        let mut s = base(t);
+        let added = (usage_growth * t + wobble(i)) * MIB as f64;
+        let inactive = (240.0 - 0.4 * t).max(0.0) * MIB as f64;
+        s.memory_anon_bytes = Some(100 * MIB);
+        s.memory_file_bytes = Some(250 * MIB + added as u64);
+        s.memory_usage_bytes = Some(350 * MIB + added as u64);
+        s.memory_working_set_bytes = Some(350 * MIB + added as u64 - inactive as u64);
+        s
+    }))
+}
+
+#[test]
+fn a_working_set_rising_to_meet_a_usage_that_holds_still_is_no_leak() {
+    // At 600 s the working set is at 350 of 512 MiB and rose 120 MiB over 5 minutes, with
+    // usage at 350 MiB since the start: the cache moved to the active list, nothing filled.
+    let f = cache_activated(0.0);
+    assert!(f.x[4] > 0.03, "the working set climbs {}", f.x[4]);
+    assert!(f.ttl_mem.is_none_or(|t| t >= TTL_CAP), "{:?}", f.ttl_mem);
+    // Usage that grows as well is memory filling the cgroup: a time to the limit.
+    let f = cache_activated(0.2);
+    assert!(f.ttl_mem.is_some_and(|t| t < 1200.0), "{:?}", f.ttl_mem);
+}
+
 /// Memory the kernel cannot reclaim growing at 1 MiB/s from 100 MiB: usage and working set
 /// grow, anon (50 MiB) and the page cache (40 MiB, half inactive) do not, unless
 /// `in_cache` (a tmpfs, which the cache counts, in samples without a shmem figure as in a
@@ -959,6 +989,34 @@ fn pids_growth_gives_time_to_pids_max() {
     let ttl = f.ttl_pids.unwrap_or(f64::INFINITY);
     assert!((ttl - 150.0).abs() < 20.0, "{ttl}");
     assert!((f.x[20] - 0.7).abs() < 1e-6);
+}
+
+#[test]
+fn a_pool_filled_at_start_up_is_not_timed_until_the_instance_has_run_a_while() {
+    // A server starting its thread pools: 0 to 150 of 256 tasks in its first 50 s.
+    let pool: Vec<u64> = (0..=10).map(|i| 15 * i).collect();
+    let f = run(pids_every_5_s(&pool).into_iter());
+    assert_eq!(f.ttl_pids, None, "start-up");
+    assert_eq!(f.x[21], TTL_CAP as f32);
+    // The same climb after three minutes of running is a leak.
+    let mut leak = vec![10; 36];
+    leak.extend((1..=10).map(|i| 10 + 14 * i));
+    assert!(
+        run(pids_every_5_s(&leak).into_iter()).ttl_pids.is_some(),
+        "running"
+    );
+    // And after a restart the climb that killed the instance before is back.
+    let mut before = vec![200; 12];
+    before.extend(&pool);
+    let restarted: Vec<Sample> = pids_every_5_s(&before)
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut s)| {
+            s.restarts_total = Some(u64::from(i >= 12));
+            s
+        })
+        .collect();
+    assert!(run(restarted.into_iter()).ttl_pids.is_some(), "restarted");
 }
 
 /// Samples every 5 s with pids.max 256 and the task counts `pids`.
