@@ -1273,6 +1273,18 @@ fn on_a_node_of_unknown_memory_the_stalls_are_the_growers_not_a_bystanders() {
     assert_eq!(grew.len(), 1, "grower {grew:?}");
 }
 
+/// `anon` (a sample of a pod without a limit) with `cache` MiB of page cache beside it and of
+/// class `qos`: as on cgroup v1, no PSI.
+fn with_cache(anon: Sample, cache: f64, qos: Qos) -> Sample {
+    let file = (cache * MIB as f64) as u64;
+    Sample {
+        memory_usage_bytes: anon.memory_usage_bytes.map(|u| u + file),
+        memory_file_bytes: Some(file),
+        qos: Some(qos),
+        ..anon
+    }
+}
+
 /// A node whose samples give neither its memory nor the requests, running short from 200 s:
 /// memory stalls climb in every container (`psi`), or, on cgroup v1 without PSI, global
 /// reclaim takes their page cache (200 MiB each, down to a tenth), while two pods without a
@@ -1299,13 +1311,7 @@ fn two_growers_stalling(second_qos: Qos, psi: bool) -> (Vec<f64>, Vec<f64>) {
                     ..anon
                 }
             } else {
-                let file = (cache * MIB as f64) as u64;
-                Sample {
-                    memory_usage_bytes: anon.memory_usage_bytes.map(|u| u + file),
-                    memory_file_bytes: Some(file),
-                    qos: Some(qos),
-                    ..anon
-                }
+                with_cache(anon, cache, qos)
             };
             observe_pair(&mut p, &s, &mut larger, &mut second);
         }
@@ -1355,13 +1361,7 @@ fn larger_grower_evicted(short_again: bool) -> (Vec<f64>, Vec<f64>) {
             .filter(|(id, _)| t < 330.0 || *id == "b/second/c")
         {
             let anon = anon_sample(t, id, ws + wobble(i + 5) * 2.0);
-            let file = (cache * MIB as f64) as u64;
-            let s = Sample {
-                memory_usage_bytes: anon.memory_usage_bytes.map(|u| u + file),
-                memory_file_bytes: Some(file),
-                qos: Some(Qos::Burstable),
-                ..anon
-            };
+            let s = with_cache(anon, cache, Qos::Burstable);
             observe_pair(&mut p, &s, &mut larger, &mut second);
         }
     }

@@ -129,7 +129,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("restarts_10m", "count", "container restarts over 10 min"),
     ("last_reason", "code", "last termination reason: 0 none, 1 OOMKilled, 2 Error, 3 Evicted, 4 other"),
     ("node_available_ratio", "ratio", "memory the kubelet sees left (the lower of node MemAvailable and the pods' allocatable headroom) / MemTotal; -1 when unknown"),
-    ("ttl_node_s", "s", "time until the memory the kubelet sees left (node MemAvailable, or the pods' allocatable headroom where lower) falls to its eviction threshold (the sample's, else its default 100 MiB) at its 5 min trend, for BestEffort/Burstable pods; 3600 otherwise"),
+    ("ttl_node_s", "s", "time until the memory the kubelet sees left (node MemAvailable, or the pods' allocatable headroom where lower) falls to its eviction threshold (the sample's, else its default 100 MiB) at its 5 min trend, for BestEffort/Burstable pods, once 60 s of this history show it; 3600 otherwise"),
     ("cpu_throttle_ratio_5m", "ratio", "throttled / total CFS periods over 5 min (compare with the 1 min ratio for a trend); -1 when unknown"),
 ];
 
@@ -325,6 +325,9 @@ pub const CYCLE_FALL: f64 = 0.1;
 /// unless the scrape aliases it (the first ramp of a sawtooth looked like a leak at 150 s).
 pub const SPARSE_TRUST_SPAN: f64 = 225.0;
 
+/// History (seconds) before the node's available-memory trend gives a time to eviction.
+pub const NODE_TREND_SPAN: f64 = 60.0;
+
 /// Working set / limit above which a short but clean climb is trusted at once...
 pub const NEAR_LIMIT: f64 = 0.92;
 
@@ -379,15 +382,9 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     };
     let sample_gap = h.sample_gap();
     // The long-window envelopes of the working set, anon, pids and −node available memory.
-    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope, usage_envelope] =
+    let [ws_envelope, anon_envelope, pids_envelope, node_fall_envelope] =
         envelopes(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| {
-            [
-                b.ws_max,
-                b.anon_max,
-                b.last.pids,
-                -b.last.node_available,
-                b.usage_max,
-            ]
+            [b.ws_max, b.anon_max, b.last.pids, -b.last.node_available]
         });
     let ws_env5 = ws_envelope.map(|e| e.slope);
     let ws_env10 = envelope_slope_10m(h, now, |b| b.ws_max);
@@ -446,12 +443,19 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // the limit no sooner than usage does. A working set that rises while usage holds still
     // is page cache moving to the active list (an mmap'd database read over and over), which
     // counts as unreclaimable where tmpfs is not reported, and brings no kill closer.
-    let ttl_long = match (usage_envelope, limit) {
-        (Some(u), Some(l)) if u.peak < NEAR_LIMIT * l => {
-            let usage_ttl = time_to(u.level_at(now, u.slope), l, Some(u.slope));
-            ttl_long.zip(usage_ttl).map(|(t, tu)| t.max(tu))
-        }
-        _ => ttl_long,
+    // Walked only where there is a time to bound: most containers have none.
+    let usage_envelope = || {
+        s.memory_usage_bytes
+            .and_then(|_| envelope(h, now, LONG_WINDOW, MIN_ENVELOPE_SPAN, |b| b.usage_max))
+    };
+    let ttl_long = match (ttl_long, limit) {
+        (Some(t), Some(l)) => match usage_envelope() {
+            Some(u) if u.peak < NEAR_LIMIT * l => {
+                time_to(u.level_at(now, u.slope), l, Some(u.slope)).map(|tu| t.max(tu))
+            }
+            _ => Some(t),
+        },
+        (t, _) => t,
     };
     let ttl_short = match (ws, limit) {
         (Some(w), Some(l)) => time_to(w, l, g_short),
@@ -648,8 +652,11 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // The kubelet evicts BestEffort first, then Burstable pods above their requests; a
     // Guaranteed pod is not an eviction candidate under memory pressure.
     let evictable = !matches!(s.qos, Some(Qos::Guaranteed));
+    // The node's available memory swings with every pod's allocations and collections: its
+    // trend is trusted over [`NODE_TREND_SPAN`] of this history, not the first seconds of a
+    // container or of the agent.
     let ttl_node = match avail {
-        Some(a) if evictable => {
+        Some(a) if evictable && h.instance_span() >= NODE_TREND_SPAN => {
             // Falling available memory is a negative slope of the envelope of −available.
             let fall = node_fall_envelope.map(|e| e.slope);
             let threshold = s

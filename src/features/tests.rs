@@ -1019,6 +1019,28 @@ fn a_pool_filled_at_start_up_is_not_timed_until_the_instance_has_run_a_while() {
     assert!(run(restarted.into_iter()).ttl_pids.is_some(), "restarted");
 }
 
+#[test]
+fn the_nodes_trend_is_not_read_from_a_containers_first_seconds() {
+    // A BestEffort pod on a node whose available memory falls by 10 MiB/s from 3 GiB, seen
+    // for `secs` seconds: about 300 s to the kubelet's threshold.
+    let seen = |secs: u64| {
+        run((0..=secs / 5).map(|i| {
+            let t = i as f64 * 5.0;
+            let mut s = base(t);
+            s.memory_limit_bytes = None;
+            s.memory_working_set_bytes = Some(200 * MIB);
+            s.qos = Some(crate::sample::Qos::Besteffort);
+            s.node_memory_total_bytes = Some(16 << 30);
+            s.node_memory_available_bytes = Some(((3072.0 - 10.0 * t) * MIB as f64) as u64);
+            s
+        }))
+    };
+    // 30 s in (a pod just started, or the agent): the allocations of a moment, not a trend.
+    assert_eq!(seen(30).ttl_node, None);
+    let ttl = seen(90).ttl_node.unwrap_or(f64::INFINITY);
+    assert!((ttl - 207.0).abs() < 30.0, "{ttl}");
+}
+
 /// Samples every 5 s with pids.max 256 and the task counts `pids`.
 fn pids_every_5_s(pids: &[u64]) -> Vec<Sample> {
     pids.iter()
