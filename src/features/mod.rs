@@ -604,6 +604,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         (Some(p), Some(l)) => (p as f64 / l) as f32,
         _ => UNKNOWN,
     };
+    x[22] = restarts_10m(h, s, now, c.restarts);
+    // A young instance's climbing task count is a server filling its thread pools at start-up
+    // as often as a fork bomb, and the pool stops at its size: trusted, as the memory trend
+    // is, once the instance has run [`TRUST_SPAN`], at the limit's doorstep, or where it
+    // restarted lately (the climb that killed it is back).
+    let pids_trusted = h.instance_span() >= TRUST_SPAN || x[22] > 0.0 || x[20] >= NEAR_LIMIT as f32;
     // The rise is judged (a walk of the window) only where it would give a time to a limit.
     // No pids.max in the samples (an export without it) is no limit: a rising count is timed
     // to an assumed one ([`assumed_pids_limit`]), by the physical floor only; the trees learnt
@@ -624,18 +630,11 @@ pub fn extract(h: &History, s: &Sample) -> Features {
                             .then(|| assumed_pids_limit(n.max(h.pids_high()))),
                     }
                 })
-                .filter(|_| pids_rise_held(h, now, p as f64, &e))
+                .filter(|_| pids_trusted && pids_rise_held(h, now, p as f64, &e))
                 .and_then(|l| time_to(n as f64, l, Some(e.slope)))
         }
         _ => None,
     };
-    x[22] = restarts_10m(h, s, now, c.restarts);
-    // A young instance's climbing task count is a server filling its thread pools at start-up
-    // as often as a fork bomb, and the pool stops at its size: trusted, as the memory trend
-    // is, once the instance has run [`TRUST_SPAN`], at the limit's doorstep, or where it
-    // restarted lately (the climb that killed it is back).
-    let ttl_pids = ttl_pids
-        .filter(|_| h.instance_span() >= TRUST_SPAN || x[22] > 0.0 || x[20] >= NEAR_LIMIT as f32);
     x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
     let restarts_recent = restarts_dated(h, s, now, c.restarts, x[22]);
     x[23] = reason_code(s.last_termination_reason.as_deref());

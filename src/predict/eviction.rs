@@ -37,6 +37,12 @@ pub(super) struct Grower {
 }
 
 impl Predictor {
+    /// Drops the `growers` not seen growing for [`features::SQUEEZE_WINDOW`] at `now`: past it
+    /// no cache loss they could explain is still counted.
+    pub(super) fn forget_gone_growers(growers: &mut HashMap<String, Grower>, now: f64) {
+        growers.retain(|_, g| g.ts >= now - features::SQUEEZE_WINDOW);
+    }
+
     /// When one of `growers` of a pod other than `id`'s that goes before it was last seen
     /// growing (the latest such): it grows more than `own_rise` (bytes per second; `None` for
     /// a grower, which is not judged by its pace) by a factor of 1 /

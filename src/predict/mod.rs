@@ -365,8 +365,7 @@ impl Predictor {
                 match self.unknown_node_growers.get_mut(&sample.id) {
                     Some(known) => *known = seen,
                     None => {
-                        self.unknown_node_growers
-                            .retain(|_, g| g.ts >= sample.ts - features::SQUEEZE_WINDOW);
+                        Self::forget_gone_growers(&mut self.unknown_node_growers, sample.ts);
                         self.unknown_node_growers.insert(sample.id.clone(), seen);
                     }
                 }
@@ -375,8 +374,7 @@ impl Predictor {
             _ if self.unknown_node_growers.is_empty() => None,
             own => {
                 self.unknown_node_growers.remove(&sample.id);
-                self.unknown_node_growers
-                    .retain(|_, g| g.ts >= sample.ts - features::SQUEEZE_WINDOW);
+                Self::forget_gone_growers(&mut self.unknown_node_growers, sample.ts);
                 Some(Some(own.unwrap_or(0.0).max(0.0)))
             }
         };
