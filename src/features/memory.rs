@@ -32,6 +32,54 @@ pub const SWAP_GROWTH_MIN: f64 = 4.0 * 1024.0 * 1024.0;
 /// rising further, so only the reclaim estimate (`reclaim_at_limit`) can time what follows.
 pub const SATURATED_WS: f64 = 0.99;
 
+/// How long before a sample the usage memory.high holds must already have been reached
+/// ([`held_at_high`]), seconds: a sample or two at a 10–20 s scrape.
+pub const HIGH_HELD_AFTER: f64 = 30.0;
+
+/// How far back [`held_at_high`] looks for that usage, seconds.
+pub const HIGH_HELD_WINDOW: f64 = 120.0;
+
+/// How far above that earlier usage, as a share of the limit, usage may stand and still be
+/// held ([`held_at_high`]): a creep slower than this every 2 minutes is far from the limit.
+pub const HIGH_HELD_BAND: f64 = 0.005;
+
+/// Whether memory.high holds the container's usage short of its limit with nothing left to
+/// reclaim: in the last minute the kernel counted memory.high events (it reclaims and
+/// throttles the allocating tasks there) and no memory.max ones, the working set `ws` has met
+/// usage (the page cache is gone), and usage, below [`SATURATED_WS`] of the limit, is no
+/// higher than it already stood 30 s to 2 min before. A working set that climbed there did
+/// so at the page cache's expense, and the climb that brought it says nothing of what comes
+/// next: allocations go on only as fast as the kernel lets them past memory.high, and a kill
+/// needs usage to break through to the limit, which the next samples show. (While page cache
+/// is left under that ceiling, a working set climbing into it is a leak eating the cache,
+/// timed as ever.) `high_1m` and `max_1m` are the events' increases over 60 s.
+pub(super) fn held_at_high(
+    h: &History,
+    s: &Sample,
+    ws: f64,
+    limit: f64,
+    high_1m: f32,
+    max_1m: f32,
+) -> bool {
+    let Some(u) = s.memory_usage_bytes.map(|u| u as f64) else {
+        return false;
+    };
+    if s.memory_max_events_total.is_none() || high_1m <= 0.0 || max_1m > 0.0 {
+        return false;
+    }
+    let band = HIGH_HELD_BAND * limit;
+    if u >= SATURATED_WS * limit || ws < u - band {
+        return false;
+    }
+    let before = h
+        .iter_instance(s.ts - HIGH_HELD_WINDOW)
+        .filter(|b| b.t_last <= s.ts - HIGH_HELD_AFTER)
+        .map(|b| f64::from(b.usage_max))
+        .filter(|u| u.is_finite())
+        .fold(f64::NAN, f64::max);
+    before.is_finite() && u <= before + band
+}
+
 /// A container held at its limit by reclaim ([`reclaim_at_limit`]).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Reclaim {

@@ -49,8 +49,9 @@ pub use fit::{
     MIN_ENVELOPE_SPAN,
 };
 pub use memory::{
-    HOT_CACHE, PINNED_USAGE, RECLAIM_FALL, RECLAIM_FALL_OF_CACHE, SATURATED_WS, SLOW_RECLAIM_FALL,
-    SLOW_RECLAIM_FLOOR, SLOW_RECLAIM_HELD, SLOW_RECLAIM_R2, SLOW_RECLAIM_WINDOW, SWAP_GROWTH_MIN,
+    HIGH_HELD_AFTER, HIGH_HELD_BAND, HIGH_HELD_WINDOW, HOT_CACHE, PINNED_USAGE, RECLAIM_FALL,
+    RECLAIM_FALL_OF_CACHE, SATURATED_WS, SLOW_RECLAIM_FALL, SLOW_RECLAIM_FLOOR, SLOW_RECLAIM_HELD,
+    SLOW_RECLAIM_R2, SLOW_RECLAIM_WINDOW, SWAP_GROWTH_MIN,
 };
 pub use node::{
     cache_squeeze, cache_squeeze_since, node_pressure_fallback, BYSTANDER_SHARE, OWN_RECLAIM_USAGE,
@@ -68,7 +69,7 @@ pub use steps::{
 
 use counters::{delta, rate_start, restarts_10m, restarts_dated};
 use fit::envelope_slope_10m;
-use memory::{reclaim_at_limit, swap_fill, swap_floor};
+use memory::{held_at_high, reclaim_at_limit, swap_fill, swap_floor};
 use node::own_reclaim_idle_on_unknown_node;
 use pids::{assumed_pids_limit, pids_limit_guessable, pids_rise_held};
 use shape::{falls_in_both_halves, fresh_rise, settling, significant_climb};
@@ -112,7 +113,7 @@ pub const SPEC: [(&str, &str, &str); N] = [
     ("ws_env_slope_10m", "limit/min", "envelope slope of the working set over 10 min"),
     ("anon_slope_short", "limit/min", "least-squares slope of unreclaimable memory (usage − page cache other than tmpfs − reclaimable slab, at least anon; anon when usage or page cache is unknown) over 60 s; the working-set slope when neither is known"),
     ("anon_env_slope_5m", "limit/min", "envelope slope of unreclaimable memory (as anon_slope_short) over 5 min; the working-set one when neither is known"),
-    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth; with usage under 92 % of the limit, no sooner than usage reaches it at its own 5 min envelope growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit; or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 90 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
+    ("ttl_mem_s", "s", "time until the working set (at a scrape of 40 s or more in a GC trough: the recent peaks' line) reaches the limit at the 5 min envelope growth (min of ws and unreclaimable growth; with usage under 92 % of the limit, no sooner than usage reaches it at its own 5 min envelope growth), once trusted (150 s and 10 buckets of history of this container instance, whole GC cycles or none in both halves of the window (at scrapes of 40 s or more, or cycles in both halves of the 10 min window), a rise above the noise of the bucket peaks and, at scrapes under 40 s, a climbing mean, and not a fresh ramp (80 % of the 5 min rise in the last 60 s after a flat window) unless memory.high events or memory PSI of 10 % say the kernel held that level; not while an instance younger than 10 min has stopped rising or levels off below its limit, nor while memory.high holds usage below the limit with the working set at usage (memory.high events and no memory.max ones in the last minute, usage no higher than 30 s to 2 min before); or a clean linear climb above 92 % of the limit that reaches it within 60 s); at least, while usage is pinned at the limit and the page cache gives way, the time until half of the cache left is gone at that pace, or, for a fall along a line over 10 min with the working set held at 90 % of the limit, until all but 1 % of the limit is (that time alone where the working set is saturated at 99 % of the limit, whose trend then says nothing); 3600 otherwise"),
     ("ttl_mem_short_s", "s", "time to the limit at the 60 s growth (min of ws and unreclaimable); 3600 when not growing"),
     ("fit_r2_short", "ratio", "R^2 of the 60 s least-squares working-set fit (how linear the recent growth is)"),
     ("oom_kills_10m", "count", "memory.events oom_kill increase over 10 min (a process was killed, the container may live on)"),
@@ -501,14 +502,22 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // pressed against memory.high, and the ramp is it breaking through toward the limit.
     // Both are looked at only for an envelope already trusted, not at every sample.
     let c = h.counters_of(s);
+    let high_1m = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
+    let max_1m = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
     let pressed = || {
         delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
             || s.memory_pressure_some_avg10
                 .is_some_and(|p| p >= PRESSED_PSI)
     };
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
-    let trusted =
-        ttl_long.filter(|_| ((established() && !fresh()) || (clean && near && soon)) && !settles());
+    // Nor while memory.high holds usage below the limit ([`held_at_high`]).
+    let held = || match (ws, limit) {
+        (Some(w), Some(l)) => held_at_high(h, s, w, l, high_1m, max_1m),
+        _ => false,
+    };
+    let trusted = ttl_long.filter(|_| {
+        ((established() && !fresh()) || (clean && near && soon)) && !settles() && !held()
+    });
     // The trend times the working set to the limit, and the working set holds active page
     // cache: the kernel reclaims that too before it kills, so no kill comes before
     // unreclaimable memory has crowded out all of it but the hot part the workload keeps.
@@ -555,8 +564,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
 
     x[idx::OOM_KILLS_10M] = delta(h, now, OOM_KILLS_WINDOW, c.oom_kills, |b| b.last.oom_kills);
     x[idx::OOM_EVENTS_5M] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
-    x[idx::MAX_EVENTS_1M] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
-    x[idx::HIGH_EVENTS_1M] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
+    x[idx::MAX_EVENTS_1M] = max_1m;
+    x[idx::HIGH_EVENTS_1M] = high_1m;
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
 

@@ -1246,3 +1246,34 @@ fn a_leak_in_regular_steps_is_timed_by_its_next_step() {
     assert!(h.steps().len() >= 3);
     assert!(step_clock(&h, 2800.0, 470.0 * MIB as f64, 512.0 * MIB as f64).is_none());
 }
+
+/// 20 min of 10 s samples of a 512 MiB container whose memory.high (480 MiB) holds its usage:
+/// page cache fills it up to there beside a 300 MiB working set, memory.high events climb, no
+/// memory.max ones. From 1140 s a burst takes the working set to usage in 40 s (anonymous
+/// memory in the cache's place); from 1180 s usage grows `breaks` MiB/s past memory.high.
+fn burst_under_memory_high(breaks: f64) -> Features {
+    run((0..=121).map(|i| {
+        let t = i as f64 * 10.0;
+        let mut s = base(t);
+        let usage = 480.0 + breaks * (t - 1180.0).max(0.0) + 0.3 * wobble(i);
+        let ws = (300.0 + 4.5 * (t - 1140.0).clamp(0.0, 40.0) + breaks * (t - 1180.0).max(0.0))
+            .min(usage);
+        s.memory_usage_bytes = Some((usage * MIB as f64) as u64);
+        s.memory_working_set_bytes = Some((ws * MIB as f64) as u64);
+        s.memory_high_events_total = Some(5 * i);
+        s.memory_max_events_total = Some(0);
+        s
+    }))
+}
+
+#[test]
+fn a_burst_that_memory_high_holds_short_of_the_limit_is_not_timed_by_its_climb() {
+    // At 1210 s the working set has stood at usage, 480 MiB, for 30 s: the climb that brought
+    // it there (4.5 MiB/s, 32 MiB left) is memory.high's to throttle, not a time to the kill.
+    let f = burst_under_memory_high(0.0);
+    assert!(f.x[idx::HIGH_EVENTS_1M] > 0.0);
+    assert!(f.ttl_mem.is_none_or(|t| t >= TTL_CAP), "{:?}", f.ttl_mem);
+    // Usage breaking through memory.high toward the limit (0.5 MiB/s, at 495 MiB) is timed.
+    let f = burst_under_memory_high(0.5);
+    assert!(f.ttl_mem.is_some_and(|t| t < 120.0), "{:?}", f.ttl_mem);
+}
