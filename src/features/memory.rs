@@ -3,7 +3,7 @@
 //! those take is the kill's clock where the working set, held at the limit, tells none. Apart
 //! from the working-set trend (`extract`) because these read other series (the page cache,
 //! swap) and only postpone or replace its time.
-use super::counters::rate_start;
+use super::counters::{delta, rate_start};
 use super::fit::least_squares;
 use super::{time_to, LONG_WINDOW, SHORT_WINDOW, TTL_CAP};
 use crate::history::History;
@@ -52,23 +52,24 @@ pub const HIGH_HELD_BAND: f64 = 0.005;
 /// next: allocations go on only as fast as the kernel lets them past memory.high, and a kill
 /// needs usage to break through to the limit, which the next samples show. (While page cache
 /// is left under that ceiling, a working set climbing into it is a leak eating the cache,
-/// timed as ever.) `high_1m` and `max_1m` are the events' increases over 60 s.
-pub(super) fn held_at_high(
-    h: &History,
-    s: &Sample,
-    ws: f64,
-    limit: f64,
-    high_1m: f32,
-    max_1m: f32,
-) -> bool {
-    let Some(u) = s.memory_usage_bytes.map(|u| u as f64) else {
+/// timed as ever.) Asked only of a container with a time to its limit.
+pub(super) fn held_at_high(h: &History, s: &Sample, ws: f64, limit: f64) -> bool {
+    let (Some(u), Some(_), Some(_)) = (
+        s.memory_usage_bytes.map(|u| u as f64),
+        s.memory_high_events_total,
+        s.memory_max_events_total,
+    ) else {
         return false;
     };
-    if s.memory_max_events_total.is_none() || high_1m <= 0.0 || max_1m > 0.0 {
-        return false;
-    }
     let band = HIGH_HELD_BAND * limit;
     if u >= SATURATED_WS * limit || ws < u - band {
+        return false;
+    }
+    // Over the last minute: memory.high events, and no memory.max ones.
+    let c = h.counters_of(s);
+    if delta(h, s.ts, 60.0, c.high_events, |b| b.last.high_events) <= 0.0
+        || delta(h, s.ts, 60.0, c.max_events, |b| b.last.max_events) > 0.0
+    {
         return false;
     }
     let before = h

@@ -502,8 +502,6 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     // pressed against memory.high, and the ramp is it breaking through toward the limit.
     // Both are looked at only for an envelope already trusted, not at every sample.
     let c = h.counters_of(s);
-    let high_1m = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
-    let max_1m = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
     let pressed = || {
         delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
             || s.memory_pressure_some_avg10
@@ -512,7 +510,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
     // Nor while memory.high holds usage below the limit ([`held_at_high`]).
     let held = || match (ws, limit) {
-        (Some(w), Some(l)) => held_at_high(h, s, w, l, high_1m, max_1m),
+        (Some(w), Some(l)) => held_at_high(h, s, w, l),
         _ => false,
     };
     let trusted = ttl_long.filter(|_| {
@@ -564,8 +562,8 @@ pub fn extract(h: &History, s: &Sample) -> Features {
 
     x[idx::OOM_KILLS_10M] = delta(h, now, OOM_KILLS_WINDOW, c.oom_kills, |b| b.last.oom_kills);
     x[idx::OOM_EVENTS_5M] = delta(h, now, 300.0, c.oom_events, |b| b.last.oom_events);
-    x[idx::MAX_EVENTS_1M] = max_1m;
-    x[idx::HIGH_EVENTS_1M] = high_1m;
+    x[idx::MAX_EVENTS_1M] = delta(h, now, 60.0, c.max_events, |b| b.last.max_events);
+    x[idx::HIGH_EVENTS_1M] = delta(h, now, 60.0, c.high_events, |b| b.last.high_events);
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
 
