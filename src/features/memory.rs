@@ -76,8 +76,7 @@ pub(super) fn held_at_high(h: &History, s: &Sample, ws: f64, limit: f64) -> bool
         .iter_instance(s.ts - HIGH_HELD_WINDOW)
         .filter(|b| b.t_last <= s.ts - HIGH_HELD_AFTER)
         .map(|b| f64::from(b.usage_max))
-        .filter(|u| u.is_finite())
-        .fold(f64::NAN, f64::max);
+        .fold(f64::NAN, f64::max); // max skips the NaN of a bucket without usage
     before.is_finite() && u <= before + band
 }
 
