@@ -103,9 +103,10 @@ pub(super) fn file_peak(h: &History, since: f64, newest: (f64, f64)) -> (f64, f6
 /// usage pinned at the limit ([`PINNED_USAGE`]) while the page cache falls (by
 /// [`RECLAIM_FALL`] or more from its peak in the last 5 minutes of this instance) is the
 /// kernel trading cache for growing unreclaimable memory, and the kill comes when what is
-/// left ([`HOT_CACHE`] of the cache kept) is gone at that pace. The working set says nothing
-/// then: it sits at the limit, active page cache included, for as long as there is cache to
-/// give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the cache from
+/// left ([`HOT_CACHE`] of the cache kept) is gone at that pace, the fall spread over the
+/// 5 minutes (or the instance's span, if shorter) however recent the peak. The working set
+/// says nothing then: it sits at the limit, active page cache included, for as long as there
+/// is cache to give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the cache from
 /// falling, so it is not taken for this.
 pub(super) fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Reclaim> {
     let l = limit?;
@@ -120,7 +121,10 @@ pub(super) fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> O
     let (room, pace) = if fall >= (RECLAIM_FALL * l).min(RECLAIM_FALL_OF_CACHE * peak)
         && s.ts - t_peak >= SHORT_WINDOW
     {
-        ((1.0 - HOT_CACHE) * cache, fall / (s.ts - t_peak))
+        // Paced over the whole window the history covers, not from the peak alone: a cache
+        // that held, then gave a step, falls that fast only while the step lasts.
+        let span = (s.ts - t_peak).max(LONG_WINDOW.min(h.instance_span()));
+        ((1.0 - HOT_CACHE) * cache, fall / span)
     } else {
         // A reclaim that slow has been taking the hot part too: the kill comes when it has
         // taken all but the last pages.

@@ -433,6 +433,32 @@ fn a_small_cache_given_up_whole_at_a_large_limit_is_reclaim() {
     assert!((ttl - 50.0).abs() < 15.0, "ttl {ttl}");
 }
 
+#[test]
+fn a_step_of_reclaim_after_the_cache_held_is_paced_over_the_window() {
+    // 1 GiB limit, working set and usage pinned there (1015–1020 MiB): anon holds at 880 MiB
+    // for 4 minutes while the page cache drifts 135 → 140 MiB, then a step of 30 MiB of anon
+    // in the last minute takes 30 MiB of cache (140 → 110). Half of the 110 MiB left kept
+    // hot, given up at 30 MiB in 5 minutes: 550 s. Paced from the cache's peak alone (30 MiB
+    // in the last 60 s) it was 110 s, as if every minute took a step.
+    let f = run((0..=30).map(|i| {
+        let t = i as f64 * 10.0;
+        let mut s = base(t);
+        let step = ((t - 240.0) / 60.0).clamp(0.0, 1.0) * 30.0;
+        let anon = 880.0 + step;
+        let file = 135.0 + t.min(240.0) / 48.0 - step;
+        let usage = ((anon + file) * MIB as f64) as u64;
+        s.memory_limit_bytes = Some(1024 * MIB);
+        s.memory_usage_bytes = Some(usage);
+        s.memory_working_set_bytes = Some(usage);
+        s.memory_anon_bytes = Some((anon * MIB as f64) as u64);
+        s.memory_file_bytes = Some((file * MIB as f64) as u64);
+        s.memory_shmem_bytes = Some(0);
+        s
+    }));
+    let ttl = f.ttl_mem.unwrap_or(f64::INFINITY);
+    assert!((ttl - 550.0).abs() < 60.0, "ttl {ttl}");
+}
+
 /// A container pinned at its 512 MiB limit (usage 510 MiB) for 10 minutes, sampled every
 /// 10 s without a shmem figure, whose working set climbs from 470 to 500 MiB as inactive
 /// file shrinks. With `leak`, anon grows by 0.2 MiB/s from 200 MiB and the page cache gives
