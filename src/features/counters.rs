@@ -10,11 +10,11 @@ use crate::sample::Sample;
 const RESTARTS_WINDOW: f64 = 600.0;
 
 /// Restarts behind a young instance that, without the kubelet's `finishedAt`, make a crash
-/// loop in progress ([`restarts_10m`]).
+/// loop in progress (`restarts_10m`).
 pub const LOOP_RESTARTS: f32 = 3.0;
 
 /// Age below which an instance restarted within the kubelet's longest back-off (5 min): the
-/// restarts behind it are recent ([`restarts_10m`]).
+/// restarts behind it are recent (`restarts_10m`).
 pub const LOOP_AGE: f64 = 300.0;
 
 /// [`LOOP_AGE`] after an OOM kill: a leak killed at its limit starts again from zero and

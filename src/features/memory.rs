@@ -24,7 +24,7 @@ pub const RECLAIM_FALL_OF_CACHE: f64 = 0.5;
 /// thrashes, and its allocations fail, before the last of it goes.
 pub const HOT_CACHE: f64 = 0.5;
 
-/// Growth of swap over [`LONG_WINDOW`] from which a container is swapping ([`swap_grew`]),
+/// Growth of swap over [`LONG_WINDOW`] from which a container is swapping (`swap_grew`),
 /// bytes: cold pages swapped out once and left there do not move it.
 pub const SWAP_GROWTH_MIN: f64 = 4.0 * 1024.0 * 1024.0;
 
@@ -33,14 +33,14 @@ pub const SWAP_GROWTH_MIN: f64 = 4.0 * 1024.0 * 1024.0;
 pub const SATURATED_WS: f64 = 0.99;
 
 /// How long before a sample the usage memory.high holds must already have been reached
-/// ([`held_at_high`]), seconds: a sample or two at a 10–20 s scrape.
+/// (`held_at_high`), seconds: a sample or two at a 10–20 s scrape.
 pub const HIGH_HELD_AFTER: f64 = 30.0;
 
-/// How far back [`held_at_high`] looks for that usage, seconds.
+/// How far back `held_at_high` looks for that usage, seconds.
 pub const HIGH_HELD_WINDOW: f64 = 120.0;
 
 /// How far above that earlier usage, as a share of the limit, usage may stand and still be
-/// held ([`held_at_high`]): a creep slower than this every 2 minutes is far from the limit.
+/// held (`held_at_high`): a creep slower than this every 2 minutes is far from the limit.
 pub const HIGH_HELD_BAND: f64 = 0.005;
 
 /// Whether memory.high holds the container's usage short of its limit with nothing left to
@@ -159,21 +159,21 @@ fn slow_reclaim(h: &History, now: f64, limit: f64) -> Option<f64> {
     (fall >= SLOW_RECLAIM_FALL * limit && fit.r2 >= SLOW_RECLAIM_R2).then_some(-fit.slope)
 }
 
-/// Window of [`slow_reclaim`], seconds.
+/// Window of `slow_reclaim`, seconds.
 pub const SLOW_RECLAIM_WINDOW: f64 = 600.0;
 
-/// Least fall of the page cache over [`SLOW_RECLAIM_WINDOW`] that [`slow_reclaim`] takes
+/// Least fall of the page cache over [`SLOW_RECLAIM_WINDOW`] that `slow_reclaim` takes
 /// for reclaim, as a share of the limit.
 pub const SLOW_RECLAIM_FALL: f64 = 0.01;
 
-/// Page cache, as a share of the limit, that a slow reclaim ([`slow_reclaim`]) leaves when
+/// Page cache, as a share of the limit, that a slow reclaim (`slow_reclaim`) leaves when
 /// the kill comes.
 pub const SLOW_RECLAIM_FLOOR: f64 = 0.01;
 
-/// Least working set, as a share of the limit, of every bucket in [`slow_reclaim`]'s window.
+/// Least working set, as a share of the limit, of every bucket in `slow_reclaim`'s window.
 pub const SLOW_RECLAIM_HELD: f64 = 0.9;
 
-/// Least r² of the page cache's line down in [`slow_reclaim`].
+/// Least r² of the page cache's line down in `slow_reclaim`.
 pub const SLOW_RECLAIM_R2: f64 = 0.6;
 
 /// [`Features::swap_floor`]: `cache_room` is the room left in memory as the cache floor counts

@@ -192,7 +192,7 @@ pub struct Features {
     pub ttl_mem: Option<f64>,
     /// Seconds until pids.max, when pids grow toward it; where the samples carry no pids.max,
     /// until the count an earlier instance died at ([`History::pids_ceiling`]) or an assumed
-    /// limit ([`assumed_pids_limit`]; the feature `ttl_pids_s` counts neither).
+    /// limit (`assumed_pids_limit`; the feature `ttl_pids_s` counts neither).
     pub ttl_pids: Option<f64>,
     /// Seconds until node eviction pressure, for pods the kubelet would evict first.
     pub ttl_node: Option<f64>,
@@ -224,10 +224,10 @@ pub struct Features {
     /// Seconds between this container's samples ([`History::sample_gap`]).
     pub sample_gap: f64,
     /// At a sparse scrape, a step by which the working set set a new high in the last
-    /// [`LONG_WINDOW`] would reach the limit from where it stands ([`step_reaches_limit`]).
+    /// [`LONG_WINDOW`] would reach the limit from where it stands (`step_reaches_limit`).
     pub step_reaches_limit: bool,
     /// When the next step that does not fit can come, for a leak that grows in regular steps
-    /// ([`step_clock`]); `predict::assess` weighs it against `ttl_mem` and the burst rule.
+    /// (`step_clock`); `predict::assess` weighs it against `ttl_mem` and the burst rule.
     pub step_clock: Option<StepClock>,
     /// Seconds until unreclaimable memory, at its 5 min envelope growth, has crowded out all
     /// but the hot part ([`HOT_CACHE`]) of the page cache the working set holds: the kill comes
@@ -242,7 +242,7 @@ pub struct Features {
     pub swap_floor: Option<f64>,
     /// Where the working set, near its limit, gives no time to it: seconds until the swap the
     /// container may use and the page cache it holds are used up, while its swap grows
-    /// ([`swap_fill`]). A leak swapped out as fast as it grows holds the working set at the
+    /// (`swap_fill`). A leak swapped out as fast as it grows holds the working set at the
     /// limit, and the swap filling is the clock.
     pub swap_fill: Option<f64>,
     /// Seconds of history of the current instance ([`History::instance_span`]); infinite for
@@ -269,7 +269,7 @@ pub struct Features {
     /// fills it.
     pub outranked: bool,
     /// `restarts_10m` (`x[22]`), or, without the kubelet's `finishedAt`, with the restarts
-    /// before first sight dated by the instance's CPU counter ([`restarts_dated`]): what the
+    /// before first sight dated by the instance's CPU counter (`restarts_dated`): what the
     /// restart-loop rule counts.
     pub restarts_recent: f32,
 }

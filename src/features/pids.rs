@@ -73,9 +73,9 @@ pub(super) fn pids_limit_guessable(h: &History, now: f64, count: u64) -> bool {
             .is_none_or(|b| count as f32 <= PIDS_GUESS_GROWTH * b.last.pids)
 }
 
-/// The least task limit assumed where the samples carry none ([`assumed_pids_limit`]).
+/// The least task limit assumed where the samples carry none (`assumed_pids_limit`).
 pub const PIDS_ASSUMED_MIN: u64 = 512;
 
 /// Most a task count may have multiplied over 5 minutes and still be timed to an assumed
-/// limit ([`pids_limit_guessable`]).
+/// limit (`pids_limit_guessable`).
 pub const PIDS_GUESS_GROWTH: f32 = 2.0;

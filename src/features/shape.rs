@@ -20,20 +20,20 @@ pub const TREND_T: f64 = 3.0;
 pub const TREND_MAX_GAP: f64 = 40.0;
 
 /// t statistic of the working-set slope that counts as a climb on few points
-/// ([`significant_climb`]).
+/// (`significant_climb`).
 pub const CLIMB_T: f64 = 6.0;
 
 /// ... and the one that does when every point is above the one before.
 pub const CLIMB_T_MONOTONE: f64 = 4.0;
 
-/// Instances younger than this may still be warming up ([`settling`]), seconds: the ring's
+/// Instances younger than this may still be warming up (`settling`), seconds: the ring's
 /// length, so their start is in view.
 pub const SETTLE_AGE: f64 = 600.0;
 
-/// Least bucket means per half-window fit of [`levels_off`].
+/// Least bucket means per half-window fit of `levels_off`.
 pub const SETTLE_POINTS: usize = 5;
 
-/// Newest bucket means fitted by [`stalled`], shortest first. The 3-point fit's standard error
+/// Newest bucket means fitted by `stalled`, shortest first. The 3-point fit's standard error
 /// rests on one degree of freedom; it is kept because it alone sees a ramp that ended two
 /// scrapes ago, and it cost no hit on the held-out and outside traces (a few leads moved by
 /// seconds; docs/predictor.md).
@@ -42,7 +42,7 @@ pub const STALL_FITS: [usize; 4] = [3, 5, 10, 15];
 /// Share of the envelope growth under which the recent growth counts as stopped.
 pub const STALL_SHARE: f64 = 0.25;
 
-/// A rise most of which came within this many seconds is fresh ([`fresh_rise`])...
+/// A rise most of which came within this many seconds is fresh (`fresh_rise`)...
 pub const FRESH_RISE: f64 = 60.0;
 
 /// ... this share of it ...

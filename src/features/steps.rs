@@ -6,25 +6,25 @@
 use super::LONG_WINDOW;
 use crate::history::{History, Step, BUCKET_SECONDS};
 
-/// Shortest interval between steps that [`step_clock`] times: a leak that steps faster is
+/// Shortest interval between steps that `step_clock` times: a leak that steps faster is
 /// timed by its trend, which its window then holds several steps of.
 pub const STEP_CLOCK_MIN_INTERVAL: f64 = 120.0;
 
 /// Largest ratio of the longer to the shorter of the last two intervals between steps, and of
-/// the largest to the smallest of the last three steps, for [`step_clock`] to take them for a
+/// the largest to the smallest of the last three steps, for `step_clock` to take them for a
 /// rhythm.
 pub const STEP_CLOCK_REGULAR: f64 = 2.0;
 
-/// How much later than the longer of the last two intervals [`step_clock`] expects the next
+/// How much later than the longer of the last two intervals `step_clock` expects the next
 /// step, at the latest (a rhythm's jitter).
 pub const STEP_CLOCK_SLACK: f64 = 1.1;
 
 /// Share of the smallest recent step by which a stepping leak may fall below the level a step
-/// reached before the next ([`step_clock`]): noise, not a collection.
+/// reached before the next (`step_clock`): noise, not a collection.
 pub const STEP_FLAT: f64 = 0.25;
 
 /// Share of the smallest recent step by which a stepping leak may grow between two steps
-/// ([`step_clock`]): a slow growth beside the steps, which the clock then also times.
+/// (`step_clock`): a slow growth beside the steps, which the clock then also times.
 pub const STEP_DRIFT: f64 = 0.5;
 
 /// Whether, at a sparse scrape, one more step like the largest by which the working set
@@ -124,7 +124,7 @@ pub(super) fn step_clock(
     })
 }
 
-/// What [`step_clock`] says of a leak that grows in regular steps.
+/// What `step_clock` says of a leak that grows in regular steps.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepClock {
     /// Seconds until the step that does not fit can come, at the latest (negative when

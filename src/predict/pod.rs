@@ -6,7 +6,7 @@ use super::Predictor;
 use crate::sample::{pod_of, Sample};
 
 /// How recent a sample of a pod's other container must be for its tasks to count toward the
-/// pod's ([`Predictor::pod_tasks`]): two of the sparsest scrapes; older, it has gone.
+/// pod's (`Predictor::pod_tasks`): two of the sparsest scrapes; older, it has gone.
 pub const SIBLING_FRESH_S: f64 = 120.0;
 
 impl Predictor {
