@@ -106,8 +106,8 @@ pub(super) fn file_peak(h: &History, since: f64, newest: (f64, f64)) -> (f64, f6
 /// left ([`HOT_CACHE`] of the cache kept) is gone at that pace, the fall spread over the
 /// 5 minutes (or the instance's span, if shorter) however recent the peak. The working set
 /// says nothing then: it sits at the limit, active page cache included, for as long as there
-/// is cache to give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the cache from
-/// falling, so it is not taken for this.
+/// is cache to give. A filling tmpfs (counted in the page cache, never reclaimed) keeps the
+/// cache from falling, so it is not taken for this.
 pub(super) fn reclaim_at_limit(h: &History, s: &Sample, limit: Option<f64>) -> Option<Reclaim> {
     let l = limit?;
     if (s.memory_usage_bytes? as f64) < PINNED_USAGE * l {
