@@ -718,8 +718,17 @@ pub fn evaluate_dir(
         traces: Vec::new(),
     };
     for f in files {
-        let lines = match trace::read(&f) {
-            Ok(l) => l,
+        // Read as replay reads: a line that does not parse costs that line, not the trace.
+        let lines = match crate::replay::load(&f, true) {
+            Ok(t) => {
+                run.warnings.extend(t.problems(&f));
+                let labels = t.labels.into_iter().map(TraceLine::Label);
+                (t.samples
+                    .into_iter()
+                    .map(|s| TraceLine::Sample(Box::new(s))))
+                .chain(labels)
+                .collect::<Vec<_>>()
+            }
             Err(e) => {
                 run.warnings.push(format!("skipped {e}"));
                 continue;

@@ -2,9 +2,10 @@
 //! history → features → model → risk → alarm episodes) and print one JSON line per container
 //! at the end: `{"id", "first_alarm_ts", "max_risk", "cause"}`.
 //!
-//! Traces may come from generators we have never seen, so reading is tolerant: a line that is
-//! not a valid sample is counted and skipped (never fatal), samples are put in time order,
-//! and an object without `id` gets one from `namespace/pod/container` when those are present.
+//! Traces may come from generators we have never seen, so reading is tolerant: a field that
+//! does not read is set aside and the rest of its sample kept ([`crate::trace::parse_sample`]),
+//! a line that is not a sample at all is counted and skipped (never fatal), samples are put in
+//! time order, and an object without `id` gets one from `namespace/pod/container`.
 //! Label lines (`"event"` key) are skipped unread: a predictor must never see them.
 use crate::model::Model;
 use crate::predict::{Prediction, Predictor, Transition};
@@ -28,24 +29,34 @@ pub struct LoadedTrace {
     pub bad_lines: usize,
     /// First parse error, for the warning.
     pub first_error: Option<String>,
+    /// Samples read with a field set aside ([`crate::trace::parse_sample`]).
+    pub mended_lines: usize,
+    /// The first such field, for the warning.
+    pub first_mend: Option<String>,
 }
 
-/// Parse one sample object, filling `id` from metadata when absent.
-fn parse_sample(v: serde_json::Value) -> std::result::Result<Sample, String> {
-    let mut s: Sample = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
-    if s.id.is_empty() {
-        let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
-        let (ns, pod, c) = (get("namespace"), get("pod"), get("container"));
-        if !pod.is_empty() || !c.is_empty() {
-            s.id = format!("{ns}/{pod}/{c}");
-        } else {
-            return Err("sample without id".into());
+impl LoadedTrace {
+    /// What was skipped or set aside in reading `path`, one line each, for a warning.
+    pub fn problems(&self, path: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.bad_lines > 0 {
+            out.push(format!(
+                "{}: skipped {} unparsable line(s); first: {}",
+                path.display(),
+                self.bad_lines,
+                self.first_error.as_deref().unwrap_or("")
+            ));
         }
+        if self.mended_lines > 0 {
+            out.push(format!(
+                "{}: {} sample(s) with a field that does not read as written, read as unknown or as the number in its string; first: {}",
+                path.display(),
+                self.mended_lines,
+                self.first_mend.as_deref().unwrap_or("")
+            ));
+        }
+        out
     }
-    if !s.ts.is_finite() {
-        return Err("sample without a finite ts".into());
-    }
-    Ok(s)
 }
 
 /// Read a trace tolerantly. `with_labels = false` never parses label lines beyond seeing the
@@ -70,11 +81,18 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
                         Ok(Err(None))
                     }
                 } else {
-                    parse_sample(v).map(Ok)
+                    crate::trace::parse_sample(&v).map(Ok)
                 }
             });
         match parsed {
-            Ok(Ok(s)) => out.samples.push(s),
+            Ok(Ok((s, mended))) => {
+                out.samples.push(s);
+                if let Some(m) = mended {
+                    out.mended_lines += 1;
+                    out.first_mend
+                        .get_or_insert_with(|| format!("line {}: {m}", n + 1));
+                }
+            }
             Ok(Err(Some(l))) => out.labels.push(l),
             Ok(Err(None)) => {}
             Err(msg) => {
@@ -148,13 +166,8 @@ pub fn command(args: crate::cli::ReplayArgs) -> anyhow::Result<()> {
     };
     // The error names the file already.
     let trace = load(&args.trace, false).context("reading the trace")?;
-    if trace.bad_lines > 0 {
-        tracing::warn!(
-            "{}: skipped {} unparsable line(s); first: {}",
-            args.trace.display(),
-            trace.bad_lines,
-            trace.first_error.as_deref().unwrap_or("")
-        );
+    for p in trace.problems(&args.trace) {
+        tracing::warn!("{p}");
     }
     use std::io::Write;
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());

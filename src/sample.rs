@@ -15,9 +15,12 @@ pub const CRITICAL_PRIORITY: i32 = 2_000_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Qos {
-    /// requests == limits for every container.
+    /// requests == limits for every container. (Kubernetes' `status.qosClass` spells the
+    /// classes capitalised.)
+    #[serde(alias = "Guaranteed")]
     Guaranteed,
     /// some request or limit set.
+    #[serde(alias = "Burstable")]
     Burstable,
     /// no requests or limits: evicted first.
     #[serde(alias = "best-effort", alias = "BestEffort")]
@@ -39,15 +42,19 @@ impl Qos {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
-    /// The kernel's OOM killer at the container's memory limit.
+    /// The kernel's OOM killer at the container's memory limit. (Label lines may use the
+    /// kubelet's termination reasons: `OOMKilled`, `Evicted`, `CrashLoopBackOff`.)
+    #[serde(alias = "OOMKilled")]
     OomKill,
     /// Kubelet eviction under node memory pressure.
+    #[serde(alias = "Evicted")]
     Evicted,
     /// fork() failing at pids.max.
     PidExhaustion,
     /// CPU throttled so hard that probes fail and the container is restarted.
     CpuStarvation,
     /// CrashLoopBackOff: the container keeps exiting.
+    #[serde(alias = "CrashLoopBackOff")]
     RestartLoop,
 }
 

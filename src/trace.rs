@@ -29,18 +29,94 @@ pub enum TraceLine {
     Label(Label),
 }
 
-/// Parse one non-empty trace line. A line with an `event` key is a label.
-pub fn parse_line(line: &str) -> std::result::Result<TraceLine, String> {
+/// Parse one non-empty trace line. A line with an `event` key is a label. The second value
+/// names the first field of a sample read as unknown ([`parse_sample`]).
+pub fn parse_line(line: &str) -> std::result::Result<(TraceLine, Option<String>), String> {
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     if v.get("event").is_some() {
-        serde_json::from_value::<Label>(v)
-            .map(TraceLine::Label)
+        Label::deserialize(&v)
+            .map(|l| (TraceLine::Label(l), None))
             .map_err(|e| e.to_string())
     } else {
-        serde_json::from_value::<Sample>(v)
-            .map(|s| TraceLine::Sample(Box::new(s)))
-            .map_err(|e| e.to_string())
+        parse_sample(&v).map(|(s, mended)| (TraceLine::Sample(Box::new(s)), mended))
     }
+}
+
+/// Parse one sample object, taking `id` from `namespace/pod/container` when it has none.
+///
+/// Traces come from generators we have never seen, and one field they spell otherwise must not
+/// lose the whole sample: a field that does not read on its own (a count written as a string,
+/// `-1` for "unlimited" as `cpu.cfs_quota_us` and container runtimes write it, a negative
+/// count) is read as the number its string holds, else as unknown (`null`, which for a limit
+/// means none). The second value describes the first such field. `ts` and `id` are not
+/// mended: a sample without its time or container is no sample.
+pub fn parse_sample(
+    v: &serde_json::Value,
+) -> std::result::Result<(Sample, Option<String>), String> {
+    let (mut s, mended) = match Sample::deserialize(v) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let Some(obj) = v.as_object() else {
+                return Err(e.to_string());
+            };
+            let mut obj = obj.clone();
+            let mut first = None;
+            for (key, val) in obj.iter_mut() {
+                if key == "ts" || key == "id" {
+                    continue;
+                }
+                let Err(why) = reads_alone(key, val) else {
+                    continue;
+                };
+                let number = val.as_str().and_then(number_in);
+                let (mended, as_what) = match number {
+                    Some(n) if reads_alone(key, &n).is_ok() => (n, "read as the number it holds"),
+                    _ => (serde_json::Value::Null, "read as unknown"),
+                };
+                *val = mended;
+                first.get_or_insert_with(|| format!("field {key:?}: {why}, {as_what}"));
+            }
+            let s =
+                Sample::deserialize(&serde_json::Value::Object(obj)).map_err(|_| e.to_string())?;
+            (s, first)
+        }
+    };
+    if s.id.is_empty() {
+        let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("");
+        let (ns, pod, c) = (get("namespace"), get("pod"), get("container"));
+        if pod.is_empty() && c.is_empty() {
+            return Err("sample without id".into());
+        }
+        s.id = format!("{ns}/{pod}/{c}");
+    }
+    if !s.ts.is_finite() {
+        return Err("sample without a finite ts".into());
+    }
+    Ok((s, mended))
+}
+
+/// Whether `key: val` alone reads as a sample; the error says why not.
+fn reads_alone(key: &str, val: &serde_json::Value) -> std::result::Result<(), String> {
+    let mut one = serde_json::Map::with_capacity(1);
+    one.insert(key.to_string(), val.clone());
+    Sample::deserialize(&serde_json::Value::Object(one))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The JSON number a string holds (`"1073741824"`, `" 0.5 "`), if it holds one.
+fn number_in(t: &str) -> Option<serde_json::Value> {
+    let t = t.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Some(n.into());
+    }
+    if let Ok(n) = t.parse::<i64>() {
+        return Some(n.into());
+    }
+    t.parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(serde_json::Value::Number)
 }
 
 /// Read a whole trace file.
@@ -52,7 +128,7 @@ pub fn read(path: &Path) -> Result<Vec<TraceLine>> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = parse_line(&line)
+        let (parsed, _) = parse_line(&line)
             .map_err(|msg| Error::parse(path, format!("line {}: {msg}", n + 1)))?;
         out.push(parsed);
     }
@@ -95,16 +171,68 @@ mod tests {
 
     #[test]
     fn labels_and_samples_are_told_apart() {
-        match parse_line(r#"{"ts":95.0,"id":"a/b/c","event":"crash","cause":"oom_kill"}"#).unwrap()
+        match parse_line(r#"{"ts":95.0,"id":"a/b/c","event":"crash","cause":"oom_kill"}"#)
+            .unwrap()
+            .0
         {
             TraceLine::Label(l) => assert_eq!(l.cause, Cause::OomKill),
             other => panic!("{other:?}"),
         }
-        match parse_line(r#"{"ts":1.0,"id":"a/b/c","memory_usage_bytes":5}"#).unwrap() {
+        match parse_line(r#"{"ts":1.0,"id":"a/b/c","memory_usage_bytes":5}"#)
+            .unwrap()
+            .0
+        {
             TraceLine::Sample(s) => assert_eq!(s.memory_usage_bytes, Some(5)),
             other => panic!("{other:?}"),
         }
         assert!(parse_line(r#"{"ts":1.0,"id":"x","event":"crash","cause":"meteor"}"#).is_err());
+    }
+
+    #[test]
+    fn a_field_spelled_otherwise_does_not_lose_the_sample() {
+        let read = |line: &str| match parse_line(line).unwrap() {
+            (TraceLine::Sample(s), mended) => (*s, mended),
+            other => panic!("{other:?}"),
+        };
+        // A well-formed sample is read as it is, nothing mended.
+        let (s, mended) = read(r#"{"ts":1,"id":"a/b/c","cpu_limit_cores":2,"pids_limit":100}"#);
+        assert_eq!(
+            (s.cpu_limit_cores, s.pids_limit, mended),
+            (Some(2.0), Some(100), None)
+        );
+        // -1 for "unlimited" (cpu.cfs_quota_us, a runtime's PidsLimit): no limit, the rest kept.
+        let (s, mended) = read(
+            r#"{"ts":1,"id":"a/b/c","memory_usage_bytes":5,"cpu_limit_cores":-1,"pids_limit":-1}"#,
+        );
+        assert_eq!((s.cpu_limit_cores, s.pids_limit), (None, None));
+        assert_eq!(s.memory_usage_bytes, Some(5));
+        let mended = mended.unwrap();
+        assert!(
+            mended.contains("cpu_limit_cores") && mended.contains("negative"),
+            "{mended}"
+        );
+        // A count in a string is the count; a string that holds none is unknown.
+        let (s, mended) = read(
+            r#"{"ts":1,"id":"a/b/c","memory_limit_bytes":"1073741824","memory_usage_bytes":"n/a"}"#,
+        );
+        assert_eq!(
+            (s.memory_limit_bytes, s.memory_usage_bytes),
+            (Some(1 << 30), None)
+        );
+        assert!(mended.unwrap().contains("memory_limit_bytes"));
+        // Kubernetes' own spelling of the QoS class reads; an unknown class is unknown.
+        let (s, mended) = read(r#"{"ts":1,"id":"a/b/c","qos":"Guaranteed"}"#);
+        assert_eq!(
+            (s.qos, mended),
+            (Some(crate::sample::Qos::Guaranteed), None)
+        );
+        let (s, mended) = read(r#"{"ts":1,"id":"a/b/c","qos":"Platinum","memory_usage_bytes":5}"#);
+        assert_eq!((s.qos, s.memory_usage_bytes), (None, Some(5)));
+        assert!(mended.unwrap().contains("qos"));
+        // Not mended: the time and the container.
+        assert!(parse_line(r#"{"ts":"soon","id":"a/b/c"}"#).is_err());
+        assert!(parse_line(r#"{"ts":1,"id":7}"#).is_err());
+        assert!(parse_line(r#"{"ts":1}"#).is_err());
     }
 
     #[test]

@@ -136,8 +136,7 @@ fn blanked(trace: &LoadedTrace, rng: &mut impl Rng) -> LoadedTrace {
     LoadedTrace {
         samples,
         labels: trace.labels.clone(),
-        bad_lines: 0,
-        first_error: None,
+        ..LoadedTrace::default()
     }
 }
 
@@ -170,8 +169,8 @@ fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
         let t = replay::load(&f, true).context("reading a trace")?;
-        if t.bad_lines > 0 {
-            tracing::warn!("{}: skipped {} bad line(s)", f.display(), t.bad_lines);
+        for p in t.problems(&f) {
+            tracing::warn!("{p}");
         }
         out.push((f, t));
     }
@@ -606,12 +605,7 @@ mod tests {
     #[test]
     fn a_blanked_copy_drops_whole_groups_and_keeps_usage_limit_and_labels() {
         let lines = sim::generate(sim::Kind::LeakLinear, 3, 0).lines;
-        let mut trace = LoadedTrace {
-            samples: Vec::new(),
-            labels: Vec::new(),
-            bad_lines: 0,
-            first_error: None,
-        };
+        let mut trace = LoadedTrace::default();
         for l in lines {
             match l {
                 TraceLine::Sample(s) => trace.samples.push(*s),

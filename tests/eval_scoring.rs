@@ -470,3 +470,31 @@ fn a_directory_without_traces_is_an_error_not_an_empty_table() {
     assert!(msg.contains("no *.jsonl traces"), "{msg}");
     assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
 }
+
+#[test]
+fn a_trace_with_a_broken_line_is_scored_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    sim::write_set(dir.path(), 43, &[Kind::LeakLinear], 1).unwrap();
+    let clean = eval::evaluate_dir(dir.path(), crashwatch::model::Model::embedded(), None)
+        .unwrap()
+        .crashwatch
+        .overall();
+    // Damage the trace as foreign writers do: a torn line, a runtime's -1 for "unlimited".
+    let path = crashwatch::trace::list_dir(dir.path()).unwrap().remove(0);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str("{\"ts\": 1.0, \"id\": \"torn/li\n");
+    text.push_str(r#"{"ts":2.0,"id":"other/pod/c","memory_usage_bytes":5,"pids_limit":-1}"#);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let run = eval::evaluate_dir(dir.path(), crashwatch::model::Model::embedded(), None).unwrap();
+    let damaged = run.crashwatch.overall();
+    // Every crash of the trace is still scored, as it was before the damage.
+    assert!(clean.crashes > 0);
+    assert_eq!(
+        (damaged.crashes, damaged.hits, damaged.traces),
+        (clean.crashes, clean.hits, clean.traces)
+    );
+    let w = run.warnings.join("\n");
+    assert!(w.contains("skipped 1 unparsable line"), "{w}");
+    assert!(w.contains(r#"field "pids_limit""#), "{w}");
+}

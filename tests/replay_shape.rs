@@ -1,6 +1,7 @@
 //! `crashwatch replay` end to end through the real binary: output shape, one line per
 //! container sorted by id, label lines never read (a bogus cause does not matter), broken
-//! lines skipped, samples out of order put back in time order.
+//! lines skipped, a field that does not read set aside without losing its sample, samples out
+//! of order put back in time order.
 use std::io::Write;
 use std::process::Command;
 
@@ -28,7 +29,9 @@ fn write_trace(path: &std::path::Path) {
     lines.swap(10, 30);
     lines.push(r#"{"ts":401.0,"id":"default/leaky/app","event":"crash","cause":"meteor"}"#.into());
     lines.push("{not json".into());
-    lines.push(r#"{"ts":5,"id":"x/y/z","memory_usage_bytes":-3}"#.into());
+    lines.push(r#"{"ts":"later","id":"x/y/z","memory_usage_bytes":3}"#.into());
+    // A negative count: that field is unknown, the sample (and its container) kept.
+    lines.push(r#"{"ts":5,"id":"x/y/z","memory_usage_bytes":-3,"pids_current":7}"#.into());
     for l in lines {
         writeln!(f, "{l}").unwrap();
     }
@@ -54,7 +57,7 @@ fn replay_prints_one_line_per_container() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(rows.len(), 2, "{text}");
+    assert_eq!(rows.len(), 3, "{text}");
     for r in &rows {
         let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         keys.sort();
@@ -69,11 +72,14 @@ fn replay_prints_one_line_per_container() {
     assert_eq!(rows[0]["cause"], "oom_kill");
     assert!(rows[1]["first_alarm_ts"].is_null(), "{text}");
     assert!(rows[1]["max_risk"].as_f64().unwrap() < 0.2, "{text}");
-    // The skipped lines are reported on stderr, not fatal.
+    assert_eq!(rows[2]["id"], "x/y/z");
+    assert!(rows[2]["first_alarm_ts"].is_null(), "{text}");
+    // The skipped lines and the field set aside are reported on stderr, not fatal.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("skipped 2"), "{err}");
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("skipped 2"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err.contains("1 sample(s)") && err.contains(r#"field "memory_usage_bytes": negative"#),
+        "{err}"
     );
 }
 
