@@ -38,24 +38,22 @@ pub struct LoadedTrace {
 impl LoadedTrace {
     /// What was skipped or set aside in reading `path`, one line each, for a warning.
     pub fn problems(&self, path: &Path) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.bad_lines > 0 {
-            out.push(format!(
-                "{}: skipped {} unparsable line(s); first: {}",
-                path.display(),
-                self.bad_lines,
-                self.first_error.as_deref().unwrap_or("")
-            ));
-        }
-        if self.mended_lines > 0 {
-            out.push(format!(
-                "{}: {} sample(s) with a field that does not read as written, read as unknown or as the number in its string; first: {}",
-                path.display(),
+        [
+            (self.bad_lines, "skipped", "unparsable line(s)", &self.first_error),
+            (
                 self.mended_lines,
-                self.first_mend.as_deref().unwrap_or("")
-            ));
-        }
-        out
+                "read",
+                "sample(s) with a field that does not read as written as unknown, or as the number in its string",
+                &self.first_mend,
+            ),
+        ]
+        .into_iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, verb, what, first)| {
+            let first = first.as_deref().unwrap_or("");
+            format!("{}: {verb} {n} {what}; first: {first}", path.display())
+        })
+        .collect()
     }
 }
 

@@ -78,7 +78,7 @@ fn replay_prints_one_line_per_container() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("skipped 2"), "{err}");
     assert!(
-        err.contains("1 sample(s)") && err.contains(r#"field "memory_usage_bytes": negative"#),
+        err.contains("read 1 sample(s)") && err.contains(r#"field "memory_usage_bytes": negative"#),
         "{err}"
     );
 }
