@@ -110,6 +110,15 @@ struct State {
     /// Swap the last instance killed by the OOM killer had used when it died, where the
     /// samples state no swap limit: see [`SWAP_CEILING_MIN`].
     swap_ceiling: Option<u64>,
+    /// `restarts_total` as the samples last reported it (before the unreported restarts are
+    /// added: see [`State::count_unreported_restarts`]).
+    reported_restarts: Option<u64>,
+    /// Restarts seen only in a CPU counter that started again from zero.
+    unreported_restarts: u64,
+    /// When the last of those was seen, until a late report accounts for it.
+    reset_unreported: Option<f64>,
+    /// When `restarts_total` last went up, until the new cgroup's reset accounts for it.
+    restart_reported: Option<f64>,
 }
 
 /// Holds per-container histories and alarm state.
@@ -197,6 +206,8 @@ impl Predictor {
         };
         let filled = fill_limits(&mut st.stated, sample);
         let sample = filled.as_ref().unwrap_or(sample);
+        let counted = st.count_unreported_restarts(sample);
+        let sample = counted.as_ref().unwrap_or(sample);
         let mut transitions = Vec::new();
 
         let crashed = detect_crash(st, sample);

@@ -4,6 +4,7 @@
 //! OOM-killed instance had used. Apart because these are read at a crash or a restart and
 //! carried into an instance whose own samples do not say them yet.
 use super::State;
+use crate::sample::Sample;
 
 /// An instance whose resource risk never reached this before it died died of something the
 /// samples did not show (an exit the app chose, not a resource running out).
@@ -37,7 +38,50 @@ const PIDS_GROWTH_FACTOR: u64 = 4;
 /// See `PIDS_GROWTH_FACTOR`.
 const PIDS_GROWTH_MIN: u64 = 100;
 
+/// How far apart a restart the samples report (`restarts_total`) and the reset of the CPU
+/// counter that shows it may come and still be one restart, seconds: the kubelet's pod status
+/// lags the new instance's cgroup by a poll or two (or, read in another sweep, leads it).
+pub(super) const RESTART_REPORT_LAG: f64 = 60.0;
+
 impl State {
+    /// The sample with its restart count raised by the restarts its samples did not report:
+    /// an instance whose CPU counter started again from zero (a new cgroup) while
+    /// `restarts_total` stood still. interface.md lets a writer put 0 where it does not know
+    /// the count, and a trace may leave it out; then a crash loop, and the crash that ends an
+    /// alarm, would go unseen. A report and a reset within [`RESTART_REPORT_LAG`] of each
+    /// other are one restart, whichever comes first. `None` while every restart was reported
+    /// (the sample stands as it is).
+    pub(super) fn count_unreported_restarts(&mut self, s: &Sample) -> Option<Sample> {
+        let reported = match (self.reported_restarts, s.restarts_total) {
+            (Some(p), Some(c)) => c.saturating_sub(p),
+            _ => 0,
+        };
+        self.reported_restarts = s.restarts_total.or(self.reported_restarts);
+        let reset = self.hist.back(0).is_some_and(|b| {
+            s.cpu_usage_seconds_total
+                .is_some_and(|c| c < b.last.cpu_seconds)
+        });
+        let near = |t: Option<f64>| t.is_some_and(|t| s.ts - t <= RESTART_REPORT_LAG);
+        if reported > 0 {
+            // The late report of a reset counted already.
+            if near(self.reset_unreported.take()) {
+                self.unreported_restarts = self.unreported_restarts.saturating_sub(1);
+            }
+            self.restart_reported = Some(s.ts);
+        } else if reset && !near(self.restart_reported.take()) {
+            // Not the new cgroup of a restart reported a moment ago.
+            self.unreported_restarts += 1;
+            self.reset_unreported = Some(s.ts);
+            // Samples that never gave a count had none to compare this one with.
+            let before = self.reported_restarts.unwrap_or(0) + self.unreported_restarts - 1;
+            self.last_restarts.get_or_insert(before);
+        }
+        (self.unreported_restarts > 0).then(|| Sample {
+            restarts_total: Some(self.reported_restarts.unwrap_or(0) + self.unreported_restarts),
+            ..s.clone()
+        })
+    }
+
     /// Whether the instance that just died showed a resource running out: a resource risk
     /// that rose to `EXPLAINED_RISK`, or a task count that kept multiplying.
     pub(super) fn death_explained(&self) -> bool {
