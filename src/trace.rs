@@ -48,8 +48,9 @@ pub fn parse_line(line: &str) -> std::result::Result<(TraceLine, Option<String>)
 /// lose the whole sample: a field that does not read on its own (a count written as a string,
 /// `-1` for "unlimited" as `cpu.cfs_quota_us` and container runtimes write it, a negative
 /// count) is read as the number its string holds, else as unknown (`null`, which for a limit
-/// means none). The second value describes the first such field. `ts` and `id` are not
-/// mended: a sample without its time or container is no sample.
+/// means none). The second value describes the first such field. `ts` is read from a string
+/// that holds a number, never as unknown, and `id` is never mended: a sample without its time
+/// or container is no sample.
 pub fn parse_sample(
     v: &serde_json::Value,
 ) -> std::result::Result<(Sample, Option<String>), String> {
@@ -62,7 +63,7 @@ pub fn parse_sample(
             let mut obj = obj.clone();
             let mut first = None;
             for (key, val) in obj.iter_mut() {
-                if key == "ts" || key == "id" {
+                if key == "id" {
                     continue;
                 }
                 let Err(why) = reads_alone(key, val) else {
@@ -71,6 +72,8 @@ pub fn parse_sample(
                 let number = val.as_str().and_then(number_in);
                 let (mended, as_what) = match number {
                     Some(n) if reads_alone(key, &n).is_ok() => (n, "read as the number it holds"),
+                    // A time is never unknown: the sample goes.
+                    _ if key == "ts" => continue,
                     _ => (serde_json::Value::Null, "read as unknown"),
                 };
                 *val = mended;
@@ -229,8 +232,11 @@ mod tests {
         let (s, mended) = read(r#"{"ts":1,"id":"a/b/c","qos":"Platinum","memory_usage_bytes":5}"#);
         assert_eq!((s.qos, s.memory_usage_bytes), (None, Some(5)));
         assert!(mended.unwrap().contains("qos"));
-        // Not mended: the time and the container.
+        // A time in a string is the time; a time that is none, or no container, is no sample.
+        let (s, _) = read(r#"{"ts":"12.5","id":"a/b/c"}"#);
+        assert_eq!(s.ts, 12.5);
         assert!(parse_line(r#"{"ts":"soon","id":"a/b/c"}"#).is_err());
+        assert!(parse_line(r#"{"ts":null,"id":"a/b/c"}"#).is_err());
         assert!(parse_line(r#"{"ts":1,"id":7}"#).is_err());
         assert!(parse_line(r#"{"ts":1}"#).is_err());
     }
