@@ -30,7 +30,7 @@ pub enum TraceLine {
 }
 
 /// Parse one non-empty trace line. A line with an `event` key is a label. The second value
-/// names the first field of a sample read as unknown ([`parse_sample`]).
+/// describes the first field of a sample that did not read as written ([`parse_sample`]).
 pub fn parse_line(line: &str) -> std::result::Result<(TraceLine, Option<String>), String> {
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     if v.get("event").is_some() {
