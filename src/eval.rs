@@ -722,12 +722,7 @@ pub fn evaluate_dir(
         let lines = match crate::replay::load(&f, true) {
             Ok(t) => {
                 run.warnings.extend(t.problems(&f));
-                let labels = t.labels.into_iter().map(TraceLine::Label);
-                (t.samples
-                    .into_iter()
-                    .map(|s| TraceLine::Sample(Box::new(s))))
-                .chain(labels)
-                .collect::<Vec<_>>()
+                t.into_lines()
             }
             Err(e) => {
                 run.warnings.push(format!("skipped {e}"));

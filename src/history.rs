@@ -337,8 +337,8 @@ impl History {
             // counter started again from zero. Trends must not mix the dead instance's memory
             // with the new one's (the drop at the restart would hide a leak for 10 minutes).
             now = raw.or(&newest.last);
-            let restarted =
-                now.restarts > newest.last.restarts || now.cpu_seconds < newest.last.cpu_seconds;
+            let restarted = now.restarts > newest.last.restarts
+                || self.cpu_started_over(s.cpu_usage_seconds_total);
             if restarted {
                 self.instance_start = s.ts;
                 self.forget_steps();
@@ -556,6 +556,13 @@ impl History {
             Some(b) if b.t_last == s.ts => b.last,
             _ => Counters::of(s),
         }
+    }
+
+    /// Whether a next sample's CPU counter `cpu` stands below the newest sample's: it started
+    /// again from zero, in the new cgroup of a restarted container.
+    pub fn cpu_started_over(&self, cpu: Option<f64>) -> bool {
+        self.back(0)
+            .is_some_and(|b| cpu.is_some_and(|c| c < b.last.cpu_seconds))
     }
 
     /// Time of the newest sample.

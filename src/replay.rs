@@ -10,7 +10,7 @@
 use crate::model::Model;
 use crate::predict::{Prediction, Predictor, Transition};
 use crate::sample::{Cause, Sample};
-use crate::trace::Label;
+use crate::trace::{Label, TraceLine};
 use crate::{Error, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -36,6 +36,16 @@ pub struct LoadedTrace {
 }
 
 impl LoadedTrace {
+    /// The trace back as lines, samples (in time order) then labels: what `eval`'s scorer
+    /// reads.
+    pub fn into_lines(self) -> Vec<TraceLine> {
+        let labels = self.labels.into_iter().map(TraceLine::Label);
+        (self.samples.into_iter())
+            .map(|s| TraceLine::Sample(Box::new(s)))
+            .chain(labels)
+            .collect()
+    }
+
     /// What was skipped or set aside in reading `path`, one line each, for a warning.
     pub fn problems(&self, path: &Path) -> Vec<String> {
         [
@@ -67,32 +77,17 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
         if line.trim().is_empty() {
             continue;
         }
-        let parsed = serde_json::from_str::<serde_json::Value>(&line)
-            .map_err(|e| e.to_string())
-            .and_then(|v| {
-                if v.get("event").is_some() {
-                    if with_labels {
-                        serde_json::from_value::<Label>(v)
-                            .map(|l| Err(Some(l)))
-                            .map_err(|e| e.to_string())
-                    } else {
-                        Ok(Err(None))
-                    }
-                } else {
-                    crate::trace::parse_sample(&v).map(Ok)
-                }
-            });
-        match parsed {
-            Ok(Ok((s, mended))) => {
-                out.samples.push(s);
+        match crate::trace::parse_line_with(&line, with_labels) {
+            Ok(Some((TraceLine::Sample(s), mended))) => {
+                out.samples.push(*s);
                 if let Some(m) = mended {
                     out.mended_lines += 1;
                     out.first_mend
                         .get_or_insert_with(|| format!("line {}: {m}", n + 1));
                 }
             }
-            Ok(Err(Some(l))) => out.labels.push(l),
-            Ok(Err(None)) => {}
+            Ok(Some((TraceLine::Label(l), _))) => out.labels.push(l),
+            Ok(None) => {}
             Err(msg) => {
                 out.bad_lines += 1;
                 if out.first_error.is_none() {

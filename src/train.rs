@@ -154,15 +154,6 @@ pub fn eval_report(model: &Arc<Model>, traces: &[(PathBuf, Vec<TraceLine>)]) -> 
     r
 }
 
-/// A loaded trace back as lines (samples and labels) for `eval`'s scorer.
-fn as_lines(t: &LoadedTrace) -> Vec<TraceLine> {
-    t.samples
-        .iter()
-        .map(|s| TraceLine::Sample(Box::new(s.clone())))
-        .chain(t.labels.iter().map(|l| TraceLine::Label(l.clone())))
-        .collect()
-}
-
 /// Load every `*.jsonl` trace of a directory (labels included: this is training).
 fn load_dir(dir: &Path) -> anyhow::Result<Vec<(PathBuf, LoadedTrace)>> {
     let files = crate::trace::list_dir(dir)?;
@@ -390,8 +381,10 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     // (one crash moves recall by ~0.007), and a false alarm costs a user more than a few
     // seconds of lead.
     const F1_TIE: f64 = 0.01;
-    let val_lines: Vec<(PathBuf, Vec<TraceLine>)> =
-        val.iter().map(|(p, t)| (p.clone(), as_lines(t))).collect();
+    let val_lines: Vec<(PathBuf, Vec<TraceLine>)> = val
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone().into_lines()))
+        .collect();
     drop(val);
     let mut sweep = Vec::new();
     let mut f1s = Vec::new();

@@ -57,10 +57,7 @@ impl State {
             _ => 0,
         };
         self.reported_restarts = s.restarts_total.or(self.reported_restarts);
-        let reset = self.hist.back(0).is_some_and(|b| {
-            s.cpu_usage_seconds_total
-                .is_some_and(|c| c < b.last.cpu_seconds)
-        });
+        let reset = self.hist.cpu_started_over(s.cpu_usage_seconds_total);
         let near = |t: Option<f64>| t.is_some_and(|t| s.ts - t <= RESTART_REPORT_LAG);
         if reported > 0 {
             // The late report of a reset counted already.
