@@ -4,7 +4,8 @@
 //!
 //! Traces may come from generators we have never seen, so reading is tolerant: a field that
 //! does not read is set aside and the rest of its sample kept ([`crate::trace::parse_sample`]),
-//! a line that is not a sample at all is counted and skipped (never fatal), samples are put in
+//! a line that is not a sample at all is counted and skipped (never fatal), bytes that are not
+//! UTF-8 are replaced (U+FFFD) rather than ending the read, samples are put in
 //! time order, and an object without `id` gets one from `namespace/pod/container`.
 //! Label lines (`"event"` key) are skipped unread: a predictor must never see them.
 use crate::model::Model;
@@ -29,9 +30,10 @@ pub struct LoadedTrace {
     pub bad_lines: usize,
     /// First parse error, for the warning.
     pub first_error: Option<String>,
-    /// Samples read with a field set aside ([`crate::trace::parse_sample`]).
+    /// Samples read with a field set aside ([`crate::trace::parse_sample`]) or with bytes
+    /// that are not UTF-8 replaced.
     pub mended_lines: usize,
-    /// The first such field, for the warning.
+    /// The first such mend, for the warning.
     pub first_mend: Option<String>,
 }
 
@@ -53,7 +55,7 @@ impl LoadedTrace {
             (
                 self.mended_lines,
                 "read",
-                "sample(s) with a field that does not read as written as unknown, or as the number in its string",
+                "sample(s) mended: a field that does not read as written taken as unknown or as the number in its string, or bytes that are not UTF-8 replaced",
                 &self.first_mend,
             ),
         ]
@@ -72,14 +74,32 @@ impl LoadedTrace {
 pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
     let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut out = LoadedTrace::default();
-    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
+    let mut reader = std::io::BufReader::new(f);
+    let mut bytes = Vec::new();
+    for n in 0.. {
+        bytes.clear();
+        if reader
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| Error::io(path, e))?
+            == 0
+        {
+            break;
+        }
+        // Bytes that are not UTF-8 (a torn write, a name in another encoding) cost their
+        // line's strings those characters, not the trace: `lines()` would end the whole read
+        // at the first of them. A byte-order mark is no part of the first object.
+        let text = String::from_utf8_lossy(&bytes);
+        let recoded = matches!(text, std::borrow::Cow::Owned(_));
+        let line = text.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
-        match crate::trace::parse_line_with(&line, with_labels) {
+        match crate::trace::parse_line_with(line, with_labels) {
             Ok(Some((TraceLine::Sample(s), mended))) => {
                 out.samples.push(*s);
+                let mended = mended.or_else(|| {
+                    recoded.then(|| "bytes that are not UTF-8 read as U+FFFD".to_string())
+                });
                 if let Some(m) = mended {
                     out.mended_lines += 1;
                     out.first_mend

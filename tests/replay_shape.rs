@@ -1,7 +1,7 @@
 //! `crashwatch replay` end to end through the real binary: output shape, one line per
 //! container sorted by id, label lines never read (a bogus cause does not matter), broken
 //! lines skipped, a field that does not read set aside without losing its sample, samples out
-//! of order put back in time order.
+//! of order put back in time order, a byte-order mark, CRLF and bytes that are not UTF-8 read past.
 use std::io::Write;
 use std::process::Command;
 
@@ -79,6 +79,55 @@ fn replay_prints_one_line_per_container() {
     assert!(err.contains("skipped 2"), "{err}");
     assert!(
         err.contains("read 1 sample(s)") && err.contains(r#"field "memory_usage_bytes": negative"#),
+        "{err}"
+    );
+}
+
+/// A file as another tool may write it: a byte-order mark, CRLF line ends, and one line whose
+/// id holds a byte that is not UTF-8 (a torn write, a name in Latin-1). Every sample is kept:
+/// the bad byte costs its character, not the trace.
+#[test]
+fn replay_reads_past_a_byte_order_mark_crlf_and_bytes_that_are_not_utf8() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    let mut bytes = b"\xef\xbb\xbf".to_vec();
+    for i in 0..=200u64 {
+        let leak = 40 * MIB + i * 2 * MIB;
+        bytes.extend(format!(
+            "{{\"ts\":{},\"id\":\"default/leaky/app\",\"memory_working_set_bytes\":{leak},\"memory_limit_bytes\":{},\"memory_anon_bytes\":{leak}}}\r\n",
+            i * 2,
+            512 * MIB
+        ).as_bytes());
+        if i == 100 {
+            bytes.extend(
+                b"{\"ts\":200,\"id\":\"default/caf\xe9/app\",\"memory_usage_bytes\":3}\r\n",
+            );
+        }
+    }
+    std::fs::write(&trace, &bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["default/caf\u{fffd}/app", "default/leaky/app"],
+        "{err}"
+    );
+    // The first line (behind the mark) counts: the leak's history is whole, and it is warned.
+    assert!(rows[1]["first_alarm_ts"].is_f64(), "{rows:?}");
+    assert!(!err.contains("skipped"), "{err}");
+    assert!(
+        err.contains("read 1 sample(s) mended") && err.contains("not UTF-8"),
         "{err}"
     );
 }
