@@ -48,6 +48,31 @@ impl LoadedTrace {
             .collect()
     }
 
+    /// Keeps a sample read from line `n` (0-based) and counts what was mended in it
+    /// (`recoded`: why its bytes were, if they were), or counts the line as unparsable.
+    fn add(
+        &mut self,
+        n: usize,
+        read: std::result::Result<(Sample, Option<String>), String>,
+        recoded: Option<&str>,
+    ) {
+        match read {
+            Ok((s, mended)) => {
+                self.samples.push(s);
+                if let Some(m) = mended.or_else(|| recoded.map(str::to_string)) {
+                    self.mended_lines += 1;
+                    self.first_mend
+                        .get_or_insert_with(|| format!("line {}: {m}", n + 1));
+                }
+            }
+            Err(msg) => {
+                self.bad_lines += 1;
+                self.first_error
+                    .get_or_insert_with(|| format!("line {}: {msg}", n + 1));
+            }
+        }
+    }
+
     /// What was skipped or set aside in reading `path`, one line each, for a warning.
     pub fn problems(&self, path: &Path) -> Vec<String> {
         [
@@ -76,7 +101,7 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
     let mut out = LoadedTrace::default();
     let mut reader = std::io::BufReader::new(f);
     let mut bytes = Vec::new();
-    for n in 0.. {
+    for n in 0usize.. {
         bytes.clear();
         if reader
             .read_until(b'\n', &mut bytes)
@@ -94,26 +119,25 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
         if line.trim().is_empty() {
             continue;
         }
-        match crate::trace::parse_line_with(line, with_labels) {
-            Ok(Some((TraceLine::Sample(s), mended))) => {
-                out.samples.push(*s);
-                let mended = mended.or_else(|| {
-                    recoded.then(|| "bytes that are not UTF-8 read as U+FFFD".to_string())
-                });
-                if let Some(m) = mended {
-                    out.mended_lines += 1;
-                    out.first_mend
-                        .get_or_insert_with(|| format!("line {}: {m}", n + 1));
+        let recoded = recoded.then_some("bytes that are not UTF-8 read as U+FFFD");
+        // A sweep as `collect --format json` prints it: its containers' samples. Looked for
+        // only where the key is, so a plain sample line is parsed once.
+        if line.contains("\"containers\"") {
+            let snapshot = serde_json::from_str(line)
+                .ok()
+                .and_then(|v| crate::trace::snapshot_samples(&v));
+            if let Some(items) = snapshot {
+                for item in items {
+                    out.add(n, crate::trace::parse_sample(&item), recoded);
                 }
+                continue;
             }
+        }
+        match crate::trace::parse_line_with(line, with_labels) {
+            Ok(Some((TraceLine::Sample(s), mended))) => out.add(n, Ok((*s, mended)), recoded),
             Ok(Some((TraceLine::Label(l), _))) => out.labels.push(l),
             Ok(None) => {}
-            Err(msg) => {
-                out.bad_lines += 1;
-                if out.first_error.is_none() {
-                    out.first_error = Some(format!("line {}: {msg}", n + 1));
-                }
-            }
+            Err(msg) => out.add(n, Err(msg), recoded),
         }
     }
     out.samples.sort_by(|a, b| a.ts.total_cmp(&b.ts));

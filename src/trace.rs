@@ -53,6 +53,47 @@ pub fn parse_line_with(
     }
 }
 
+/// The container samples of a line that holds a whole sweep as `collect --format json` prints
+/// it (`{"ts", "node", "containers": [...]}`), `None` for any other line: a file of such
+/// snapshots (`collect --once` in a loop) replays like a trace. Each container gets the sweep's
+/// `ts` and the node's memory figures where it does not carry its own.
+pub fn snapshot_samples(v: &serde_json::Value) -> Option<Vec<serde_json::Value>> {
+    let obj = v.as_object()?;
+    let containers = obj.get("containers")?.as_array()?;
+    let node = obj.get("node").and_then(|n| n.as_object());
+    let shared = [
+        ("ts", obj.get("ts")),
+        (
+            "node_memory_available_bytes",
+            node.and_then(|n| n.get("memory_available_bytes")),
+        ),
+        (
+            "node_memory_total_bytes",
+            node.and_then(|n| n.get("memory_total_bytes")),
+        ),
+        (
+            "node_allocatable_available_bytes",
+            node.and_then(|n| n.get("pods_memory_available_bytes")),
+        ),
+    ];
+    Some(
+        containers
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if let Some(m) = c.as_object_mut() {
+                    for (key, val) in shared {
+                        if let (Some(val), false) = (val, m.contains_key(key)) {
+                            m.insert(key.to_string(), val.clone());
+                        }
+                    }
+                }
+                c
+            })
+            .collect(),
+    )
+}
+
 /// Parse one sample object, taking `id` from `namespace/pod/container` when it has none.
 ///
 /// Traces come from generators we have never seen, and one field they spell otherwise must not

@@ -1,7 +1,8 @@
 //! `crashwatch replay` end to end through the real binary: output shape, one line per
 //! container sorted by id, label lines never read (a bogus cause does not matter), broken
 //! lines skipped, a field that does not read set aside without losing its sample, samples out
-//! of order put back in time order, a byte-order mark, CRLF and bytes that are not UTF-8 read past.
+//! of order put back in time order, a byte-order mark, CRLF and bytes that are not UTF-8 read
+//! past, a file of `collect` snapshots read as its containers' samples.
 use std::io::Write;
 use std::process::Command;
 
@@ -105,15 +106,8 @@ fn replay_reads_past_a_byte_order_mark_crlf_and_bytes_that_are_not_utf8() {
         }
     }
     std::fs::write(&trace, &bytes).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
-        .args(["replay", "--trace"])
-        .arg(&trace)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    let rows: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let (out, err) = replay_output(&trace);
+    let rows: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -130,6 +124,61 @@ fn replay_reads_past_a_byte_order_mark_crlf_and_bytes_that_are_not_utf8() {
         err.contains("read 1 sample(s) mended") && err.contains("not UTF-8"),
         "{err}"
     );
+}
+
+/// `replay`'s stdout and stderr for `trace`, asserting it succeeded.
+fn replay_output(trace: &std::path::Path) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace"])
+        .arg(trace)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    (String::from_utf8(out.stdout).unwrap(), err)
+}
+
+/// A file of sweeps as `collect --format json` prints them (`collect --once` run in a loop)
+/// replays exactly as the same samples written one per line: the containers' own fields, the
+/// sweep's `ts` where a container has none, the node's memory from `node`.
+#[test]
+fn replay_reads_a_file_of_collect_snapshots_as_the_same_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut flat, mut sweeps) = (String::new(), String::new());
+    for i in 0..=200u64 {
+        let t = i * 2;
+        let leak = 40 * MIB + i * 2 * MIB;
+        // The node runs short too: a figure that reaches the samples only through `node`.
+        let (total, avail) = (8192 * MIB, (4096 - 16 * i) * MIB);
+        let leaky = format!(
+            r#""id":"default/leaky/app","qos":"burstable","memory_working_set_bytes":{leak},"memory_limit_bytes":{},"memory_anon_bytes":{leak}"#,
+            512 * MIB
+        );
+        let steady = r#""namespace":"default","pod":"steady","container":"app","qos":"besteffort","memory_usage_bytes":104857600"#;
+        let node =
+            format!(r#""node_memory_total_bytes":{total},"node_memory_available_bytes":{avail}"#);
+        flat += &format!("{{\"ts\":{t},{leaky},{node}}}\n{{\"ts\":{t},{steady},{node}}}\n");
+        sweeps += &format!(
+            r#"{{"ts":{t},"node":{{"name":"n1","memory_total_bytes":{total},"memory_available_bytes":{avail}}},"containers":[{{"ts":{t},{leaky}}},{{{steady}}}]}}"#
+        );
+        sweeps.push('\n');
+    }
+    let (a, b) = (
+        dir.path().join("flat.jsonl"),
+        dir.path().join("sweeps.jsonl"),
+    );
+    std::fs::write(&a, flat).unwrap();
+    std::fs::write(&b, sweeps).unwrap();
+    let ((flat_out, _), (sweeps_out, err)) = (replay_output(&a), replay_output(&b));
+    assert_eq!(sweeps_out, flat_out, "{err}");
+    assert!(!err.contains("skipped"), "{err}");
+    let rows: Vec<serde_json::Value> = sweeps_out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["default/leaky/app", "default/steady/app"]);
+    assert!(rows[0]["first_alarm_ts"].is_f64(), "{sweeps_out}");
 }
 
 #[test]
