@@ -181,6 +181,34 @@ fn replay_reads_a_file_of_collect_snapshots_as_the_same_samples() {
     assert!(rows[0]["first_alarm_ts"].is_f64(), "{sweeps_out}");
 }
 
+/// `replay --series | head -1`: the reader leaves after one line, and replay ends quietly and
+/// successfully, as a Unix filter does, not with "error: Broken pipe".
+#[test]
+fn replay_ends_quietly_when_its_reader_goes_away() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.jsonl");
+    // 201 × 2 predictions of about 1 KiB each: more than a pipe holds, so replay is still
+    // writing when the reader leaves.
+    write_trace(&trace);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--series", "--trace"])
+        .arg(&trace)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("crash_risk"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("error"), "{err}");
+}
+
 #[test]
 fn replay_with_a_bad_model_file_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
