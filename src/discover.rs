@@ -18,7 +18,7 @@ use crate::{Error, Result};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-/// Deepest level at which a kubepods hierarchy is looked for (docker/<id>/kubelet/kubepods is 4).
+/// Deepest level at which a kubepods hierarchy is looked for (`docker/<id>/kubelet/kubepods` is 4).
 const KUBEPODS_MAX_DEPTH: usize = 6;
 /// Deepest level walked in host mode.
 const HOST_MAX_DEPTH: usize = 8;

@@ -1,10 +1,12 @@
 //! Alarm: a container's alarm episode. The [`Transition`]s reported once per episode, the
 //! state kept between samples for its hysteresis, and the crash a sample shows beside the one
 //! before it (`detect_crash`), which ends an episode. Apart from the risk because an episode
-//! spans samples where a risk is one instant's; [`Predictor::observe`] opens and closes them.
+//! spans samples where a risk is one instant's; [`Alarm::step`] opens and closes them, once
+//! per sample of [`Predictor::observe`].
 //!
 //! [`Predictor::observe`]: super::Predictor::observe
-use super::State;
+use super::{Assessment, State};
+use crate::model::RiskParams;
 use crate::sample::{Cause, Sample};
 
 /// A change of alarm state, reported once per episode.
@@ -44,6 +46,64 @@ pub(super) struct Alarm {
     /// The last sample's risk reached the threshold only through the trees' starvation
     /// probability (see [`CONFIRM_MAX_GAP`]).
     pub(super) starve_pending: bool,
+}
+
+impl Alarm {
+    /// Takes the episode one sample (at `ts`) further: opens it when the risk in `a` reaches
+    /// `threshold`, closes it after a crash (unless the risk stays up) or once the risk has
+    /// been below the clear level for long enough (`rp`), and returns what changed.
+    /// `lone_starve`: the risk reaches the threshold only through the trees' starvation
+    /// verdict on a container that has not restarted, which waits for a second sample
+    /// ([`CONFIRM_MAX_GAP`]). `kill_unconfirmed`: an OOM kill not yet known to have ended the
+    /// container, which opens no episode by itself.
+    pub(super) fn step(
+        &mut self,
+        ts: f64,
+        crashed: Option<Cause>,
+        a: &Assessment,
+        lone_starve: bool,
+        kill_unconfirmed: bool,
+        (threshold, rp): (f64, &RiskParams),
+    ) -> Vec<Transition> {
+        let mut transitions = Vec::new();
+        if let Some(cause) = crashed {
+            transitions.push(Transition::Crashed {
+                cause,
+                alarmed_at: self.opened_at,
+            });
+            // The episode ends with the crash, unless the container is still at risk (a restart
+            // loop, starvation that persists): then the warning simply stays up, so the next
+            // crash is not reported as a new surprise.
+            if a.risk < threshold {
+                *self = Alarm::default();
+            } else if self.opened_at.is_none() && !kill_unconfirmed {
+                self.opened_at = Some(ts);
+                self.cause = a.cause;
+                transitions.push(Transition::Alarmed);
+            }
+        } else if self.opened_at.is_none() {
+            // At a dense scrape one sample of a starvation verdict can be a burst that the
+            // next one does not repeat, so it opens an alarm only when the next sample says
+            // the same.
+            let wait = lone_starve && !self.starve_pending;
+            self.starve_pending = lone_starve;
+            if a.risk >= threshold && !wait {
+                self.opened_at = Some(ts);
+                self.cause = a.cause;
+                self.below_since = None;
+                transitions.push(Transition::Alarmed);
+            }
+        } else if a.risk < threshold - rp.clear_margin {
+            let since = *self.below_since.get_or_insert(ts);
+            if ts - since >= rp.clear_after_s {
+                *self = Alarm::default();
+                transitions.push(Transition::Cleared);
+            }
+        } else {
+            self.below_since = None;
+        }
+        transitions
+    }
 }
 
 /// A second crash signal of the same kind within this many seconds is the same crash (the

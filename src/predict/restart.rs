@@ -3,15 +3,15 @@
 //! unexplained restart holds the risk, the task limit a thread leak died at, and the swap an
 //! OOM-killed instance had used. Apart because these are read at a crash or a restart and
 //! carried into an instance whose own samples do not say them yet.
-use super::State;
-use crate::sample::Sample;
+use super::{Assessment, State};
+use crate::sample::{Cause, Sample};
 
 /// An instance whose resource risk never reached this before it died died of something the
 /// samples did not show (an exit the app chose, not a resource running out).
 const EXPLAINED_RISK: f64 = 0.5;
 
 /// Risk of a container right after an unexplained restart: just above the default threshold.
-pub(super) const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
+const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
 
 /// Least swap an instance killed by the OOM killer must have used for it to stand as the swap
 /// limit of the next one. Where a node swaps (NodeSwap LimitedSwap, zram) the kubelet's swap
@@ -25,11 +25,11 @@ pub(super) const UNEXPLAINED_RESTART_RISK: f64 = 0.76;
 ///
 /// [`Features::swap_fill`]: crate::features::Features::swap_fill
 /// [`Features::swap_floor`]: crate::features::Features::swap_floor
-pub(super) const SWAP_CEILING_MIN: u64 = 8 << 20;
+const SWAP_CEILING_MIN: u64 = 8 << 20;
 
 /// How long an unexplained restart keeps its risk: the kubelet's back-off cap (5 min), the
 /// longest a looping container waits before it runs (and fails) again.
-pub(super) const UNEXPLAINED_RESTART_SECONDS: f64 = 300.0;
+const UNEXPLAINED_RESTART_SECONDS: f64 = 300.0;
 
 /// An instance whose task count grew this many times over (and by at least
 /// `PIDS_GROWTH_MIN` tasks) was leaking threads or processes: a restart resets that even
@@ -41,9 +41,99 @@ const PIDS_GROWTH_MIN: u64 = 100;
 /// How far apart a restart the samples report (`restarts_total`) and the reset of the CPU
 /// counter that shows it may come and still be one restart, seconds: the kubelet's pod status
 /// lags the new instance's cgroup by a poll or two (or, read in another sweep, leads it).
-pub(super) const RESTART_REPORT_LAG: f64 = 60.0;
+const RESTART_REPORT_LAG: f64 = 60.0;
 
 impl State {
+    /// Records the crash `cause` the sample at `ts` shows, and what it says of the next
+    /// instance: an unexplained exit, or the task limit a count that kept multiplying died at.
+    pub(super) fn note_crash(&mut self, ts: f64, cause: Cause) {
+        self.last_crash = Some((ts, cause));
+        // An app that exits on its own after a quiet run (a bad config, a failing
+        // dependency, a panic) mostly does the same again after the restart: that is how
+        // CrashLoopBackOff starts. A restart after a resource ran out resets the resource
+        // (fresh pids, fresh heap), so it is left to the memory/pids/cpu terms.
+        if cause == Cause::RestartLoop && !self.death_explained() {
+            self.unexplained_restart = Some(ts);
+        }
+        // A count that kept multiplying until the instance died (not of an OOM kill)
+        // stopped at a task limit the samples do not state: the next instance dies there.
+        let leaked = |&(lo, last): &(u64, u64)| {
+            cause != Cause::OomKill && self.stated.pids.is_none() && pids_multiplied(lo, last)
+        };
+        if let Some(count) = self
+            .pids_span
+            .filter(leaked)
+            .and_then(|(_, last)| pids_limit_near(last))
+        {
+            self.hist.set_pids_ceiling(count);
+        }
+        self.peak_risk = 0.0;
+        self.pids_span = None;
+    }
+
+    /// Takes `sample` (which shows the crash `crashed`, if any) into the history and the
+    /// counts kept beside it, and judges whether an OOM kill the sample before showed ended
+    /// the container. The sample with the swap limit a killed instance set
+    /// ([`SWAP_CEILING_MIN`]), where it states none; `None` where it stands as it is.
+    pub(super) fn take_in(&mut self, sample: &Sample, crashed: Option<Cause>) -> Option<Sample> {
+        // A cgroup caught before its first process starts reads 0 tasks: no baseline.
+        if let Some(p) = sample.pids_current.filter(|p| *p > 0) {
+            self.pids_span = Some(self.pids_span.map_or((p, p), |(lo, _)| (lo.min(p), p)));
+        }
+        self.last_oom_kills = sample.oom_kills_total.or(self.last_oom_kills);
+        self.last_restarts = sample.restarts_total.or(self.last_restarts);
+
+        let seen_before = !self.hist.is_empty();
+        self.hist.push(sample);
+        // An OOM kill that a container survives is no crash: on cgroup v1, or where the kubelet
+        // asks for single-process OOM kills, the kernel kills one process (a pre-fork server's
+        // worker, which its master respawns) and the container goes on. A killed container
+        // comes back as a new cgroup (`History::push` sees the restart) in the next sample;
+        // a survivor's next sample is the same instance. Judged one sample after the kill, so
+        // the kill opens no alarm by itself until then.
+        let restarted = seen_before && self.hist.instance_start() == sample.ts;
+        if std::mem::take(&mut self.kill_unconfirmed) && !restarted {
+            self.survived_kill = self.last_crash.map(|(t, _)| t);
+        }
+        if crashed == Some(Cause::OomKill) && !restarted {
+            self.kill_unconfirmed = true;
+        }
+        if restarted {
+            let killed = self.last_crash.is_some_and(|(t, c)| {
+                c == Cause::OomKill && (0.0..UNEXPLAINED_RESTART_SECONDS).contains(&(sample.ts - t))
+            });
+            if killed && self.swap_peak >= SWAP_CEILING_MIN {
+                self.swap_ceiling = Some(self.swap_peak);
+            }
+            self.swap_peak = 0;
+        }
+        self.swap_peak = self.swap_peak.max(sample.memory_swap_bytes.unwrap_or(0));
+        match self.swap_ceiling {
+            Some(c) if sample.memory_swap_limit_bytes.is_none() => Some(Sample {
+                memory_swap_limit_bytes: Some(c),
+                ..sample.clone()
+            }),
+            _ => None,
+        }
+    }
+
+    /// Holds the risk in `a` (assessed at `ts`) at [`UNEXPLAINED_RESTART_RISK`], as a
+    /// `restart_loop`, for [`UNEXPLAINED_RESTART_SECONDS`] after an unexplained restart.
+    pub(super) fn hold_unexplained_restart(&mut self, ts: f64, a: &mut Assessment) {
+        let Some(t) = self.unexplained_restart else {
+            return;
+        };
+        if ts - t >= UNEXPLAINED_RESTART_SECONDS || ts < t {
+            self.unexplained_restart = None;
+        } else {
+            a.besides_starvation = a.besides_starvation.max(UNEXPLAINED_RESTART_RISK);
+            if a.risk < UNEXPLAINED_RESTART_RISK {
+                a.risk = UNEXPLAINED_RESTART_RISK;
+                a.cause = Some(Cause::RestartLoop);
+            }
+        }
+    }
+
     /// The sample with its restart count raised by the restarts its samples did not report:
     /// an instance whose CPU counter started again from zero (a new cgroup) while
     /// `restarts_total` stood still. interface.md lets a writer put 0 where it does not know
@@ -94,7 +184,7 @@ impl State {
 /// before the death may come a little short of one. `None` for a count that is no such limit:
 /// threads piling up behind a deadlock until the liveness probe kills the container die at
 /// whatever count they reached.
-pub(super) fn pids_limit_near(count: u64) -> Option<u64> {
+fn pids_limit_near(count: u64) -> Option<u64> {
     count.checked_next_power_of_two().filter(|l| {
         *l >= PIDS_GROWTH_MIN && (*l - count) as f64 <= PIDS_LIMIT_SHORTFALL * *l as f64
     })
@@ -106,7 +196,7 @@ const PIDS_LIMIT_SHORTFALL: f64 = 0.05;
 
 /// Whether an instance's task count, from its fewest `lo` to its latest `last`, kept
 /// multiplying ([`PIDS_GROWTH_FACTOR`]): a thread or process leak.
-pub(super) fn pids_multiplied(lo: u64, last: u64) -> bool {
+fn pids_multiplied(lo: u64, last: u64) -> bool {
     last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo + PIDS_GROWTH_MIN
 }
 

@@ -306,7 +306,7 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
 
 /// The time to the OOM kill and whether the container is one burst from it
 /// ([`Features::step_reaches_limit`]), with the step clock of a leak that grows in regular
-/// steps ([`features::step_clock`]) applied. Such a leak is no nearer its kill than its next
+/// steps ([`Features::step_clock`]) applied. Such a leak is no nearer its kill than its next
 /// step that does not fit: beyond the alarm's horizon, judged at the next sample, the clock's
 /// time stands (and no burst is due). Within it the trend's does (the clock's jitter is as
 /// large as what is left); at a rhythm slower than the horizon, where a trend through the last

@@ -5,6 +5,7 @@
 use super::risk::class_index;
 use super::*;
 use crate::features::Features;
+use crate::sample::Qos;
 
 #[test]
 fn the_swap_an_oom_killed_instance_used_is_the_next_ones_swap_limit() {
