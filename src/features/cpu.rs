@@ -3,12 +3,56 @@
 //! container killed by its liveness probe, and whether the throttling is instead a step to a
 //! level (work starting) or a level the service lives with. Its own part because it reads
 //! the CFS counters interval by interval, and its verdicts go to `predict`'s starvation rules.
-use super::counters::rate_start;
+use super::counters::{delta, rate_start};
 use super::fit::least_squares;
 use super::shape::TREND_MAX_GAP;
-use super::{SHORT_WINDOW, TTL_CAP};
-use crate::history::{Bucket, History, BUCKET_SECONDS};
+use super::{opt_f, SHORT_WINDOW, TTL_CAP, UNKNOWN};
+use crate::history::{Bucket, Counters, History, BUCKET_SECONDS};
 use crate::sample::Sample;
+
+/// The CPU columns of the feature vector at `now` (`c`: the sample's counters): the throttled
+/// share of CFS periods over the last minute and the last 5 minutes (unknown where the
+/// counters are not reported), CPU pressure, and use over the last minute as a share of the
+/// quota (unknown without one).
+pub(super) fn cpu_columns(h: &History, s: &Sample, now: f64, c: &Counters) -> [f32; 4] {
+    let throttle_ratio = |window: f64| {
+        if c.periods.is_nan() || c.throttled_periods.is_nan() {
+            return UNKNOWN;
+        }
+        let periods = delta(h, now, window, c.periods, |b| b.last.periods);
+        let throttled = delta(h, now, window, c.throttled_periods, |b| {
+            b.last.throttled_periods
+        });
+        if periods > 0.0 {
+            (throttled / periods).min(1.0)
+        } else {
+            0.0
+        }
+    };
+    let use_1m = match (
+        s.cpu_limit_cores.filter(|l| *l > 0.0),
+        s.cpu_usage_seconds_total,
+    ) {
+        (Some(lim), Some(cur)) => match rate_start(h, now, 60.0) {
+            Some(b)
+                if b.last.cpu_seconds.is_finite()
+                    && now > b.t_last
+                    && cur >= b.last.cpu_seconds =>
+            {
+                ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
+            }
+            _ => 0.0,
+        },
+        (None, _) => UNKNOWN,
+        _ => 0.0,
+    };
+    [
+        throttle_ratio(60.0),
+        throttle_ratio(300.0),
+        opt_f(s.cpu_pressure_some_avg10),
+        use_1m,
+    ]
+}
 
 /// Throttled share of CFS periods at which a starved process stops answering probes in time.
 pub const STARVED_RATIO: f64 = 0.9;

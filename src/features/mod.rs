@@ -67,11 +67,10 @@ pub use steps::{
     StepClock, STEP_CLOCK_MIN_INTERVAL, STEP_CLOCK_REGULAR, STEP_CLOCK_SLACK, STEP_DRIFT, STEP_FLAT,
 };
 
-use counters::{delta, rate_start, restarts_10m, restarts_dated};
+use counters::{delta, restarts_10m, restarts_dated};
 use fit::envelope_slope_10m;
 use memory::{held_at_high, reclaim_at_limit, swap_fill, swap_floor};
 use node::own_reclaim_idle_on_unknown_node;
-use pids::{assumed_pids_limit, pids_limit_guessable, pids_rise_held};
 use shape::{falls_in_both_halves, fresh_rise, settling, significant_climb};
 use steps::{step_clock, step_reaches_limit};
 
@@ -287,7 +286,7 @@ fn ttl_feature(t: Option<f64>) -> f32 {
     t.map_or(TTL_CAP as f32, |v| v as f32)
 }
 
-fn opt_f(v: Option<f64>) -> f32 {
+pub(super) fn opt_f(v: Option<f64>) -> f32 {
     v.map_or(UNKNOWN, |x| x as f32)
 }
 
@@ -567,111 +566,21 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     x[15] = opt_f(s.memory_pressure_some_avg10);
     x[16] = opt_f(s.memory_pressure_full_avg10);
 
-    let throttle_ratio = |window: f64| {
-        if c.periods.is_nan() || c.throttled_periods.is_nan() {
-            return UNKNOWN;
-        }
-        let periods = delta(h, now, window, c.periods, |b| b.last.periods);
-        let throttled = delta(h, now, window, c.throttled_periods, |b| {
-            b.last.throttled_periods
-        });
-        if periods > 0.0 {
-            (throttled / periods).min(1.0)
-        } else {
-            0.0
-        }
-    };
-    x[17] = throttle_ratio(60.0);
-    x[26] = throttle_ratio(300.0);
-    x[18] = opt_f(s.cpu_pressure_some_avg10);
-    x[19] = match (
-        s.cpu_limit_cores.filter(|l| *l > 0.0),
-        s.cpu_usage_seconds_total,
-    ) {
-        (Some(lim), Some(cur)) => match rate_start(h, now, 60.0) {
-            Some(b)
-                if b.last.cpu_seconds.is_finite()
-                    && now > b.t_last
-                    && cur >= b.last.cpu_seconds =>
-            {
-                ((cur - b.last.cpu_seconds) / (now - b.t_last) / lim) as f32
-            }
-            _ => 0.0,
-        },
-        (None, _) => UNKNOWN,
-        _ => 0.0,
-    };
+    [x[17], x[26], x[18], x[19]] = cpu::cpu_columns(h, s, now, &c);
 
-    let pids_limit = s.pids_limit.map(|v| v as f64).filter(|v| *v > 0.0);
-    // The tasks that count against the limit: the pod's, where the limit is the pod's.
-    let tasks = s
-        .pids_current
-        .map(|p| s.pod_pids_current.map_or(p, |q| q.max(p)));
-    x[20] = match (tasks, pids_limit) {
-        (Some(p), Some(l)) => (p as f64 / l) as f32,
-        _ => UNKNOWN,
-    };
     x[22] = restarts_10m(h, s, now, c.restarts);
-    // A young instance's climbing task count is a server filling its thread pools at start-up
-    // as often as a fork bomb, and the pool stops at its size: trusted, as the memory trend
-    // is, once the instance has run [`TRUST_SPAN`], at the limit's doorstep, or where it
-    // restarted lately (the climb that killed it is back).
-    let pids_trusted = h.instance_span() >= TRUST_SPAN || x[22] > 0.0 || x[20] >= NEAR_LIMIT as f32;
-    // The rise is judged (a walk of the window) only where it would give a time to a limit.
-    // No pids.max in the samples (an export without it) is no limit: a rising count is timed
-    // to an assumed one ([`assumed_pids_limit`]), by the physical floor only; the trees learnt
-    // `ttl_pids_s` of limits the samples state.
-    let ttl_pids = match (s.pids_current, pids_envelope.filter(|e| e.slope > 0.0)) {
-        (Some(p), Some(e)) => {
-            let n = tasks.unwrap_or(p);
-            pids_limit
-                .or_else(|| {
-                    if s.pids_limit_unset {
-                        return None;
-                    }
-                    // The count an earlier instance died at, while this count is not above
-                    // it: known, not guessed, however fast the count multiplies.
-                    match h.pids_ceiling().filter(|c| n <= *c) {
-                        Some(c) => (h.instance_span() >= TRUST_SPAN).then_some(c as f64),
-                        None => pids_limit_guessable(h, now, p)
-                            .then(|| assumed_pids_limit(n.max(h.pids_high()))),
-                    }
-                })
-                .filter(|_| pids_trusted && pids_rise_held(h, now, p as f64, &e))
-                .and_then(|l| time_to(n as f64, l, Some(e.slope)))
-        }
-        _ => None,
-    };
-    x[21] = ttl_feature(ttl_pids.filter(|_| pids_limit.is_some()));
+    let (tasks_ratio, ttl_pids, pids_stated) =
+        pids::pids_time(h, s, now, pids_envelope, x[22] > 0.0);
+    x[20] = tasks_ratio;
+    x[21] = ttl_feature(ttl_pids.filter(|_| pids_stated));
     let restarts_recent = restarts_dated(h, s, now, c.restarts, x[22]);
     x[23] = reason_code(s.last_termination_reason.as_deref());
 
-    let total = s
-        .node_memory_total_bytes
-        .map(|v| v as f64)
-        .filter(|v| *v > 0.0);
-    let avail = s.eviction_available().map(|v| v as f64);
-    x[24] = match (avail, total) {
-        (Some(a), Some(t)) => (a / t) as f32,
-        _ => UNKNOWN,
-    };
     // The kubelet evicts BestEffort first, then Burstable pods above their requests; a
     // Guaranteed pod is not an eviction candidate under memory pressure.
     let evictable = !matches!(s.qos, Some(Qos::Guaranteed));
-    // The node's available memory swings with every pod's allocations and collections: its
-    // trend is trusted over [`NODE_TREND_SPAN`] of this history, not the first seconds of a
-    // container or of the agent.
-    let ttl_node = match avail {
-        Some(a) if evictable && h.instance_span() >= NODE_TREND_SPAN => {
-            // Falling available memory is a negative slope of the envelope of −available.
-            let fall = node_fall_envelope.map(|e| e.slope);
-            let threshold = s
-                .node_eviction_threshold_bytes
-                .map_or(NODE_EVICTION_BYTES, |t| t as f64);
-            time_to(-a, -threshold, fall)
-        }
-        _ => None,
-    };
+    let ttl_node;
+    (x[24], ttl_node) = node::node_columns(h, s, evictable, node_fall_envelope.map(|e| e.slope));
     x[25] = ttl_feature(ttl_node);
 
     let grows = own_reclaim_idle_on_unknown_node(s)

@@ -5,6 +5,7 @@
 //! [`BYSTANDER_SHARE`]; `extract` applies them). These feed `predict`'s eviction rules, not
 //! the container's own limit.
 use super::memory::file_peak;
+use super::{time_to, NODE_EVICTION_BYTES, NODE_TREND_SPAN, UNKNOWN};
 use crate::history::History;
 use crate::sample::Sample;
 
@@ -117,4 +118,39 @@ pub fn cache_squeeze_since(h: &History, s: &Sample, since: f64) -> Option<f64> {
     } else {
         0.0
     })
+}
+
+/// The node column of the feature vector and the time to eviction: the memory the kubelet
+/// sees left as a share of the node's (unknown where either is), and, for an `evictable`
+/// pod, the seconds until it falls to the eviction threshold at `fall` (the slope of the
+/// envelope of −available, bytes per second).
+pub(super) fn node_columns(
+    h: &History,
+    s: &Sample,
+    evictable: bool,
+    fall: Option<f64>,
+) -> (f32, Option<f64>) {
+    let total = s
+        .node_memory_total_bytes
+        .map(|v| v as f64)
+        .filter(|v| *v > 0.0);
+    let avail = s.eviction_available().map(|v| v as f64);
+    let ratio = match (avail, total) {
+        (Some(a), Some(t)) => (a / t) as f32,
+        _ => UNKNOWN,
+    };
+    // The node's available memory swings with every pod's allocations and collections: its
+    // trend is trusted over [`NODE_TREND_SPAN`] of this history, not the first seconds of a
+    // container or of the agent.
+    let ttl_node = match avail {
+        Some(a) if evictable && h.instance_span() >= NODE_TREND_SPAN => {
+            // Falling available memory is a negative slope of the envelope of −available.
+            let threshold = s
+                .node_eviction_threshold_bytes
+                .map_or(NODE_EVICTION_BYTES, |t| t as f64);
+            time_to(-a, -threshold, fall)
+        }
+        _ => None,
+    };
+    (ratio, ttl_node)
 }
