@@ -294,21 +294,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         !fit.is_empty(),
         "every trace fell into the validation split; add traces"
     );
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    let mut per_trace = Vec::with_capacity(fit.len());
-    // Blanked copies draw from their own stream, so `--blank 0` fits exactly as before.
-    let mut blank_rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    for (_, t) in &fit {
-        let copies = (0..args.blank).map(|_| blanked(t, &mut blank_rng));
-        for r in std::iter::once(rows_of(t, args.horizon))
-            .chain(copies.map(|c| rows_of(&c, args.horizon)))
-        {
-            per_trace.push((x.len(), r.x.len()));
-            x.extend(r.x);
-            y.extend(r.y);
-        }
-    }
+    let (Rows { x, y }, per_trace) = training_rows(&fit, args.horizon, args.blank);
     let mut class_rows = [0usize; CLASSES];
     for &c in &y {
         class_rows[c] += 1;
@@ -330,32 +316,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         class_rows
     );
 
-    let mut trees = Vec::with_capacity(args.trees);
-    if args.trees == 1 {
-        trees.push(fit_tree(&x, &y, args.max_depth)?);
-    } else {
-        // Bootstrap over whole traces (rows of one trace are strongly correlated).
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
-        for _ in 0..args.trees {
-            let (mut bx, mut by) = (Vec::new(), Vec::new());
-            for _ in 0..per_trace.len() {
-                let (start, len) = per_trace[rng.random_range(0..per_trace.len())];
-                bx.extend_from_slice(&x[start..start + len]);
-                by.extend_from_slice(&y[start..start + len]);
-            }
-            if by.iter().all(|c| *c == 0) {
-                continue;
-            }
-            let mut t = fit_tree(&bx, &by, args.max_depth)?;
-            // Leaf frequencies from all training rows, not just the bootstrap.
-            t.nodes
-                .iter_mut()
-                .filter(|n| n.feature < 0)
-                .for_each(|n| n.counts = vec![0.0; CLASSES]);
-            fill_counts(&mut t.nodes, &x, &y);
-            trees.push(t);
-        }
-    }
+    let trees = fit_forest(&x, &y, &per_trace, args.trees, args.max_depth)?;
 
     let total = y.len() as f64;
     let prior: Vec<f64> = class_rows.iter().map(|c| *c as f64 / total).collect();
@@ -376,32 +337,12 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         trees,
     };
 
-    // Threshold: the best `eval` F1 on the validation files, except that the highest
-    // threshold within F1_TIE of it wins: ~80 validation traces cannot tell such F1 apart
-    // (one crash moves recall by ~0.007), and a false alarm costs a user more than a few
-    // seconds of lead.
-    const F1_TIE: f64 = 0.01;
     let val_lines: Vec<(PathBuf, Vec<TraceLine>)> = val
         .iter()
         .map(|(p, t)| (p.clone(), t.clone().into_lines()))
         .collect();
     drop(val);
-    let mut sweep = Vec::new();
-    let mut f1s = Vec::new();
-    for i in 0..=16 {
-        let thr = 0.1 + 0.05 * i as f64;
-        file.threshold = thr;
-        let m = Arc::new(Model::from_file(file.clone())?);
-        let t = eval_report(&m, &val_lines).predictable();
-        f1s.push((thr, t.f1().unwrap_or(0.0)));
-        sweep.push(serde_json::json!({"threshold": thr, "f1": t.f1(), "precision": t.precision(), "recall": t.recall()}));
-    }
-    let best_f1 = f1s.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
-    let chosen = f1s
-        .iter()
-        .filter(|x| x.1 >= best_f1 - F1_TIE)
-        .map(|x| x.0)
-        .fold(f64::NEG_INFINITY, f64::max);
+    let (chosen, sweep) = sweep_threshold(&mut file, &val_lines)?;
     let threshold = args.threshold.unwrap_or(chosen);
     anyhow::ensure!(
         (0.0..=1.0).contains(&threshold),
@@ -417,18 +358,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         .iter()
         .map(|t| t.nodes.iter().filter(|n| n.feature < 0).count())
         .sum();
-    let version_hash = {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in serde_json::to_string(&file.trees)
-            .unwrap_or_default()
-            .bytes()
-        {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
-    file.model_version = format!("tree-{}-{:08x}", file.trees.len(), version_hash as u32);
+    file.model_version = model_version(&file.trees);
     file.training = serde_json::json!({
         "command": format!(
             "crashwatch train --traces {} --out {} --horizon {} --trees {} --max-depth {} --blank {}",
@@ -455,46 +385,7 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
     });
 
     if let Some(dir) = &args.holdout {
-        let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        anyhow::ensure!(
-            canon(dir) != canon(&args.traces),
-            "--holdout must not be the training directory"
-        );
-        let final_model = Arc::new(Model::from_file(file.clone())?);
-        let seeds = manifest.as_ref().and_then(|m| {
-            m.get("seeds")
-                .and_then(|v| v.as_array())
-                .map(|a| a.iter().filter_map(|x| x.as_u64()).collect::<Vec<u64>>())
-        });
-        let run = eval::evaluate_dir(dir, final_model, seeds.as_deref())?;
-        for w in &run.warnings {
-            eprintln!("WARNING: {w}");
-        }
-        print!("{}", eval::table("crashwatch (held-out)", &run.crashwatch));
-        let cw = run.crashwatch.predictable().summary();
-        let bl = run.baseline.predictable().summary();
-        let per_kind: serde_json::Map<String, serde_json::Value> = run
-            .crashwatch
-            .kinds
-            .iter()
-            .map(|(k, t)| (k.clone(), serde_json::json!(t.summary())))
-            .collect();
-        file.eval = serde_json::json!({
-            "command": format!("crashwatch eval --traces {} --model {}", dir.display(), args.out.display()),
-            "traces_dir": dir.display().to_string(),
-            "seeds": run.seeds,
-            "threshold": threshold,
-            "scope": "all kinds but alloc_spike (no warning exists by construction)",
-            "crashwatch": cw,
-            "baseline_predict_linear": bl,
-            "quiet_kind_alarms": run.crashwatch.quiet_kind_alarms(),
-            "per_kind": per_kind,
-            "warnings": run.warnings,
-        });
-        println!(
-            "holdout (all but alloc_spike): recall {:?} precision {:?} f1 {:?} median lead {:?} s | baseline f1 {:?}",
-            cw.recall, cw.precision, cw.f1, cw.lead_median_seconds, bl.f1
-        );
+        file.eval = holdout_eval(&file, dir, &args, manifest.as_ref())?;
     }
     let model = Model::from_file(file)?;
     std::fs::write(&args.out, model.to_json()? + "\n")
@@ -509,6 +400,164 @@ pub fn command(args: crate::cli::TrainArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The training rows of the `fit` traces (each with `blank` blanked copies, see `blanked`),
+/// labelled over `horizon` seconds: features, classes, and where each trace's rows start and
+/// how many there are (the bootstrap draws whole traces).
+fn training_rows(
+    fit: &[(PathBuf, LoadedTrace)],
+    horizon: f64,
+    blank: usize,
+) -> (Rows, Vec<(usize, usize)>) {
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    let mut per_trace = Vec::with_capacity(fit.len());
+    // Blanked copies draw from their own stream, so `--blank 0` fits exactly as before.
+    let mut blank_rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (_, t) in fit {
+        let copies = (0..blank).map(|_| blanked(t, &mut blank_rng));
+        for r in std::iter::once(rows_of(t, horizon)).chain(copies.map(|c| rows_of(&c, horizon))) {
+            per_trace.push((x.len(), r.x.len()));
+            x.extend(r.x);
+            y.extend(r.y);
+        }
+    }
+    (Rows { x, y }, per_trace)
+}
+
+/// One tree fitted on all rows, or `n` trees each on a bootstrap of whole traces
+/// (`per_trace`), with leaf frequencies from all rows.
+fn fit_forest(
+    x: &[[f32; N]],
+    y: &[usize],
+    per_trace: &[(usize, usize)],
+    n: usize,
+    max_depth: usize,
+) -> anyhow::Result<Vec<TreeFile>> {
+    let mut trees = Vec::with_capacity(n);
+    if n == 1 {
+        trees.push(fit_tree(x, y, max_depth)?);
+    } else {
+        // Bootstrap over whole traces (rows of one trace are strongly correlated).
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+        for _ in 0..n {
+            let (mut bx, mut by) = (Vec::new(), Vec::new());
+            for _ in 0..per_trace.len() {
+                let (start, len) = per_trace[rng.random_range(0..per_trace.len())];
+                bx.extend_from_slice(&x[start..start + len]);
+                by.extend_from_slice(&y[start..start + len]);
+            }
+            if by.iter().all(|c| *c == 0) {
+                continue;
+            }
+            let mut t = fit_tree(&bx, &by, max_depth)?;
+            // Leaf frequencies from all training rows, not just the bootstrap.
+            t.nodes
+                .iter_mut()
+                .filter(|n| n.feature < 0)
+                .for_each(|n| n.counts = vec![0.0; CLASSES]);
+            fill_counts(&mut t.nodes, x, y);
+            trees.push(t);
+        }
+    }
+
+    Ok(trees)
+}
+
+/// The alarm threshold with the best `eval` F1 on the validation traces (`val_lines`), and
+/// the sweep of thresholds tried (left in `file.threshold` at its last).
+fn sweep_threshold(
+    file: &mut ModelFile,
+    val_lines: &[(PathBuf, Vec<TraceLine>)],
+) -> anyhow::Result<(f64, Vec<serde_json::Value>)> {
+    // Threshold: the best `eval` F1 on the validation files, except that the highest
+    // threshold within F1_TIE of it wins: ~80 validation traces cannot tell such F1 apart
+    // (one crash moves recall by ~0.007), and a false alarm costs a user more than a few
+    // seconds of lead.
+    const F1_TIE: f64 = 0.01;
+    let mut sweep = Vec::new();
+    let mut f1s = Vec::new();
+    for i in 0..=16 {
+        let thr = 0.1 + 0.05 * i as f64;
+        file.threshold = thr;
+        let m = Arc::new(Model::from_file(file.clone())?);
+        let t = eval_report(&m, val_lines).predictable();
+        f1s.push((thr, t.f1().unwrap_or(0.0)));
+        sweep.push(serde_json::json!({"threshold": thr, "f1": t.f1(), "precision": t.precision(), "recall": t.recall()}));
+    }
+    let best_f1 = f1s.iter().map(|x| x.1).fold(f64::NEG_INFINITY, f64::max);
+    let chosen = f1s
+        .iter()
+        .filter(|x| x.1 >= best_f1 - F1_TIE)
+        .map(|x| x.0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    Ok((chosen, sweep))
+}
+
+/// A model's version: `tree-<count>-<FNV-1a of its trees' JSON, low 32 bits>`, so that the
+/// same trees always carry the same name.
+fn model_version(trees: &[TreeFile]) -> String {
+    let version_hash = {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in serde_json::to_string(trees).unwrap_or_default().bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h
+    };
+    format!("tree-{}-{:08x}", trees.len(), version_hash as u32)
+}
+
+/// `eval` of the model `file` on the held-out traces in `dir` (never the training
+/// directory), printed and returned for the model file's `eval` section.
+fn holdout_eval(
+    file: &ModelFile,
+    dir: &Path,
+    args: &crate::cli::TrainArgs,
+    manifest: Option<&serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    anyhow::ensure!(
+        canon(dir) != canon(&args.traces),
+        "--holdout must not be the training directory"
+    );
+    let final_model = Arc::new(Model::from_file(file.clone())?);
+    let seeds = manifest.and_then(|m| {
+        m.get("seeds")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|x| x.as_u64()).collect::<Vec<u64>>())
+    });
+    let run = eval::evaluate_dir(dir, final_model, seeds.as_deref())?;
+    for w in &run.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    print!("{}", eval::table("crashwatch (held-out)", &run.crashwatch));
+    let cw = run.crashwatch.predictable().summary();
+    let bl = run.baseline.predictable().summary();
+    let per_kind: serde_json::Map<String, serde_json::Value> = run
+        .crashwatch
+        .kinds
+        .iter()
+        .map(|(k, t)| (k.clone(), serde_json::json!(t.summary())))
+        .collect();
+    let eval = serde_json::json!({
+        "command": format!("crashwatch eval --traces {} --model {}", dir.display(), args.out.display()),
+        "traces_dir": dir.display().to_string(),
+        "seeds": run.seeds,
+        "threshold": file.threshold,
+        "scope": "all kinds but alloc_spike (no warning exists by construction)",
+        "crashwatch": cw,
+        "baseline_predict_linear": bl,
+        "quiet_kind_alarms": run.crashwatch.quiet_kind_alarms(),
+        "per_kind": per_kind,
+        "warnings": run.warnings,
+    });
+    println!(
+        "holdout (all but alloc_spike): recall {:?} precision {:?} f1 {:?} median lead {:?} s | baseline f1 {:?}",
+        cw.recall, cw.precision, cw.f1, cw.lead_median_seconds, bl.f1
+    );
+    Ok(eval)
 }
 
 fn class_names_map(rows: &[usize; CLASSES]) -> serde_json::Value {
