@@ -114,26 +114,27 @@ pub fn load(path: &Path, with_labels: bool) -> Result<LoadedTrace> {
         // line's strings those characters, not the trace: `lines()` would end the whole read
         // at the first of them. A byte-order mark is no part of the first object.
         let text = String::from_utf8_lossy(&bytes);
-        let recoded = matches!(text, std::borrow::Cow::Owned(_));
+        let recoded = matches!(text, std::borrow::Cow::Owned(_))
+            .then_some("bytes that are not UTF-8 read as U+FFFD");
         let line = text.trim_start_matches('\u{feff}');
         if line.trim().is_empty() {
             continue;
         }
-        let recoded = recoded.then_some("bytes that are not UTF-8 read as U+FFFD");
-        // A sweep as `collect --format json` prints it: its containers' samples. Looked for
-        // only where the key is, so a plain sample line is parsed once.
-        if line.contains("\"containers\"") {
-            let snapshot = serde_json::from_str(line)
-                .ok()
-                .and_then(|v| crate::trace::snapshot_samples(&v));
-            if let Some(items) = snapshot {
-                for item in items {
-                    out.add(n, crate::trace::parse_sample(&item), recoded);
-                }
+        let v: serde_json::Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                out.add(n, Err(e.to_string()), recoded);
                 continue;
             }
+        };
+        // A sweep as `collect --format json` prints it: its containers' samples.
+        if let Some(items) = crate::trace::snapshot_samples(&v) {
+            for item in items {
+                out.add(n, crate::trace::parse_sample(&item), recoded);
+            }
+            continue;
         }
-        match crate::trace::parse_line_with(line, with_labels) {
+        match crate::trace::parse_value_with(&v, with_labels) {
             Ok(Some((TraceLine::Sample(s), mended))) => out.add(n, Ok((*s, mended)), recoded),
             Ok(Some((TraceLine::Label(l), _))) => out.labels.push(l),
             Ok(None) => {}

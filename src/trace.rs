@@ -32,20 +32,20 @@ pub enum TraceLine {
 /// Parse one non-empty trace line. A line with an `event` key is a label. The second value
 /// describes the first field of a sample that did not read as written ([`parse_sample`]).
 pub fn parse_line(line: &str) -> std::result::Result<(TraceLine, Option<String>), String> {
-    parse_line_with(line, true).map(|l| l.expect("labels are read"))
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    parse_value_with(&v, true).map(|l| l.expect("labels are read"))
 }
 
-/// [`parse_line`], where `labels = false` leaves a label line unread (`None`) once its `event`
-/// key is seen: a predictor must never read one.
-pub fn parse_line_with(
-    line: &str,
+/// [`parse_line`] of a line already parsed as JSON, where `labels = false` leaves a label
+/// line unread (`None`) once its `event` key is seen: a predictor must never read one.
+pub fn parse_value_with(
+    v: &serde_json::Value,
     labels: bool,
 ) -> std::result::Result<Option<(TraceLine, Option<String>)>, String> {
-    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     if v.get("event").is_none() {
-        parse_sample(&v).map(|(s, mended)| Some((TraceLine::Sample(Box::new(s)), mended)))
+        parse_sample(v).map(|(s, mended)| Some((TraceLine::Sample(Box::new(s)), mended)))
     } else if labels {
-        Label::deserialize(&v)
+        Label::deserialize(v)
             .map(|l| Some((TraceLine::Label(l), None)))
             .map_err(|e| e.to_string())
     } else {
