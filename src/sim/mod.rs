@@ -13,17 +13,16 @@
 //! Must not: write anything but traces and the manifest, or depend on the predictor.
 #![warn(missing_docs)]
 pub mod engine;
+mod kinds;
 pub mod scenarios;
 
 use crate::sample::{Cause, Qos};
 use crate::trace::TraceLine;
 use crate::{Error, Result};
-use engine::{Behaviour, Container, Node, Schedule, Source, Spec, GIB, MIB};
+use engine::{Container, Node, Schedule, Source, Spec, GIB, MIB};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use scenarios::{
-    Base, CpuLoad, CrashLoop, ForkGrowth, Growth, Leak, PageCache, Sawtooth, Spike, Wobble,
-};
+use scenarios::{Base, Growth, Leak, Sawtooth, Wobble};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -449,7 +448,7 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     // Unix-epoch start somewhere in 2025–2026, as a recorder would write.
     let t0 = (1_735_689_600.0 + rng.random_range(0.0..5.0e7_f64)).round();
     let node_total = [4.0, 8.0, 16.0, 32.0, 64.0][rng.random_range(0..5)] * GIB;
-    let mut node = Node::new(node_total, node_total * rng.random_range(0.3..0.7), rng);
+    let node = Node::new(node_total, node_total * rng.random_range(0.3..0.7), rng);
     let sched = schedule(rng);
     let source = match rng.random::<f64>() {
         x if x < 0.6 => Source::CgroupV2,
@@ -458,303 +457,16 @@ pub fn generate(kind: Kind, seed: u64, n: usize) -> Instance {
     };
     let pod = random_pod(rng);
     let l = pod.limit;
-    let noise = |rng: &mut ChaCha8Rng| {
-        Wobble::new(
-            l * rng.random_range(0.001..0.01),
-            rng.random_range(3.0..60.0),
-        )
+    let mut stage = kinds::Stage {
+        t0,
+        node_total,
+        node,
+        duration: rng.random_range(900.0..2700.0),
     };
-    let mut duration = rng.random_range(900.0..2700.0);
-    let mut containers: Vec<Container> = Vec::new();
-
-    match kind {
-        Kind::LeakLinear | Kind::LeakStepwise | Kind::LeakAccelerating => {
-            let base = Base::random(l, pod.cpu, rng);
-            let anon0 = l * rng.random_range(0.15..0.5);
-            let first = rng.random_range(60.0..900.0);
-            let headroom = l - anon0 - base.active_file * 0.3;
-            let t = time_to_limit(rng);
-            let growth = match kind {
-                Kind::LeakLinear => Growth::Linear { rate: headroom / t },
-                Kind::LeakStepwise => {
-                    let period = rng.random_range(20.0..300.0_f64).min(t / 4.0);
-                    Growth::Steps {
-                        size: headroom / (t / period),
-                        period,
-                    }
-                }
-                _ => Growth::Accelerating {
-                    span: headroom,
-                    t,
-                    p: rng.random_range(1.5..3.0),
-                },
-            };
-            duration = (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
-            let b = Leak {
-                base,
-                anon0,
-                delay: 0.0,
-                restart_delay: (30.0, 600.0),
-                growth,
-                noise: noise(rng),
-                first_start: Some(first),
-                t0,
-            };
-            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::GcSawtooth | Kind::GcCreep => {
-            let heap = GcHeap::random(l, pod.cpu, rng);
-            let first = rng.random_range(0.0..600.0);
-            let creep = if kind == Kind::GcCreep {
-                let t = time_to_limit(rng);
-                duration =
-                    (first + t) * rng.random_range(1.05..2.2) + rng.random_range(60.0..600.0);
-                Growth::Linear {
-                    rate: (l - heap.peak) / t,
-                }
-            } else {
-                Growth::Linear { rate: 0.0 }
-            };
-            let floor = heap.floor;
-            let b = heap.sawtooth(floor, creep, first, t0, rng, noise);
-            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::AllocSpike => {
-            let base = Base::random(l, pod.cpu, rng);
-            let anon0 = l * rng.random_range(0.2..0.6);
-            let b = Spike {
-                base,
-                anon0,
-                first_at: rng.random_range(120.0..duration * 0.8),
-                size: l * rng.random_range(1.0..1.6),
-                noise: noise(rng),
-                t0,
-                next_at: None,
-            };
-            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::PageCache => {
-            let mut base = Base::random(l, pod.cpu, rng);
-            // Hot pages of a file-heavy app (an index, a database's hot set): a sizeable
-            // active list, but most of what was written is cold.
-            base.active_file = l * rng.random_range(0.02..0.3);
-            let anon0 = l * rng.random_range(0.08..0.35);
-            let write_rate = (l * rng.random_range(0.002..0.05)).max(0.5 * MIB);
-            let on = rng.random_range(60.0..1200.0);
-            let b = PageCache {
-                base,
-                anon0,
-                noise: noise(rng),
-                write_rate,
-                duty: (on, on * rng.random_range(0.0..1.0)),
-                t0,
-            };
-            let mut c = Container::new(pod.spec(rng), Box::new(b), t0, rng);
-            // Usually the cache has long filled the limit when the trace starts.
-            c.prefill_file(l * rng.random_range(0.0..1.2));
-            containers.push(c);
-        }
-        Kind::FlatHigh => {
-            let base = quiet_base(l, pod.cpu, rng);
-            let level = rng.random_range(0.85..0.95);
-            let sd = l * rng.random_range(0.001..0.006);
-            let anon0 = anon_clear_of_limit(l, level, &base, sd);
-            let b = Leak {
-                base,
-                anon0: anon0.max(l * 0.5),
-                delay: 0.0,
-                restart_delay: (0.0, 1.0),
-                growth: Growth::Linear { rate: 0.0 },
-                noise: Wobble::new(sd, rng.random_range(3.0..60.0)),
-                first_start: None,
-                t0,
-            };
-            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::ForkGrowth => {
-            let mut p = pod;
-            let limit = [256u64, 512, 1024, 4096][rng.random_range(0..4)];
-            p.pids = Some(limit);
-            let base = Base::random(l, p.cpu, rng);
-            let per_task = rng.random_range(16.0..256.0) * 1024.0;
-            // Enough memory for every task the pids limit allows: this crash is pids, not OOM.
-            p.limit = p.limit.max((l * 0.4 + per_task * limit as f64) * 2.0);
-            let l = p.limit;
-            let t = time_to_limit(rng);
-            let rate = (limit as f64 - base.pids) / t;
-            let burst = (rng.random::<f64>() < 0.4)
-                .then(|| (rate * rng.random_range(20.0..120.0)).max(2.0).round());
-            let first = rng.random_range(60.0..900.0);
-            duration = (first + t) * rng.random_range(1.05..2.0) + rng.random_range(60.0..600.0);
-            let b = ForkGrowth {
-                base,
-                anon0: l * rng.random_range(0.1..0.35),
-                per_task,
-                rate,
-                burst,
-                delay: 0.0,
-                leaked: 0.0,
-                noise: Wobble::new(l * 0.003, 20.0),
-                first_start: Some(first),
-                t0,
-            };
-            containers.push(Container::new(p.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::CpuStarvation | Kind::CpuThrottled => {
-            let mut p = pod;
-            let quota = [0.1, 0.25, 0.5, 1.0, 2.0][rng.random_range(0..5)];
-            p.cpu = Some(quota);
-            let base = Base::random(l, p.cpu, rng);
-            let start_ratio = rng.random_range(0.3..0.8);
-            let (peak_ratio, hold) = if kind == Kind::CpuStarvation {
-                (rng.random_range(2.0..5.0), rng.random_range(300.0..1200.0))
-            } else {
-                // Busy but coping: throttled in part of the periods, probes still answered.
-                (rng.random_range(0.8..1.2), rng.random_range(300.0..1800.0))
-            };
-            let ramp_at = rng.random_range(60.0..900.0);
-            let ramp_len = rng.random_range(300.0..1200.0);
-            duration = ramp_at
-                + ramp_len
-                + hold * rng.random_range(0.5..1.2)
-                + rng.random_range(60.0..600.0);
-            let b = CpuLoad {
-                base,
-                anon0: l * rng.random_range(0.2..0.6),
-                noise: noise(rng),
-                quota,
-                start_ratio,
-                peak_ratio,
-                ramp_at,
-                ramp_len,
-                hold,
-                load_noise: Wobble::new(rng.random_range(0.02..0.08), rng.random_range(3.0..30.0)),
-                t0,
-            };
-            containers.push(Container::new(p.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::CrashLoop => {
-            let base = Base::random(l, pod.cpu, rng);
-            let outage_at = rng.random_range(60.0..900.0);
-            let run_time = rng.random_range(2.0..60.0);
-            let b = CrashLoop {
-                base,
-                anon0: l * rng.random_range(0.1..0.5),
-                noise: noise(rng),
-                outage_at,
-                outage_len: rng.random_range(600.0..3000.0),
-                run_time,
-                this_run: run_time,
-                t0,
-                noticed_at: None,
-            };
-            duration = outage_at + rng.random_range(900.0..2400.0);
-            containers.push(Container::new(pod.spec(rng), Box::new(b), t0, rng));
-        }
-        Kind::Eviction => {
-            // A pod without a memory limit grows until the node runs out; the kubelet evicts
-            // it (BestEffort first, then Burstable above its requests). A Guaranteed
-            // neighbour sees the same node pressure and must survive.
-            let mut p = pod;
-            p.qos = if rng.random::<f64>() < 0.7 {
-                Qos::Besteffort
-            } else {
-                Qos::Burstable
-            };
-            p.cpu = None;
-            let mut spec = p.spec(rng);
-            spec.mem_limit = None;
-            spec.evictable = true;
-            let scale = node_total * 0.05;
-            let base = Base::random(scale, None, rng);
-            let anon0 = scale * rng.random_range(0.2..1.0);
-            let avail0 = node.free_other - anon0 - base.active_file - base.cold_file;
-            let t = time_to_limit(rng);
-            let share = rng.random_range(0.5..1.0);
-            let first = rng.random_range(60.0..900.0);
-            let need = (avail0 - node.evict_threshold).max(64.0 * MIB);
-            node.drain = need * (1.0 - share) / (first + t);
-            let b = Leak {
-                base,
-                anon0,
-                delay: 0.0,
-                restart_delay: (0.0, 1.0),
-                growth: Growth::Linear {
-                    rate: need * share / t,
-                },
-                noise: Wobble::new(scale * 0.01, 20.0),
-                first_start: Some(first),
-                t0,
-            };
-            duration = first + t + rng.random_range(120.0..900.0);
-            containers.push(Container::new(spec, Box::new(b), t0, rng));
-            let (prefix, _) = pod_id(rng, None);
-            let mut n = sidecar(&prefix, t0, rng);
-            n.spec.qos = Qos::Guaranteed;
-            n.spec.evictable = false;
-            containers.push(n);
-        }
-        Kind::Healthy => {
-            let mut p = pod;
-            p.cpu = None;
-            p.qos = if rng.random::<f64>() < 0.5 {
-                Qos::Besteffort
-            } else {
-                Qos::Burstable
-            };
-            let mut spec = p.spec(rng);
-            spec.mem_limit = None;
-            spec.evictable = true;
-            let b = Leak {
-                base: Base::random(l, None, rng),
-                anon0: l * rng.random_range(0.2..0.8),
-                delay: 0.0,
-                restart_delay: (0.0, 1.0),
-                growth: Growth::Linear { rate: 0.0 },
-                noise: noise(rng),
-                first_start: None,
-                t0,
-            };
-            containers.push(Container::new(spec, Box::new(b), t0, rng));
-        }
-        Kind::WarmUp => {
-            // Start at 30–80 % of the final level, time constant 20–300 s, 0–300 s into the trace.
-            let from = rng.random_range(0.3..0.8);
-            let tau = rng.random_range(20.0..300.0);
-            let at = rng.random_range(0.0..300.0);
-            let b: Box<dyn Behaviour> = if rng.random::<bool>() {
-                // A GC heap whose live set (the sawtooth's floor) grows to its working size.
-                let heap = GcHeap::random(l, pod.cpu, rng);
-                let floor = heap.floor;
-                let creep = Growth::Approach {
-                    span: floor * (1.0 - from),
-                    tau,
-                };
-                Box::new(heap.sawtooth(floor * from, creep, at, t0, rng, noise))
-            } else {
-                // A plain heap warming up to 60–95 % of the limit, kept clear of it as
-                // `flat_high` is.
-                let base = quiet_base(l, pod.cpu, rng);
-                let sd = l * rng.random_range(0.001..0.006);
-                let level =
-                    anon_clear_of_limit(l, rng.random_range(0.6..0.95), &base, sd).max(l * 0.4);
-                Box::new(Leak {
-                    base,
-                    anon0: level * from,
-                    delay: 0.0,
-                    restart_delay: (0.0, 1.0),
-                    growth: Growth::Approach {
-                        span: level * (1.0 - from),
-                        tau,
-                    },
-                    noise: Wobble::new(sd, rng.random_range(3.0..60.0)),
-                    first_start: Some(at),
-                    t0,
-                })
-            };
-            containers.push(Container::new(pod.spec(rng), b, t0, rng));
-        }
-    }
+    let mut containers = kinds::build(kind, pod, &mut stage, rng);
+    let kinds::Stage {
+        mut node, duration, ..
+    } = stage;
     // A quarter of the pods carry a sidecar: a steady neighbour the predictor must leave alone.
     if kind != Kind::Eviction && rng.random::<f64>() < 0.25 {
         let prefix = containers[0]
