@@ -117,84 +117,26 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         None => model.probabilities(&f.x),
     };
     let restarts = f.x[features::idx::RESTARTS_10M] as f64;
-    // A container's start-up is not starvation: a runtime that compiles its way up (a JVM's
-    // JIT) is throttled in nearly every period for a minute or so, and its probes are set
-    // (initialDelaySeconds, a startupProbe) to wait for that. CPU starvation is judged once
-    // the start-up is over — unless the container restarted within 10 minutes: then the load
-    // that may have killed it is still there.
-    let starting = f.instance_span < START_UP_SECONDS && restarts == 0.0;
-    // Nor is a CPU-bound worker pinned at its quota: throttled in nearly every period for the
-    // last 5 minutes and still running, its probes are answered. Starved containers die within
-    // a minute or two of that (a probe's failureThreshold × periodSeconds); what is left is
-    // a load that keeps rising, which the trend term sees.
-    // So is one throttled in most periods (`HELD_THROTTLE`) at a level it holds: still running
-    // after five minutes of it, it gets enough in the rest. Unless the share is still climbing
-    // (the last minute well above the five), it restarted lately, or an alarm is open: a climb
-    // that opened one is not taken back by the level it reaches, and a starving container
-    // dies within a minute or two of it.
-    let thr5 = f.x[features::idx::CPU_THROTTLE_5M] as f64;
-    let thr1 = f.x[features::idx::CPU_THROTTLE_1M] as f64;
-    let held =
-        !f.alarmed && restarts == 0.0 && thr5 >= HELD_THROTTLE && thr1 - thr5 < HELD_THROTTLE_CLIMB;
-    let pinned = f.instance_span >= START_UP_SECONDS && (thr5 >= PINNED_THROTTLE || held);
-    // Nor is one that leaves part of its quota unused: throttled in many periods, it gets CPU
-    // in the rest, and a probe is answered. A bursty service at 60–80 % of its quota is
-    // throttled in most periods and swings through the shares a climb to starvation passes;
-    // the kill comes only once the demand is past the quota. Judged, like each time to crash
-    // below, as it will be at the next sample. A restart in the last 10 minutes says the load
-    // may have killed it already.
+    // At a sparse scrape the next chance to warn is a whole interval away: each time to crash
+    // is judged as it will be then, so a 60 s scrape warns one sample earlier, not one too
+    // late. The risk scale already holds for the intervals it was set on; only the excess
+    // counts.
     let gap = (f.sample_gap - CALIBRATED_GAP).clamp(0.0, MAX_GAP_CREDIT);
-    let slack = restarts == 0.0
-        && f.cpu_use
-            .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
-    // Nor is one whose throttling began as a step and has held its level since: work that
-    // started (a batch run) and takes the CPU it is given; nor one throttled at one level
-    // for as long as it has been seen (two minutes at least), or back at a level its load
-    // swung it through minutes before. A service starves as its load outgrows the quota, and
-    // its throttled share keeps climbing on the way.
-    // Asked last: the answer matters only where starvation still counts, through the trees'
-    // probability (unless pinned already drops it) or the time to starve.
     let starve_i = class_index(Cause::CpuStarvation);
-    let may_starve = f.ttl_starve.is_some() || (!pinned && p[starve_i] > 0.0);
-    // Nor is a CronJob's run (`features::cronjob_pod`): a batch task without a liveness probe
-    // that takes what CPU it is given. Unless it restarted lately: then something kills it.
-    let batch = f.cronjob && restarts == 0.0;
-    let stepped = restarts == 0.0 && !starting && !slack && !batch && may_starve && stepped();
-    let copes = starting || pinned || slack || batch || stepped;
+    let copes = Coping::judge(f, p[starve_i], restarts, gap, stepped);
     // Its starvation probability counts as "no crash".
-    let mut dropped = if copes {
+    let mut dropped = if copes.any() {
         std::mem::take(&mut p[starve_i])
     } else {
         0.0
     };
-    // Nor is an OOM kill the trees call where the physical estimate, trusted, puts the limit
-    // more than five minutes off (`TREES_OOM_HORIZON`). The trees learnt from containers whose
-    // working set is nearly all unreclaimable, where one at 95 % of its limit dies within
-    // minutes; where active page cache (in the working set, and reclaimed before any kill)
-    // holds it there, the kill is a quarter of an hour or more away, and the time to the limit
-    // says so. A leak that slows near its limit (reclaim, swap, a GC working harder) is as far
-    // off as its time says: judged by the trees from five to ten minutes out, such leaks were
-    // warned more than ten minutes ahead (an "early" alarm: a false one, the crash missed).
     let (ttl_mem, step_reaches_limit) = step_clock_applied(f, ttl_mem, gap);
     // Where the working set gives no time, a container swapping at its limit is killed once
     // its swap is full and its page cache gone (`Features::swap_fill`): a physical time the
     // trees never saw (they are asked at the working set's), which stands beside theirs like
     // the trend's.
     let ttl_mem = ttl_mem.or(f.swap_fill);
-    // Nor any OOM kill of a container that survived one (`Features::survivor`).
-    if f.survivor || ttl_mem.is_some_and(|t| t - gap > TREES_OOM_HORIZON) {
-        dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
-    }
-    // Nor is an eviction of a pod the kubelet does not evict (`features::critical_pod`) or
-    // evicts after another (`Features::outranked`), or of one that holds still while the
-    // node's memory runs out (`features::BYSTANDER_SHARE`).
-    let spared = f.critical || f.outranked;
-    let bystander = f
-        .shortage_share
-        .is_some_and(|share| share < features::BYSTANDER_SHARE);
-    if spared || bystander {
-        dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
-    }
+    set_aside(f, &mut p, ttl_mem, gap, &mut dropped);
     let learned = (1.0 - p[0] as f64 - dropped as f64).clamp(0.0, 1.0);
     let mut cause_i = 1;
     for c in 2..p.len() {
@@ -207,19 +149,172 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
     let mut besides_starvation = (learned - p[starve_i] as f64).max(0.0);
     let mut cause = Cause::ALL[cause_i - 1];
     let scale = model.risk_params().ttl_scale_s;
-    // Physical floors: memory limit → OOM kill, pids.max → fork failures, throttling climbing
-    // to starvation → liveness-probe kills. Node pressure with the node's memory known is left
-    // to the trees: the kubelet evicts one pod at a time, so a floor for every BestEffort pod
-    // on the node would be a flood of false alarms. Where the node is unknown, memory stalls
-    // inside a container without a limit stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %,
-    // 0.9 at 30 %, twice as soon for a pod that grows into the shortage (page-cache refaults
-    // on a busy node stay at a few percent).
-    // At a sparse scrape the next chance to warn is a whole interval away: judge each time to
-    // crash as it will be then, so a 60 s scrape warns one sample earlier, not one too late.
-    // There a leak that grows in bursts is one burst from the kill once a burst it made
-    // would cover what is left (`step_reaches_limit`), whatever its mean rate says.
-    // The risk scale already holds for the intervals it was set on; only the excess counts.
     let ttl = |t: Option<f64>| t.map_or(0.0, |t| ttl_risk((t - gap).max(0.0), scale));
+    for (r, c) in physical_floors(f, ttl_mem, step_reaches_limit, &copes, ttl) {
+        resource = resource.max(r);
+        besides_starvation = besides_starvation.max(r);
+        if r > risk {
+            risk = r;
+            cause = c;
+        }
+    }
+    let (loop_risk, loop_cause) = restart_loop_floor(f, &p);
+    besides_starvation = besides_starvation.max(loop_risk);
+    if loop_risk > risk {
+        risk = loop_risk;
+        cause = loop_cause;
+    }
+    Assessment {
+        risk,
+        cause: (risk >= CAUSE_FLOOR).then_some(cause),
+        time_to_oom: ttl_mem,
+        learned,
+        resource,
+        besides_starvation,
+    }
+}
+
+/// Why a throttled container is not starving ([`Coping::judge`]): its starvation probability
+/// counts as "no crash", and its time to starve as none, where any of these holds.
+struct Coping {
+    /// In its start-up, not restarted lately.
+    starting: bool,
+    /// Throttled in nearly every period, or in most at a level it holds, and still running.
+    pinned: bool,
+    /// Leaves part of its quota unused.
+    slack: bool,
+    /// A CronJob's run.
+    batch: bool,
+    /// Throttled since a step, at the step's level.
+    stepped: bool,
+}
+
+impl Coping {
+    /// Judges `f` (restarted `restarts` times in 10 minutes, the trees' starvation probability
+    /// `p_starve`), at the next sample `gap` seconds past the calibrated interval. `stepped` is
+    /// asked last, and only where the answer matters.
+    fn judge(
+        f: &Features,
+        p_starve: f32,
+        restarts: f64,
+        gap: f64,
+        stepped: impl FnOnce() -> bool,
+    ) -> Self {
+        // A container's start-up is not starvation: a runtime that compiles its way up (a
+        // JVM's JIT) is throttled in nearly every period for a minute or so, and its probes are
+        // set (initialDelaySeconds, a startupProbe) to wait for that. CPU starvation is judged
+        // once the start-up is over — unless the container restarted within 10 minutes: then
+        // the load that may have killed it is still there.
+        let starting = f.instance_span < START_UP_SECONDS && restarts == 0.0;
+        // Nor is a CPU-bound worker pinned at its quota: throttled in nearly every period for
+        // the last 5 minutes and still running, its probes are answered. Starved containers die
+        // within a minute or two of that (a probe's failureThreshold × periodSeconds); what is
+        // left is a load that keeps rising, which the trend term sees.
+        // So is one throttled in most periods (`HELD_THROTTLE`) at a level it holds: still
+        // running after five minutes of it, it gets enough in the rest. Unless the share is
+        // still climbing (the last minute well above the five), it restarted lately, or an
+        // alarm is open: a climb that opened one is not taken back by the level it reaches,
+        // and a starving container dies within a minute or two of it.
+        let thr5 = f.x[features::idx::CPU_THROTTLE_5M] as f64;
+        let thr1 = f.x[features::idx::CPU_THROTTLE_1M] as f64;
+        let held = !f.alarmed
+            && restarts == 0.0
+            && thr5 >= HELD_THROTTLE
+            && thr1 - thr5 < HELD_THROTTLE_CLIMB;
+        let pinned = f.instance_span >= START_UP_SECONDS && (thr5 >= PINNED_THROTTLE || held);
+        // Nor is one that leaves part of its quota unused: throttled in many periods, it gets
+        // CPU in the rest, and a probe is answered. A bursty service at 60–80 % of its quota is
+        // throttled in most periods and swings through the shares a climb to starvation
+        // passes; the kill comes only once the demand is past the quota. Judged, like each
+        // time to crash, as it will be at the next sample. A restart in the last 10 minutes
+        // says the load may have killed it already.
+        let slack = restarts == 0.0
+            && f.cpu_use
+                .is_some_and(|(now, pace)| now + pace * gap < STARVE_USE);
+        // Nor is one whose throttling began as a step and has held its level since: work that
+        // started (a batch run) and takes the CPU it is given; nor one throttled at one level
+        // for as long as it has been seen (two minutes at least), or back at a level its load
+        // swung it through minutes before. A service starves as its load outgrows the quota,
+        // and its throttled share keeps climbing on the way.
+        // Asked last: the answer matters only where starvation still counts, through the
+        // trees' probability (unless pinned already drops it) or the time to starve.
+        let may_starve = f.ttl_starve.is_some() || (!pinned && p_starve > 0.0);
+        // Nor is a CronJob's run (`features::cronjob_pod`): a batch task without a liveness
+        // probe that takes what CPU it is given. Unless it restarted lately: then something
+        // kills it.
+        let batch = f.cronjob && restarts == 0.0;
+        let stepped = restarts == 0.0 && !starting && !slack && !batch && may_starve && stepped();
+        Coping {
+            starting,
+            pinned,
+            slack,
+            batch,
+            stepped,
+        }
+    }
+
+    /// Copes, whatever the reason: the trees' starvation verdict is set aside.
+    fn any(&self) -> bool {
+        self.starting || self.pinned || self.slack || self.batch || self.stepped
+    }
+
+    /// Copes for a reason that also sets the time to starve aside (a pinned worker's is left
+    /// to stand: a load that keeps rising past the quota is starvation still).
+    fn sets_aside_time(&self) -> bool {
+        self.starting || self.slack || self.batch || self.stepped
+    }
+}
+
+/// Takes out of `p` the verdicts the trees are not trusted with, besides starvation, and adds
+/// them to `dropped` ("no crash"; in the order taken, as the sum is rounded): an OOM kill of a container that survived one
+/// (`Features::survivor`) or whose time to the limit `ttl_mem`, at the next sample (`gap`), is
+/// beyond [`TREES_OOM_HORIZON`]; an eviction of a pod the kubelet spares or takes after another,
+/// or of one that holds still while the node's memory runs out.
+fn set_aside(f: &Features, p: &mut [f32], ttl_mem: Option<f64>, gap: f64, dropped: &mut f32) {
+    // The trees learnt from containers whose working set is nearly all unreclaimable, where
+    // one at 95 % of its limit dies within minutes; where active page cache (in the working
+    // set, and reclaimed before any kill) holds it there, the kill is a quarter of an hour or
+    // more away, and the time to the limit says so. A leak that slows near its limit (reclaim,
+    // swap, a GC working harder) is as far off as its time says: judged by the trees from five
+    // to ten minutes out, such leaks were warned more than ten minutes ahead (an "early"
+    // alarm: a false one, the crash missed).
+    if f.survivor || ttl_mem.is_some_and(|t| t - gap > TREES_OOM_HORIZON) {
+        *dropped += std::mem::take(&mut p[class_index(Cause::OomKill)]);
+    }
+    // A pod the kubelet does not evict (`features::critical_pod`) or evicts after another
+    // (`Features::outranked`), or one that holds still while the node's memory runs out
+    // (`features::BYSTANDER_SHARE`).
+    let bystander = f
+        .shortage_share
+        .is_some_and(|share| share < features::BYSTANDER_SHARE);
+    if spared(f) || bystander {
+        *dropped += std::mem::take(&mut p[class_index(Cause::Evicted)]);
+    }
+}
+
+/// A pod the kubelet does not evict, or evicts after another.
+fn spared(f: &Features) -> bool {
+    f.critical || f.outranked
+}
+
+/// The physical floor of each cause, with `ttl` the risk of a time to crash: memory limit →
+/// OOM kill (`ttl_mem`, or one burst from it: `step_reaches_limit`), pids.max → fork failures,
+/// throttling climbing to starvation → liveness-probe kills (unless the container `copes`),
+/// and memory stalls or lost page cache on an unknown node → eviction.
+fn physical_floors(
+    f: &Features,
+    ttl_mem: Option<f64>,
+    step_reaches_limit: bool,
+    copes: &Coping,
+    ttl: impl Fn(Option<f64>) -> f64,
+) -> [(f64, Cause); 4] {
+    // Node pressure with the node's memory known is left to the trees: the kubelet evicts one
+    // pod at a time, so a floor for every BestEffort pod on the node would be a flood of false
+    // alarms. Where the node is unknown, memory stalls inside a container without a limit
+    // stand in for it: 0.5 at 10 % stalled, 0.8 at 20 %, 0.9 at 30 %, twice as soon for a pod
+    // that grows into the shortage (page-cache refaults on a busy node stay at a few percent).
+    // At a sparse scrape a leak that grows in bursts is one burst from the kill once a burst it
+    // made would cover what is left (`step_reaches_limit`), whatever its mean rate says.
     let half = if f.grows_on_unknown_node {
         NODE_PSI_HALF_GROWING
     } else {
@@ -230,14 +325,18 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         .cache_squeeze
         .filter(|_| f.grows_on_unknown_node)
         .map_or(0.0, |q| half_at(q, SQUEEZE_HALF));
-    let evicted = if spared { 0.0 } else { node_psi.max(squeeze) };
+    let evicted = if spared(f) {
+        0.0
+    } else {
+        node_psi.max(squeeze)
+    };
     // A burst into a container that may still swap lands in swap, not in a kill.
     let step = if step_reaches_limit && f.swap_floor.is_none() {
         STEP_RISK
     } else {
         0.0
     };
-    for (r, c) in [
+    [
         (
             if f.survivor {
                 0.0
@@ -248,60 +347,46 @@ pub fn assess(model: &Model, f: &Features, stepped: impl FnOnce() -> bool) -> As
         ),
         (ttl(f.ttl_pids), Cause::PidExhaustion),
         (
-            ttl(f
-                .ttl_starve
-                .filter(|_| !starting && !slack && !batch && !stepped)),
+            ttl(f.ttl_starve.filter(|_| !copes.sets_aside_time())),
             Cause::CpuStarvation,
         ),
         (evicted, Cause::Evicted),
-    ] {
-        resource = resource.max(r);
-        besides_starvation = besides_starvation.max(r);
-        if r > risk {
-            risk = r;
-            cause = c;
-        }
-    }
-    // CrashLoopBackOff: a container that restarted twice within 10 minutes is in the kubelet's
-    // backoff loop and restarts again within 5 minutes unless its cause went away. That holds
-    // for OOM kills too: a limit below what the app needs at start-up kills every instance
-    // within seconds, faster than any memory trend can be trusted. Such a loop is named
-    // `restart_loop` (the alarm stands through the back-off, see `eval::carries_over`); the
-    // kubelet's `OOMKilled` still says what kills it.
+    ]
+}
+
+/// The CrashLoopBackOff floor and the cause it names, from the restarts of the last 10 minutes
+/// and the last termination reason (`p`: the trees' class probabilities, which pick among the
+/// restart causes).
+fn restart_loop_floor(f: &Features, p: &[f32]) -> (f64, Cause) {
+    // A container that restarted twice within 10 minutes is in the kubelet's backoff loop and
+    // restarts again within 5 minutes unless its cause went away. That holds for OOM kills
+    // too: a limit below what the app needs at start-up kills every instance within seconds,
+    // faster than any memory trend can be trusted. Such a loop is named `restart_loop` (the
+    // alarm stands through the back-off, see `eval::carries_over`); the kubelet's `OOMKilled`
+    // still says what kills it.
     // One OOM kill is not yet a loop: a leak starts again from zero, and the memory terms speak
     // for it (a "restart_loop" hint after every OOM kill of a leak would mislead).
     let oom = f.x[features::idx::LAST_REASON] == 1.0;
-    let loop_risk = match f64::from(f.restarts_recent) {
+    let risk = match f64::from(f.restarts_recent) {
         r if r >= 3.0 => 0.9,
         r if r >= 2.0 => 0.75,
         r if r >= 1.0 && !oom => 0.25,
         _ => 0.0,
     };
-    besides_starvation = besides_starvation.max(loop_risk);
-    if loop_risk > risk {
-        risk = loop_risk;
-        cause = if oom {
-            Cause::RestartLoop
-        } else {
-            // The trees' favourite among the restart causes (starvation ends in probe kills).
-            [
-                Cause::CpuStarvation,
-                Cause::PidExhaustion,
-                Cause::RestartLoop,
-            ]
-            .into_iter()
-            .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
-            .unwrap_or(Cause::RestartLoop)
-        };
-    }
-    Assessment {
-        risk,
-        cause: (risk >= CAUSE_FLOOR).then_some(cause),
-        time_to_oom: ttl_mem,
-        learned,
-        resource,
-        besides_starvation,
-    }
+    let cause = if oom {
+        Cause::RestartLoop
+    } else {
+        // The trees' favourite among the restart causes (starvation ends in probe kills).
+        [
+            Cause::CpuStarvation,
+            Cause::PidExhaustion,
+            Cause::RestartLoop,
+        ]
+        .into_iter()
+        .max_by(|a, b| p[class_index(*a)].total_cmp(&p[class_index(*b)]))
+        .unwrap_or(Cause::RestartLoop)
+    };
+    (risk, cause)
 }
 
 /// The time to the OOM kill and whether the container is one burst from it
