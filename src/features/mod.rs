@@ -74,7 +74,7 @@ use node::own_reclaim_idle_on_unknown_node;
 use shape::{falls_in_both_halves, fresh_rise, settling, significant_climb};
 use steps::{step_clock, step_reaches_limit};
 
-use crate::history::History;
+use crate::history::{Counters, History};
 use crate::sample::{Qos, Sample};
 use serde::{Deserialize, Serialize};
 
@@ -462,58 +462,23 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         _ => None,
     };
     let r2 = ws_fit.map_or(0.0, |f| f.r2);
-    // Trust the physical estimate once the growth is established over more than a typical
-    // GC cycle of this instance (the first ramp of a sawtooth, or a container warming up
-    // after a restart, is a straight line too), or when a clean, linear climb is already at
-    // the limit's doorstep and about to cross it.
     let span = h.instance_span();
-    let near = x[0] >= NEAR_LIMIT as f32;
-    // Five 10 s buckets at least: noisy bucket means of a flat line rise with r² ≥ 0.95 about
-    // once in 80 windows of four points, once in 450 of five (it is checked at every sample).
-    let clean = r2 >= 0.95 && ws_fit.is_some_and(|f| f.n >= 5);
-    let soon = ttl_long.is_some_and(|t| t <= EARLY_TTL);
-    // Sparse samples (a 30 s scrape) put only a few random phases of a GC cycle in each half
-    // of the envelope window, and two such maxima differ by chance: also wait for enough
-    // points of this instance.
-    // Unless the points there are already an unmistakable climb ([`significant_climb`]): at a
-    // 60 s scrape ten points take ten minutes, longer than many leaks take to fill a limit.
-    let cycle_fall = limit.map(|l| (CYCLE_FALL * l) as f32);
-    let established = || {
-        span >= TRUST_SPAN
-            && (h
-                .iter_instance(f64::NEG_INFINITY)
-                .nth(TRUST_BUCKETS - 1)
-                .is_some()
-                || (span >= SPARSE_TRUST_SPAN
-                    && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
-            && cycle_fall.is_none_or(|fall| {
-                envelope_trusted(h, now, LONG_WINDOW, fall, sample_gap)
-                    || (sample_gap >= TREND_MAX_GAP
-                        && falls_in_both_halves(h, now, 2.0 * LONG_WINDOW, fall))
-            })
-    };
-    // A young instance's rise that stopped or levels off is no leak on either path: a ramp
-    // that ended at 93 % is as clean and as near as a leak about to cross.
-    let settles =
-        || matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w));
-    // A fresh ramp from a level the window held is trusted only at the doorstep: most stop.
-    // Not when the kernel held that level (memory.high events, memory stalls): that is a leak
-    // pressed against memory.high, and the ramp is it breaking through toward the limit.
-    // Both are looked at only for an envelope already trusted, not at every sample.
     let c = h.counters_of(s);
-    let pressed = || {
-        delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
-            || s.memory_pressure_some_avg10
-                .is_some_and(|p| p >= PRESSED_PSI)
-    };
-    let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
-    // Nor while memory.high holds usage below the limit ([`held_at_high`]).
-    let held = || match (ws, limit) {
-        (Some(w), Some(l)) => held_at_high(h, s, w, l),
-        _ => false,
-    };
     let trusted = ttl_long.filter(|_| {
-        ((established() && !fresh()) || (clean && near && soon)) && !settles() && !held()
+        trend_trusted(
+            h,
+            s,
+            &Trend {
+                ratio: x[0],
+                ws,
+                limit,
+                fit: ws_fit,
+                ttl: ttl_long,
+                growth: g_long,
+                gap: sample_gap,
+            },
+            &c,
+        )
     });
     // The trend times the working set to the limit, and the working set holds active page
     // cache: the kernel reclaims that too before it kills, so no kill comes before
@@ -637,6 +602,81 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         outranked: false,
         restarts_recent,
     }
+}
+
+/// A working set's trend toward its limit, as [`trend_trusted`] judges it.
+struct Trend {
+    /// Working set / limit (`ws_limit_ratio`).
+    ratio: f32,
+    /// Working set, bytes.
+    ws: Option<f64>,
+    /// Memory limit, bytes.
+    limit: Option<f64>,
+    /// The 60 s least-squares fit of the working set.
+    fit: Option<Fit>,
+    /// Seconds to the limit at the long windows' growth.
+    ttl: Option<f64>,
+    /// That growth, bytes a second.
+    growth: Option<f64>,
+    /// Seconds between samples.
+    gap: f64,
+}
+
+/// Whether the trend's time to the limit is trusted (`ttl_mem_s`'s conditions), for the
+/// container of `s` whose counters as of `s` are `c`.
+fn trend_trusted(h: &History, s: &Sample, t: &Trend, c: &Counters) -> bool {
+    // Trust the physical estimate once the growth is established over more than a typical
+    // GC cycle of this instance (the first ramp of a sawtooth, or a container warming up
+    // after a restart, is a straight line too), or when a clean, linear climb is already at
+    // the limit's doorstep and about to cross it.
+    let span = h.instance_span();
+    let now = s.ts;
+    let (ws, limit, sample_gap, g_long) = (t.ws, t.limit, t.gap, t.growth);
+    let near = t.ratio >= NEAR_LIMIT as f32;
+    // Five 10 s buckets at least: noisy bucket means of a flat line rise with r² ≥ 0.95 about
+    // once in 80 windows of four points, once in 450 of five (it is checked at every sample).
+    let clean = t.fit.is_some_and(|f| f.r2 >= 0.95 && f.n >= 5);
+    let soon = t.ttl.is_some_and(|t| t <= EARLY_TTL);
+    // Sparse samples (a 30 s scrape) put only a few random phases of a GC cycle in each half
+    // of the envelope window, and two such maxima differ by chance: also wait for enough
+    // points of this instance.
+    // Unless the points there are already an unmistakable climb ([`significant_climb`]): at a
+    // 60 s scrape ten points take ten minutes, longer than many leaks take to fill a limit.
+    let cycle_fall = limit.map(|l| (CYCLE_FALL * l) as f32);
+    let established = || {
+        span >= TRUST_SPAN
+            && (h
+                .iter_instance(f64::NEG_INFINITY)
+                .nth(TRUST_BUCKETS - 1)
+                .is_some()
+                || (span >= SPARSE_TRUST_SPAN
+                    && significant_climb(h, now, cycle_fall.unwrap_or(f32::INFINITY))))
+            && cycle_fall.is_none_or(|fall| {
+                envelope_trusted(h, now, LONG_WINDOW, fall, sample_gap)
+                    || (sample_gap >= TREND_MAX_GAP
+                        && falls_in_both_halves(h, now, 2.0 * LONG_WINDOW, fall))
+            })
+    };
+    // A young instance's rise that stopped or levels off is no leak on either path: a ramp
+    // that ended at 93 % is as clean and as near as a leak about to cross.
+    let settles =
+        || matches!((g_long, ws, limit), (Some(g), Some(w), Some(l)) if settling(h, now, g, l - w));
+    // A fresh ramp from a level the window held is trusted only at the doorstep: most stop.
+    // Not when the kernel held that level (memory.high events, memory stalls): that is a leak
+    // pressed against memory.high, and the ramp is it breaking through toward the limit.
+    // Both are looked at only for an envelope already trusted, not at every sample.
+    let pressed = || {
+        delta(h, now, LONG_WINDOW, c.high_events, |b| b.last.high_events) > 0.0
+            || s.memory_pressure_some_avg10
+                .is_some_and(|p| p >= PRESSED_PSI)
+    };
+    let fresh = || !pressed() && ws.is_some_and(|w| fresh_rise(h, now, w));
+    // Nor while memory.high holds usage below the limit ([`held_at_high`]).
+    let held = || match (ws, limit) {
+        (Some(w), Some(l)) => held_at_high(h, s, w, l),
+        _ => false,
+    };
+    ((established() && !fresh()) || (clean && near && soon)) && !settles() && !held()
 }
 
 /// Features of a lone sample with no history (`POST /predict`): levels only, no trends. Its
