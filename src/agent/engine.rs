@@ -223,13 +223,63 @@ impl Engine {
             ..TickReport::default()
         };
         let mut lines = Vec::new();
+        let (mut rows, mut live) = self.predict_sweep(&snapshot, &mut report, &mut lines);
+        self.crash_evicted(&snapshot, &mut report, &mut lines);
+        let ids: HashSet<&str> = snapshot
+            .containers
+            .iter()
+            .map(|c| c.sample.id.as_str())
+            .collect();
+        let ghosts = &self.ghosts;
+        self.predictor
+            .retain(|id| ids.contains(id) || ghosts.contains_key(id));
+        self.keep_alarms_away(&ids);
+        for (row, lp) in self
+            .alarms
+            .values()
+            .filter(|a| a.away)
+            .filter_map(|a| a.shown.as_deref())
+        {
+            rows.push(row.clone());
+            live.push(lp.clone());
+        }
+        self.record(&snapshot);
+        let expired = self.eval.expire(snapshot.ts);
+        for _ in 0..expired {
+            self.state.metrics.count_outcome("false_alarm");
+        }
+        report.false_alarms += expired;
+        stats.duration = started.elapsed();
+        let m = &self.state.metrics;
+        m.publish_containers(rows);
+        m.observe_sweep(&stats, unix_now());
+        self.state
+            .publish(Live::new(snapshot.ts, self.node.clone(), live));
+        for line in lines {
+            match line {
+                Line::Warn(l) => tracing::warn!("{l}"),
+                Line::Info(l) => tracing::info!("{l}"),
+            }
+        }
+        report
+    }
+
+    /// Predicts every container of `snapshot`, acting on each alarm transition; returns their
+    /// `/metrics` rows and `/predict` entries. An alarm whose cause carries over a restart
+    /// keeps what it last showed, to stand while the container is away.
+    fn predict_sweep(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &mut TickReport,
+        lines: &mut Vec<Line>,
+    ) -> (Vec<ContainerRow>, Vec<LivePrediction>) {
         let mut rows = Vec::with_capacity(snapshot.containers.len());
         let mut live = Vec::with_capacity(snapshot.containers.len());
         for c in &snapshot.containers {
             let (p, transitions) = self.predictor.observe(&c.sample);
             let p = published(p);
             for tr in transitions {
-                self.on_transition(c, &p, tr, &mut report, &mut lines);
+                self.on_transition(c, &p, tr, report, lines);
             }
             let row = ContainerRow::new(c, &p);
             let lp = live_prediction(c, &p);
@@ -241,12 +291,18 @@ impl Engine {
             rows.push(row);
             live.push(lp);
         }
-        let ids: HashSet<&str> = snapshot
-            .containers
-            .iter()
-            .map(|c| c.sample.id.as_str())
-            .collect();
-        for (meta, ts) in self.remember_vanished(&snapshot) {
+        (rows, live)
+    }
+
+    /// Reports as evicted each container that vanished from `snapshot` evicted
+    /// ([`Engine::remember_vanished`]), and labels it so in the recording.
+    fn crash_evicted(
+        &mut self,
+        snapshot: &Snapshot,
+        report: &mut TickReport,
+        lines: &mut Vec<Line>,
+    ) {
+        for (meta, ts) in self.remember_vanished(snapshot) {
             let gone = ContainerSample {
                 sample: crate::sample::Sample {
                     ts,
@@ -260,15 +316,18 @@ impl Engine {
                 alarmed_at: None,
             };
             let p = crate::predict::predict_once(self.predictor.model(), &gone.sample);
-            self.on_transition(&gone, &p, crash, &mut report, &mut lines);
+            self.on_transition(&gone, &p, crash, report, lines);
             if let Some(rec) = self.recorder.as_mut() {
                 rec.label(ts, &gone.sample.id, Cause::Evicted);
             }
         }
+    }
+
+    /// Drops the alarms of containers not in `ids` (this sweep's), but for one away in the
+    /// kubelet's restart back-off, which is marked away and kept.
+    fn keep_alarms_away(&mut self, ids: &HashSet<&str>) {
         let ghosts = &self.ghosts;
         let kube = &self.kube;
-        self.predictor
-            .retain(|id| ids.contains(id) || ghosts.contains_key(id));
         self.alarms.retain(|id, a| {
             if ids.contains(id.as_str()) {
                 return true;
@@ -297,15 +356,11 @@ impl Engine {
             a.away = away;
             away
         });
-        for (row, lp) in self
-            .alarms
-            .values()
-            .filter(|a| a.away)
-            .filter_map(|a| a.shown.as_deref())
-        {
-            rows.push(row.clone());
-            live.push(lp.clone());
-        }
+    }
+
+    /// Writes `snapshot`'s samples to the recording, if one is kept, and counts its new write
+    /// errors.
+    fn record(&mut self, snapshot: &Snapshot) {
         if let Some(rec) = self.recorder.as_mut() {
             let samples: Vec<_> = snapshot
                 .containers
@@ -319,24 +374,6 @@ impl Engine {
             }
             self.recorder_errors = errors;
         }
-        let expired = self.eval.expire(snapshot.ts);
-        for _ in 0..expired {
-            self.state.metrics.count_outcome("false_alarm");
-        }
-        report.false_alarms += expired;
-        stats.duration = started.elapsed();
-        let m = &self.state.metrics;
-        m.publish_containers(rows);
-        m.observe_sweep(&stats, unix_now());
-        self.state
-            .publish(Live::new(snapshot.ts, self.node.clone(), live));
-        for line in lines {
-            match line {
-                Line::Warn(l) => tracing::warn!("{l}"),
-                Line::Info(l) => tracing::info!("{l}"),
-            }
-        }
-        report
     }
 
     fn on_transition(
