@@ -623,16 +623,17 @@ async fn refresher(
         next: Duration::from_secs(1),
         max: Duration::from_secs(30),
     };
-    let mut api_task: Option<tokio::task::JoinHandle<()>> = None;
-    let mut kubelet_failures = 0u32;
-    let mut summary_denied_until: Option<Instant> = None;
-    let mut configz_next = Instant::now();
+    let mut cycle = Cycle {
+        api_task: None,
+        kubelet_failures: 0,
+        summary_denied_until: None,
+        configz_next: Instant::now(),
+    };
     loop {
         let Some(sh) = weak.upgrade() else { break };
         let cfg = &sh.cfg;
-        let mut failed = false;
-        if sh.active() == Active::Api && api_task.is_none() {
-            api_task = start_api(&sh, api_client.clone());
+        if sh.active() == Active::Api && cycle.api_task.is_none() {
+            cycle.api_task = start_api(&sh, api_client.clone());
         }
         let try_kubelet = match cfg.pod_source {
             PodSource::Kubelet => true,
@@ -640,80 +641,15 @@ async fn refresher(
             // Back on the kubelet only when the API source is not doing its job either.
             PodSource::Auto => sh.active() == Active::Kubelet || !sh.healthy(),
         };
-        if try_kubelet {
-            match &kubelet {
-                Some(k) => match k.pods().await {
-                    Ok(pods) => {
-                        if sh.active() != Active::Kubelet {
-                            tracing::info!("pod source: kubelet answers again, using it");
-                            if let Some(t) = api_task.take() {
-                                t.abort();
-                            }
-                            sh.api_up.store(false, Ordering::Relaxed);
-                            sh.set_active(Active::Kubelet);
-                        }
-                        sh.install(PodIndex::from_pods(&pods, Instant::now(), "kubelet"));
-                        kubelet_failures = 0;
-                    }
-                    Err(e) => {
-                        failed = true;
-                        kubelet_failures += 1;
-                        sh.error("kubelet", &format!("kubelet /pods: {e}"));
-                        fallback(&sh, &e, kubelet_failures, &mut api_task, &api_client);
-                    }
-                },
-                None => {
-                    failed = true;
-                    fallback(
-                        &sh,
-                        &FetchError::Unreachable("no kubelet URL".into()),
-                        u32::MAX,
-                        &mut api_task,
-                        &api_client,
-                    );
-                }
-            }
-        }
+        let failed =
+            try_kubelet && !refresh_pods(&sh, kubelet.as_ref(), &api_client, &mut cycle).await;
         if !sh.healthy() {
             sh.metrics.set_source("none");
         }
         if let Some(k) = &kubelet {
-            if summary_denied_until.is_none_or(|t| Instant::now() >= t) {
-                match k.memory_available().await {
-                    Ok(v) if !v.is_empty() => {
-                        if let Ok(mut g) = sh.available.write() {
-                            *g = Some((v, Instant::now()));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        if matches!(e, FetchError::Denied(_)) {
-                            // No nodes/stats permission: stop asking for a while, /proc/meminfo
-                            // (the collector's value) stays in place.
-                            summary_denied_until = Some(Instant::now() + Duration::from_secs(600));
-                        }
-                        sh.error("kubelet_summary", &format!("kubelet /stats/summary: {e}"));
-                    }
-                }
-            }
-        }
-        if let (Some(k), None) = (&kubelet, cfg.eviction_threshold) {
-            if Instant::now() >= configz_next {
-                // Read once an hour (a kubelet restarts to change it), every 10 minutes while
-                // it fails: without nodes/configz (Kubernetes < 1.33 grants it only through
-                // nodes/proxy, which this agent never asks for) 100Mi is assumed.
-                configz_next = Instant::now() + Duration::from_secs(3600);
-                match k.eviction_threshold().await {
-                    Ok(t) => {
-                        if let Ok(mut g) = sh.threshold.write() {
-                            *g = t;
-                        }
-                    }
-                    Err(e) => {
-                        configz_next = Instant::now() + Duration::from_secs(600);
-                        sh.error("kubelet_configz", &format!("kubelet /configz: {e}"));
-                    }
-                }
+            refresh_available(&sh, k, &mut cycle.summary_denied_until).await;
+            if cfg.eviction_threshold.is_none() {
+                refresh_threshold(&sh, k, &mut cycle.configz_next).await;
             }
         }
         if let Some(tx) = first_cycle.take() {
@@ -740,8 +676,114 @@ async fn refresher(
             _ = wake => tokio::time::sleep(min_gap).await,
         }
     }
-    if let Some(t) = api_task {
+    if let Some(t) = cycle.api_task {
         t.abort();
+    }
+}
+
+/// What [`refresher`] keeps from one cycle to the next.
+struct Cycle {
+    /// The API watch, while it runs.
+    api_task: Option<tokio::task::JoinHandle<()>>,
+    /// Kubelet `/pods` failures in a row.
+    kubelet_failures: u32,
+    /// No `/stats/summary` until then (the kubelet denied it).
+    summary_denied_until: Option<Instant>,
+    /// When `/configz` is next read.
+    configz_next: Instant,
+}
+
+/// Reads the pods from the kubelet and installs them, back on the kubelet if the API was the
+/// source; on a failure, counts it and falls back to the API where that is due. False when
+/// the kubelet failed (or there is none).
+async fn refresh_pods(
+    sh: &Arc<Shared>,
+    kubelet: Option<&Kubelet>,
+    api_client: &Option<kube::Client>,
+    cycle: &mut Cycle,
+) -> bool {
+    let Some(k) = kubelet else {
+        fallback(
+            sh,
+            &FetchError::Unreachable("no kubelet URL".into()),
+            u32::MAX,
+            &mut cycle.api_task,
+            api_client,
+        );
+        return false;
+    };
+    match k.pods().await {
+        Ok(pods) => {
+            if sh.active() != Active::Kubelet {
+                tracing::info!("pod source: kubelet answers again, using it");
+                if let Some(t) = cycle.api_task.take() {
+                    t.abort();
+                }
+                sh.api_up.store(false, Ordering::Relaxed);
+                sh.set_active(Active::Kubelet);
+            }
+            sh.install(PodIndex::from_pods(&pods, Instant::now(), "kubelet"));
+            cycle.kubelet_failures = 0;
+            true
+        }
+        Err(e) => {
+            cycle.kubelet_failures += 1;
+            sh.error("kubelet", &format!("kubelet /pods: {e}"));
+            fallback(
+                sh,
+                &e,
+                cycle.kubelet_failures,
+                &mut cycle.api_task,
+                api_client,
+            );
+            false
+        }
+    }
+}
+
+/// Reads the node's available memory from the kubelet's `/stats/summary`, unless it denied
+/// that lately (`denied_until`).
+async fn refresh_available(sh: &Shared, k: &Kubelet, denied_until: &mut Option<Instant>) {
+    if denied_until.is_some_and(|t| Instant::now() < t) {
+        return;
+    }
+    match k.memory_available().await {
+        Ok(v) if !v.is_empty() => {
+            if let Ok(mut g) = sh.available.write() {
+                *g = Some((v, Instant::now()));
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            if matches!(e, FetchError::Denied(_)) {
+                // No nodes/stats permission: stop asking for a while, /proc/meminfo (the
+                // collector's value) stays in place.
+                *denied_until = Some(Instant::now() + Duration::from_secs(600));
+            }
+            sh.error("kubelet_summary", &format!("kubelet /stats/summary: {e}"));
+        }
+    }
+}
+
+/// Reads the kubelet's hard eviction threshold from `/configz` when it is due (`next`).
+async fn refresh_threshold(sh: &Shared, k: &Kubelet, next: &mut Instant) {
+    if Instant::now() < *next {
+        return;
+    }
+    // Read once an hour (a kubelet restarts to change it), every 10 minutes while it fails:
+    // without nodes/configz (Kubernetes < 1.33 grants it only through nodes/proxy, which this
+    // agent never asks for) 100Mi is assumed.
+    *next = Instant::now() + Duration::from_secs(3600);
+    match k.eviction_threshold().await {
+        Ok(t) => {
+            if let Ok(mut g) = sh.threshold.write() {
+                *g = t;
+            }
+        }
+        Err(e) => {
+            *next = Instant::now() + Duration::from_secs(600);
+            sh.error("kubelet_configz", &format!("kubelet /configz: {e}"));
+        }
     }
 }
 
