@@ -93,123 +93,12 @@ impl SimNode {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let writer = TreeWriter::create(base)?;
         let node = Node::new(16.0 * GIB, 11.0 * GIB, &mut rng);
-        let mut containers = Vec::new();
-        let rng_ = &mut rng;
-
-        // 1. A leak: 35 % of a 256 MiB limit, leaking from 40 s on, OOM-killed ~6 min later.
-        let limit = 256.0 * MIB;
-        let mut base_load = Base::random(limit, Some(1.0), rng_);
-        base_load.cold_file = 4.0 * MIB;
-        base_load.active_file = 6.0 * MIB;
-        let anon0 = 0.35 * limit;
-        let headroom = limit - anon0 - base_load.active_file * 0.3 - 8.0 * MIB;
-        let leak = Leak {
-            base: base_load,
-            anon0,
-            delay: 0.0,
-            restart_delay: (180.0, 300.0),
-            growth: Growth::Linear {
-                rate: headroom / 380.0,
-            },
-            noise: Wobble::new(0.6 * MIB, 10.0),
-            first_start: Some(40.0),
-            t0,
-        };
-        containers.push(sim_container(
-            ("default", "leaky-api-7d9f8b6c5d-x2k4q", "api", 0),
-            spec(
-                "default/leaky-api-7d9f8b6c5d-x2k4q/api",
-                Qos::Burstable,
-                limit,
-                Some(1.0),
-            ),
-            Box::new(leak),
-            t0,
-            rng_,
-        ));
-
-        // 2. Page cache: a log/backup writer streaming files through a 512 MiB limit; the
-        //    kernel reclaims the cache at the limit, nothing crashes.
-        let limit = 512.0 * MIB;
-        let mut base_load = Base::random(limit, Some(0.5), rng_);
-        base_load.active_file = 20.0 * MIB;
-        let cache = PageCache {
-            base: base_load,
-            anon0: 0.18 * limit,
-            noise: Wobble::new(1.0 * MIB, 20.0),
-            write_rate: 6.0 * MIB,
-            duty: (400.0, 120.0),
-            t0,
-        };
-        let mut c = sim_container(
-            ("default", "log-archiver-5c7b9d4f8-q7w2e", "archiver", 1),
-            spec(
-                "default/log-archiver-5c7b9d4f8-q7w2e/archiver",
-                Qos::Burstable,
-                limit,
-                Some(0.5),
-            ),
-            Box::new(cache),
-            t0,
-            rng_,
-        );
-        c.sim.prefill_file(0.6 * limit);
-        containers.push(c);
-
-        // 3. Steady: flat memory well under its limit.
-        let limit = 512.0 * MIB;
-        let steady = Leak {
-            base: Base::random(limit, Some(2.0), rng_),
-            anon0: 0.4 * limit,
-            delay: 0.0,
-            restart_delay: (0.0, 1.0),
-            growth: Growth::Linear { rate: 0.0 },
-            noise: Wobble::new(2.0 * MIB, 30.0),
-            first_start: None,
-            t0,
-        };
-        containers.push(sim_container(
-            ("shop", "web-6b8f7c9d5-m4n8p", "nginx", 2),
-            spec(
-                "shop/web-6b8f7c9d5-m4n8p/nginx",
-                Qos::Guaranteed,
-                limit,
-                Some(2.0),
-            ),
-            Box::new(steady),
-            t0,
-            rng_,
-        ));
-
-        // 4. CPU-throttled: traffic ramps to ~1.1× a 0.5-core quota; throttled but coping.
-        let limit = 256.0 * MIB;
-        let quota = 0.5;
-        let cpu = CpuLoad {
-            base: Base::random(limit, Some(quota), rng_),
-            anon0: 0.3 * limit,
-            noise: Wobble::new(1.0 * MIB, 20.0),
-            quota,
-            start_ratio: 0.5,
-            peak_ratio: 1.1,
-            ramp_at: 30.0,
-            ramp_len: 240.0,
-            hold: 3600.0,
-            load_noise: Wobble::new(0.05, 10.0),
-            t0,
-        };
-        containers.push(sim_container(
-            ("batch", "report-worker-0", "worker", 3),
-            spec(
-                "batch/report-worker-0/worker",
-                Qos::Burstable,
-                limit,
-                Some(quota),
-            ),
-            Box::new(cpu),
-            t0,
-            rng_,
-        ));
-
+        let containers = vec![
+            leaky_api(t0, &mut rng),
+            log_archiver(t0, &mut rng),
+            web(t0, &mut rng),
+            report_worker(t0, &mut rng),
+        ];
         let mut sim = SimNode {
             writer,
             node,
@@ -347,6 +236,108 @@ impl SimNode {
     }
 }
 
+/// A leak: 35 % of a 256 MiB limit, leaking from 40 s on, OOM-killed about 6 minutes later.
+fn leaky_api(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
+    let limit = 256.0 * MIB;
+    let mut base_load = Base::random(limit, Some(1.0), rng);
+    base_load.cold_file = 4.0 * MIB;
+    base_load.active_file = 6.0 * MIB;
+    let anon0 = 0.35 * limit;
+    let headroom = limit - anon0 - base_load.active_file * 0.3 - 8.0 * MIB;
+    let leak = Leak {
+        base: base_load,
+        anon0,
+        delay: 0.0,
+        restart_delay: (180.0, 300.0),
+        growth: Growth::Linear {
+            rate: headroom / 380.0,
+        },
+        noise: Wobble::new(0.6 * MIB, 10.0),
+        first_start: Some(40.0),
+        t0,
+    };
+    sim_container(
+        ("default", "leaky-api-7d9f8b6c5d-x2k4q", "api", 0),
+        (Qos::Burstable, limit, Some(1.0)),
+        Box::new(leak),
+        t0,
+        rng,
+    )
+}
+
+/// Page cache: a log/backup writer streaming files through a 512 MiB limit; the kernel
+/// reclaims the cache at the limit, nothing crashes.
+fn log_archiver(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
+    let limit = 512.0 * MIB;
+    let mut base_load = Base::random(limit, Some(0.5), rng);
+    base_load.active_file = 20.0 * MIB;
+    let cache = PageCache {
+        base: base_load,
+        anon0: 0.18 * limit,
+        noise: Wobble::new(1.0 * MIB, 20.0),
+        write_rate: 6.0 * MIB,
+        duty: (400.0, 120.0),
+        t0,
+    };
+    let mut c = sim_container(
+        ("default", "log-archiver-5c7b9d4f8-q7w2e", "archiver", 1),
+        (Qos::Burstable, limit, Some(0.5)),
+        Box::new(cache),
+        t0,
+        rng,
+    );
+    c.sim.prefill_file(0.6 * limit);
+    c
+}
+
+/// Steady: flat memory well under its limit.
+fn web(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
+    let limit = 512.0 * MIB;
+    let steady = Leak {
+        base: Base::random(limit, Some(2.0), rng),
+        anon0: 0.4 * limit,
+        delay: 0.0,
+        restart_delay: (0.0, 1.0),
+        growth: Growth::Linear { rate: 0.0 },
+        noise: Wobble::new(2.0 * MIB, 30.0),
+        first_start: None,
+        t0,
+    };
+    sim_container(
+        ("shop", "web-6b8f7c9d5-m4n8p", "nginx", 2),
+        (Qos::Guaranteed, limit, Some(2.0)),
+        Box::new(steady),
+        t0,
+        rng,
+    )
+}
+
+/// CPU-throttled: traffic ramps to about 1.1× a 0.5-core quota; throttled but coping.
+fn report_worker(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
+    let limit = 256.0 * MIB;
+    let quota = 0.5;
+    let cpu = CpuLoad {
+        base: Base::random(limit, Some(quota), rng),
+        anon0: 0.3 * limit,
+        noise: Wobble::new(1.0 * MIB, 20.0),
+        quota,
+        start_ratio: 0.5,
+        peak_ratio: 1.1,
+        ramp_at: 30.0,
+        ramp_len: 240.0,
+        hold: 3600.0,
+        load_noise: Wobble::new(0.05, 10.0),
+        t0,
+    };
+    sim_container(
+        ("batch", "report-worker-0", "worker", 3),
+        (Qos::Burstable, limit, Some(quota)),
+        Box::new(cpu),
+        t0,
+        rng,
+    )
+}
+
 /// `Node::available` needs a slice of containers; ours are inside [`SimContainer`]s.
 fn available(node: &Node, containers: &[&Container]) -> f64 {
     let used: f64 = containers
@@ -395,14 +386,16 @@ fn spec(id: &str, qos: Qos, limit: f64, cpu: Option<f64>) -> Spec {
     }
 }
 
+/// A demo container: pod `pod_index` of the node (which names its cgroups), with its
+/// QoS class, memory limit (bytes) and CPU limit (cores).
 fn sim_container(
     (namespace, pod, name, pod_index): (&str, &str, &str, u32),
-    spec: Spec,
+    (qos, limit, cpu): (Qos, f64, Option<f64>),
     behaviour: Box<dyn crate::sim::engine::Behaviour>,
     t0: f64,
     rng: &mut ChaCha8Rng,
 ) -> SimContainer {
-    let qos = spec.qos;
+    let spec = spec(&format!("{namespace}/{pod}/{name}"), qos, limit, cpu);
     SimContainer {
         namespace: namespace.to_string(),
         pod: pod.to_string(),
