@@ -293,16 +293,12 @@ fn log_archiver(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
 /// Steady: flat memory well under its limit.
 fn web(t0: f64, rng: &mut ChaCha8Rng) -> SimContainer {
     let limit = 512.0 * MIB;
-    let steady = Leak {
-        base: Base::random(limit, Some(2.0), rng),
-        anon0: 0.4 * limit,
-        delay: 0.0,
-        restart_delay: (0.0, 1.0),
-        growth: Growth::Linear { rate: 0.0 },
-        noise: Wobble::new(2.0 * MIB, 30.0),
-        first_start: None,
+    let steady = Leak::steady(
+        Base::random(limit, Some(2.0), rng),
+        0.4 * limit,
+        Wobble::new(2.0 * MIB, 30.0),
         t0,
-    };
+    );
     sim_container(
         ("shop", "web-6b8f7c9d5-m4n8p", "nginx", 2),
         (Qos::Guaranteed, limit, Some(2.0)),

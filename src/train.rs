@@ -174,12 +174,15 @@ fn is_validation(path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h % 5 == 0
+    fnv1a(name.as_bytes()) % 5 == 0
+}
+
+/// 64-bit FNV-1a of `bytes`: a hash that stays the same across builds and platforms (the
+/// validation split and the model's version name must).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Flatten a linfa tree into preorder nodes (leaf counts filled in later).
@@ -498,15 +501,8 @@ fn sweep_threshold(
 /// A model's version: `tree-<count>-<FNV-1a of its trees' JSON, low 32 bits>`, so that the
 /// same trees always carry the same name.
 fn model_version(trees: &[TreeFile]) -> String {
-    let version_hash = {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in serde_json::to_string(trees).unwrap_or_default().bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
-    format!("tree-{}-{:08x}", trees.len(), version_hash as u32)
+    let hash = fnv1a(serde_json::to_string(trees).unwrap_or_default().as_bytes());
+    format!("tree-{}-{:08x}", trees.len(), hash as u32)
 }
 
 /// `eval` of the model `file` on the held-out traces in `dir` (never the training

@@ -155,16 +155,12 @@ fn flat_high(pod: Pod, st: &mut Stage, rng: &mut ChaCha8Rng) -> Container {
     let level = rng.random_range(0.85..0.95);
     let sd = l * rng.random_range(0.001..0.006);
     let anon0 = anon_clear_of_limit(l, level, &base, sd);
-    let b = Leak {
+    let b = Leak::steady(
         base,
-        anon0: anon0.max(l * 0.5),
-        delay: 0.0,
-        restart_delay: (0.0, 1.0),
-        growth: Growth::Linear { rate: 0.0 },
-        noise: Wobble::new(sd, rng.random_range(3.0..60.0)),
-        first_start: None,
-        t0: st.t0,
-    };
+        anon0.max(l * 0.5),
+        Wobble::new(sd, rng.random_range(3.0..60.0)),
+        st.t0,
+    );
     Container::new(pod.spec(rng), Box::new(b), st.t0, rng)
 }
 
@@ -314,16 +310,12 @@ fn healthy(pod: Pod, st: &mut Stage, rng: &mut ChaCha8Rng) -> Container {
     let mut spec = p.spec(rng);
     spec.mem_limit = None;
     spec.evictable = true;
-    let b = Leak {
-        base: Base::random(l, None, rng),
-        anon0: l * rng.random_range(0.2..0.8),
-        delay: 0.0,
-        restart_delay: (0.0, 1.0),
-        growth: Growth::Linear { rate: 0.0 },
-        noise: noise(l, rng),
-        first_start: None,
-        t0: st.t0,
-    };
+    let b = Leak::steady(
+        Base::random(l, None, rng),
+        l * rng.random_range(0.2..0.8),
+        noise(l, rng),
+        st.t0,
+    );
     Container::new(spec, Box::new(b), st.t0, rng)
 }
 

@@ -425,19 +425,15 @@ fn sidecar(prefix: &str, t0: f64, rng: &mut ChaCha8Rng) -> Container {
     let mut base = Base::random(limit, None, rng);
     base.cpu = rng.random_range(0.01..0.08);
     base.cpu_noise = Wobble::new(base.cpu * 0.2, 5.0);
-    let b = Leak {
+    let b = Leak::steady(
         base,
-        anon0: limit * rng.random_range(0.2..0.6),
-        delay: 0.0,
-        restart_delay: (0.0, 1.0),
-        growth: Growth::Linear { rate: 0.0 },
-        noise: Wobble::new(
+        limit * rng.random_range(0.2..0.6),
+        Wobble::new(
             limit * rng.random_range(0.002..0.01),
             rng.random_range(5.0..60.0),
         ),
-        first_start: None,
         t0,
-    };
+    );
     Container::new(spec, Box::new(b), t0, rng)
 }
 

@@ -172,6 +172,23 @@ pub struct Leak {
     pub t0: f64,
 }
 
+impl Leak {
+    /// A steady app that has run since before the trace (start `t0`): `anon0` bytes of anon
+    /// with `noise`, no leak.
+    pub fn steady(base: Base, anon0: f64, noise: Wobble, t0: f64) -> Leak {
+        Leak {
+            base,
+            anon0,
+            delay: 0.0,
+            restart_delay: (0.0, 1.0),
+            growth: Growth::Linear { rate: 0.0 },
+            noise,
+            first_start: None,
+            t0,
+        }
+    }
+}
+
 impl Behaviour for Leak {
     fn demand(&mut self, age: f64, now: f64, rng: &mut ChaCha8Rng) -> Demand {
         let x = match self.first_start {
