@@ -1,5 +1,6 @@
 //! The simulator: determinism per seed, and the kernel/kubelet behaviour each scenario kind
 //! must show (checked on several instances of each kind, from the written samples only).
+use crashwatch::features;
 use crashwatch::sample::{Cause, Qos, Sample};
 use crashwatch::sim::{self, Kind, Manifest};
 use crashwatch::trace::{Label, TraceLine};
@@ -527,6 +528,53 @@ fn eviction_removes_the_besteffort_or_burstable_pod_when_the_node_runs_dry() {
         assert_eq!(other.qos, Some(Qos::Guaranteed));
         assert!(s.samples.iter().any(|x| x.id == other.id && x.ts > ev.ts));
     }
+}
+
+#[test]
+fn cpu_counters_count_from_the_instance_start_and_old_restarts_are_old() {
+    // An agent dates the restarts it finds at first sight by the instance's CPU counter over
+    // its pace (`features::restarts_dated`): an instance that was already up when the trace
+    // starts must carry the CPU seconds of its age, and a healthy pod's restarts lie at least
+    // the kubelet's back-off reset (10 minutes) behind it.
+    let (mut restarted, mut young) = (0, 0);
+    for kind in Kind::ALL {
+        for n in 0..10 {
+            let s = split(&sim::generate(kind, SEED + 7, n).lines);
+            let mut first: std::collections::HashMap<&str, &Sample> = Default::default();
+            for x in &s.samples {
+                let f = *first.entry(x.id.as_str()).or_insert(x);
+                let span = x.ts - f.ts;
+                if !(60.0..=90.0).contains(&span) || x.restarts_total != f.restarts_total {
+                    continue;
+                }
+                let (c0, c1) = (
+                    f.cpu_usage_seconds_total.unwrap(),
+                    x.cpu_usage_seconds_total.unwrap(),
+                );
+                let pace = (c1 - c0) / span;
+                if pace < 0.01 || s.labels.iter().any(|l| l.id == x.id && l.ts < x.ts) {
+                    continue;
+                }
+                let age = c0 / pace;
+                young += usize::from(age < 5.0);
+                if f.restarts_total.unwrap() > 0 {
+                    restarted += 1;
+                    assert!(
+                        age >= features::LOOP_AGE,
+                        "{kind:?}/{n} {}: restarted {:?}, up {age:.0} s by its CPU counter",
+                        x.id,
+                        f.restarts_total
+                    );
+                }
+                first.insert(x.id.as_str(), x);
+            }
+        }
+    }
+    assert!(restarted >= 20, "only {restarted} restarted pods seen");
+    assert!(
+        young < 20,
+        "{young} instances look brand new at trace start"
+    );
 }
 
 #[test]

@@ -98,6 +98,9 @@ pub struct Container {
     psi_mem_full: f64,
     psi_cpu_some: f64,
     cpu_usage: f64,
+    /// Until the first step: the instance's CPU seconds so far, as a multiple of its age
+    /// times its first second's use (a running instance's counter counts from its own start).
+    cpu_backfill: Option<f64>,
     throttled_s: f64,
     throttled_periods: f64,
     periods: f64,
@@ -108,6 +111,18 @@ pub struct Container {
     probe_failures: u32,
     restarts: u64,
     last_reason: Option<String>,
+}
+
+/// How long an instance running at trace start has been up. Containers have usually been up
+/// for a while; one that restarted before (a healthy pod's restarts are history: a loop in
+/// progress is the `crash_loop` kind's) for at least the kubelet's 10-minute back-off reset.
+fn up_for(restarts: u64, rng: &mut ChaCha8Rng) -> f64 {
+    let up = rng.random_range(0.0..3600.0);
+    if restarts > 0 {
+        600.0 + up * (3000.0 / 3600.0)
+    } else {
+        up
+    }
 }
 
 /// PSI avg10 is an exponential moving average with a 10 s window; one update per second.
@@ -125,8 +140,7 @@ impl Container {
             gone: false,
             died_at: f64::NEG_INFINITY,
             dying_until: f64::NEG_INFINITY,
-            // Containers have usually been up for a while when a trace starts.
-            started_at: now - rng.random_range(0.0..3600.0),
+            started_at: now - up_for(restarts, rng),
             restart_at: 0.0,
             fast_crashes: 0,
             anon: 0.0,
@@ -140,7 +154,8 @@ impl Container {
             psi_mem_some: 0.0,
             psi_mem_full: 0.0,
             psi_cpu_some: 0.0,
-            cpu_usage: rng.random_range(0.0..500.0),
+            cpu_usage: 0.0,
+            cpu_backfill: Some(rng.random_range(0.8..1.2)),
             throttled_s: 0.0,
             throttled_periods: 0.0,
             periods: 0.0,
@@ -202,6 +217,11 @@ impl Container {
             return Some(self.crash(now, cause, rng));
         }
         let throttle = self.cpu(&d, rng);
+        if let Some(k) = self.cpu_backfill.take() {
+            // The counter starts with the instance, not with the trace: an agent dates the
+            // restarts it finds at first sight by it (`features::restarts_dated`).
+            self.cpu_usage *= age * k;
+        }
         if self.probe(now, throttle, rng) {
             return Some(self.crash(now, Cause::CpuStarvation, rng));
         }
@@ -377,6 +397,7 @@ impl Container {
         self.psi_mem_full = 0.0;
         self.psi_cpu_some = 0.0;
         self.cpu_usage = 0.0;
+        self.cpu_backfill = None;
         self.throttled_s = 0.0;
         self.throttled_periods = 0.0;
         self.periods = 0.0;
