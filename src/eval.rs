@@ -28,10 +28,13 @@
 //!   never to crash (page cache, flat-high, …) censor nothing.
 //! - recall = hits / crashes; precision = true alarms / (true + false alarms); F1 their
 //!   harmonic mean; lead-time median and p10 (nearest rank) over hits.
+//! - **calibration** ([`crate::calibration`]): every sample's risk, binned, against whether
+//!   the container crashed within the trees' 300 s horizon after it.
 //!
 //! Must not: feed label lines or future samples to a detector, or evaluate on traces whose
 //! seeds the model was trained on without saying so loudly.
 #![warn(missing_docs)]
+use crate::calibration::{self, Reliability};
 use crate::model::Model;
 use crate::predict::Predictor;
 use crate::sample::{Cause, Sample};
@@ -59,6 +62,8 @@ pub struct Alarm {
     pub alarmed: bool,
     /// Predicted cause, if the detector names one.
     pub cause: Option<Cause>,
+    /// The detector's risk, 0..1, if it gives one (scored by [`Reliability`]).
+    pub risk: Option<f64>,
 }
 
 /// Anything that turns a stream of samples into alarms: crashwatch, the baseline, a test script.
@@ -87,6 +92,7 @@ impl Detector for Crashwatch {
         Alarm {
             alarmed: p.crash_predicted,
             cause: p.cause,
+            risk: Some(p.crash_risk),
         }
     }
 }
@@ -155,6 +161,7 @@ impl Detector for PredictLinear {
         Alarm {
             alarmed,
             cause: alarmed.then_some(Cause::OomKill),
+            risk: None,
         }
     }
 }
@@ -262,6 +269,8 @@ pub struct Tally {
     pub censored: usize,
     /// Lead times of the hits, seconds.
     pub leads: Vec<f64>,
+    /// The detector's risk against what followed it, per sample.
+    pub calibration: Reliability,
 }
 
 impl Tally {
@@ -280,6 +289,7 @@ impl Tally {
         self.false_alarms += o.false_alarms;
         self.censored += o.censored;
         self.leads.extend_from_slice(&o.leads);
+        self.calibration.merge(&o.calibration);
     }
 
     /// hits / crashes (`None` without crashes).
@@ -580,6 +590,19 @@ pub fn score_trace(
     }
     let (mut cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
     tally.traces = 1;
+    for (id, st) in &states {
+        let ct: Vec<f64> = crashes
+            .iter()
+            .filter(|c| c.id == *id)
+            .map(|c| c.ts)
+            .collect();
+        let end = last_seen.get(*id).copied().unwrap_or(f64::NEG_INFINITY);
+        for &(t, a) in st {
+            if let (Some(r), Some(y)) = (a.risk, calibration::crashed_within(t, &ct, end)) {
+                tally.calibration.add(r, y);
+            }
+        }
+    }
     // Verdicts come per container in time order, so the previous one of the same id is the
     // previous crash.
     let mut prev: HashMap<String, f64> = HashMap::new();
@@ -823,6 +846,7 @@ fn report_json(r: &Report) -> serde_json::Value {
         "overall": r.overall().summary(),
         "predictable": r.predictable().summary(),
         "quiet_kind_alarms": r.quiet_kind_alarms(),
+        "calibration": r.predictable().calibration.json(),
         "kinds": kinds,
     })
 }
@@ -908,10 +932,22 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
                 run.crashwatch.quiet_kind_alarms(),
                 run.baseline.quiet_kind_alarms()
             );
+            print!("{}", calibration_table(&cw.calibration));
             print!("{}", worst_traces(&run.traces, 15));
         }
     }
     Ok(())
+}
+
+/// crashwatch's reliability table (all kinds but alloc_spike) with its heading.
+pub fn calibration_table(r: &Reliability) -> String {
+    format!(
+        "\ncalibration of crash_risk (all kinds but alloc_spike; crashed = the container crashed within {:.0} s of the sample; samples whose next {:.0} s the trace does not show are left out): ECE {}\n{}",
+        calibration::CALIBRATION_HORIZON_SECONDS,
+        calibration::CALIBRATION_HORIZON_SECONDS,
+        pct(r.ece()),
+        r.table()
+    )
 }
 
 /// The traces where crashwatch missed (or was late for) a crash or raised a false alarm,

@@ -9,6 +9,7 @@
 //! `demo`, `cli`.
 
 pub mod agent;
+pub mod calibration;
 pub mod cgroup;
 pub mod cli;
 pub mod collect;

@@ -546,6 +546,7 @@ fn holdout_eval(
         "crashwatch": cw,
         "baseline_predict_linear": bl,
         "quiet_kind_alarms": run.crashwatch.quiet_kind_alarms(),
+        "calibration": run.crashwatch.predictable().calibration.json(),
         "per_kind": per_kind,
         "warnings": run.warnings,
     });

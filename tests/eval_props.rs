@@ -16,6 +16,7 @@ impl Detector for Bits {
         Alarm {
             alarmed: on,
             cause: on.then_some(Cause::OomKill),
+            risk: None,
         }
     }
 }

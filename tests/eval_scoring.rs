@@ -35,6 +35,7 @@ impl Detector for Script {
         Alarm {
             alarmed: on,
             cause: on.then_some(self.1),
+            risk: None,
         }
     }
 }
@@ -497,4 +498,43 @@ fn a_trace_with_a_broken_line_is_scored_not_skipped() {
     let w = run.warnings.join("\n");
     assert!(w.contains("skipped 1 unparsable line"), "{w}");
     assert!(w.contains(r#"field "pids_limit""#), "{w}");
+}
+
+/// Risk 0.9 from `from` on for container `a`, 0.05 everywhere else; never alarms.
+struct Risky {
+    from: f64,
+}
+
+impl Detector for Risky {
+    fn observe(&mut self, s: &Sample) -> Alarm {
+        let high = s.id == "a" && s.ts >= self.from;
+        Alarm {
+            alarmed: false,
+            cause: None,
+            risk: Some(if high { 0.9 } else { 0.05 }),
+        }
+    }
+}
+
+#[test]
+fn calibration_counts_each_risk_against_a_crash_within_300_s_and_leaves_out_the_unknown() {
+    // a: samples 0..=1000 s every 10 s, crash at 1000; risk 0.9 from 800 s.
+    // b: samples 0..=1000 s, never crashes: its samples after 700 s have no 300 s to show.
+    let mut lines = every10("a", 0.0, 1000.0);
+    lines.push(crash("a", 1005.0, Cause::OomKill));
+    lines.extend(every10("b", 0.0, 1000.0));
+    let r = eval::score_trace(&sorted(lines), &mut Risky { from: 800.0 }, true);
+    let c = &r.tally.calibration;
+    // a at 0.9: 800..=1000 (21 samples), all within 300 s of the crash at 1005.
+    assert_eq!((c.bins[9].samples, c.bins[9].crashed), (21, 21));
+    // At 0.05: a's 0..=790 (80, of which 710..=790 are within 300 s: 9) and b's 0..=700 (71).
+    assert_eq!((c.bins[0].samples, c.bins[0].crashed), (151, 9));
+    let ece = c.ece().unwrap();
+    let want = (21.0 * 0.1 + 151.0 * (0.05f64 - 9.0 / 151.0).abs()) / 172.0;
+    assert!((ece - want).abs() < 1e-9, "{ece} vs {want}");
+    // The baseline gives no risk: nothing is counted for it.
+    let mut lines = every10("a", 0.0, 1000.0);
+    lines.push(crash("a", 1005.0, Cause::OomKill));
+    let r = eval::score_trace(&sorted(lines), &mut eval::PredictLinear::default(), true);
+    assert_eq!(r.tally.calibration.samples(), 0);
 }
