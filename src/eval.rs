@@ -578,27 +578,29 @@ pub fn score_trace(
         states.entry(&s.id).or_default().push((s.ts, a));
         last_seen.insert(s.id.clone(), s.ts);
     }
+    // Each container's crash times, in order.
+    let crash_ts: Vec<Vec<f64>> = states
+        .keys()
+        .map(|id| {
+            let mut ct: Vec<f64> = crashes
+                .iter()
+                .filter(|c| c.id == *id)
+                .map(|c| c.ts)
+                .collect();
+            ct.sort_by(f64::total_cmp);
+            ct
+        })
+        .collect();
     let mut episodes = Vec::new();
-    for (id, st) in &states {
-        let mut ct: Vec<f64> = crashes
-            .iter()
-            .filter(|c| c.id == *id)
-            .map(|c| c.ts)
-            .collect();
-        ct.sort_by(f64::total_cmp);
-        episodes.extend(episodes_of(id, st, &ct));
+    for ((id, st), ct) in states.iter().zip(&crash_ts) {
+        episodes.extend(episodes_of(id, st, ct));
     }
     let (mut cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
     tally.traces = 1;
-    for (id, st) in &states {
-        let ct: Vec<f64> = crashes
-            .iter()
-            .filter(|c| c.id == *id)
-            .map(|c| c.ts)
-            .collect();
+    for ((id, st), ct) in states.iter().zip(&crash_ts) {
         let end = last_seen.get(*id).copied().unwrap_or(f64::NEG_INFINITY);
         for &(t, a) in st {
-            if let (Some(r), Some(y)) = (a.risk, calibration::crashed_within(t, &ct, end)) {
+            if let (Some(r), Some(y)) = (a.risk, calibration::crashed_within(t, ct, end)) {
                 tally.calibration.add(r, y);
             }
         }
