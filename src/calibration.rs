@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 /// The horizon a risk is a probability over: `train`'s default `--horizon`, seconds.
-pub const CALIBRATION_HORIZON_SECONDS: f64 = 300.0;
+pub const CALIBRATION_HORIZON_SECONDS: f64 = crate::train::DEFAULT_HORIZON_SECONDS;
 /// Number of equal-width risk bins over 0..1.
 pub const BINS: usize = 10;
 

@@ -181,7 +181,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub holdout: Option<PathBuf>,
     /// Label horizon: a sample is positive when a crash follows within this many seconds.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = crate::train::DEFAULT_HORIZON_SECONDS)]
     pub horizon: f64,
     /// Trees in the bag (1 = a single decision tree).
     #[arg(long, default_value_t = 1)]

@@ -844,11 +844,12 @@ pub fn table(title: &str, r: &Report) -> String {
 /// JSON form of one report.
 fn report_json(r: &Report) -> serde_json::Value {
     let kinds: BTreeMap<&String, Summary> = r.kinds.iter().map(|(k, t)| (k, t.summary())).collect();
+    let predictable = r.predictable();
     serde_json::json!({
         "overall": r.overall().summary(),
-        "predictable": r.predictable().summary(),
+        "predictable": predictable.summary(),
         "quiet_kind_alarms": r.quiet_kind_alarms(),
-        "calibration": r.predictable().calibration.json(),
+        "calibration": predictable.calibration.json(),
         "kinds": kinds,
     })
 }
@@ -942,7 +943,7 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
 }
 
 /// crashwatch's reliability table (all kinds but alloc_spike) with its heading.
-pub fn calibration_table(r: &Reliability) -> String {
+fn calibration_table(r: &Reliability) -> String {
     format!(
         "\ncalibration of crash_risk (all kinds but alloc_spike; crashed = the container crashed within {:.0} s of the sample; samples whose next {:.0} s the trace does not show are left out): ECE {}\n{}",
         calibration::CALIBRATION_HORIZON_SECONDS,

@@ -33,6 +33,8 @@ use std::time::Instant;
 
 /// Least sample time between two training rows of one container, seconds.
 pub const ROW_SECONDS: f64 = 5.0;
+/// `--horizon`'s default: a row is labelled with the cause of a crash this many seconds ahead.
+pub const DEFAULT_HORIZON_SECONDS: f64 = 300.0;
 
 /// Training rows of one trace.
 struct Rows {
@@ -529,7 +531,8 @@ fn holdout_eval(
         eprintln!("WARNING: {w}");
     }
     print!("{}", eval::table("crashwatch (held-out)", &run.crashwatch));
-    let cw = run.crashwatch.predictable().summary();
+    let predictable = run.crashwatch.predictable();
+    let cw = predictable.summary();
     let bl = run.baseline.predictable().summary();
     let per_kind: serde_json::Map<String, serde_json::Value> = run
         .crashwatch
@@ -546,7 +549,7 @@ fn holdout_eval(
         "crashwatch": cw,
         "baseline_predict_linear": bl,
         "quiet_kind_alarms": run.crashwatch.quiet_kind_alarms(),
-        "calibration": run.crashwatch.predictable().calibration.json(),
+        "calibration": predictable.calibration.json(),
         "per_kind": per_kind,
         "warnings": run.warnings,
     });
