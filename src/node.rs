@@ -114,6 +114,18 @@ pub fn read_meminfo(proc_root: &Path, reader: &mut Reader) -> Result<(u64, Optio
     if !bytes.is_ascii() {
         return Err(Error::parse(&path, "not ASCII"));
     }
+    // procfs multiplies each kB figure by 1024 unchecked: a figure that cannot be one (no
+    // node has 16 EiB) would wrap, or panic where overflow is checked.
+    if let Some(line) = bytes.split(|b| *b == b'\n').find(|l| {
+        l.split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .nth(1)
+            .and_then(|n| std::str::from_utf8(n).ok()?.parse::<u64>().ok())
+            .is_some_and(|n| n > u64::MAX / 1024)
+    }) {
+        let line = String::from_utf8_lossy(line);
+        return Err(Error::parse(&path, format!("{line:?}: out of range")));
+    }
     let m = procfs::Meminfo::from_read(bytes).map_err(|e| Error::parse(&path, e.to_string()))?;
     Ok((m.mem_total, m.mem_available, m.swap_total))
 }
@@ -235,6 +247,20 @@ mod tests {
             .ends_with("meminfo: not ASCII"));
         std::fs::write(t.path().join("meminfo"), "MemTotal: 5 kB\n").unwrap();
         assert!(read_meminfo(t.path(), &mut Reader::new()).is_err());
+    }
+
+    #[test]
+    fn a_meminfo_figure_no_node_can_have_is_an_error_not_a_wrap() {
+        let t = tempfile::tempdir().unwrap();
+        let huge = OLD_KERNEL_MEMINFO.replace(
+            "MemFree:        25071456 kB",
+            "MemFree:        18446744073709551615 kB",
+        );
+        std::fs::write(t.path().join("meminfo"), huge).unwrap();
+        let e = read_meminfo(t.path(), &mut Reader::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("meminfo") && e.ends_with("out of range"), "{e}");
     }
 
     #[test]

@@ -320,7 +320,8 @@ impl Sample {
                     }
                     (None, None) => file,
                 };
-                let droppable = cache + self.memory_slab_reclaimable_bytes.unwrap_or(0);
+                let droppable =
+                    cache.saturating_add(self.memory_slab_reclaimable_bytes.unwrap_or(0));
                 Some(
                     usage
                         .saturating_sub(droppable)

@@ -38,7 +38,7 @@ impl Predictor {
             .filter_map(|id| self.states.get(id)?.hist.back(0))
             .filter(|b| b.t_last >= s.ts - SIBLING_FRESH_S && b.last.pids.is_finite())
             .map(|b| b.last.pids as u64)
-            .sum();
-        (others > 0).then_some(own + others)
+            .fold(0, u64::saturating_add);
+        (others > 0).then_some(own.saturating_add(others))
     }
 }

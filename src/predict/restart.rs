@@ -160,11 +160,18 @@ impl State {
             self.unreported_restarts += 1;
             self.reset_unreported = Some(s.ts);
             // Samples that never gave a count had none to compare this one with.
-            let before = self.reported_restarts.unwrap_or(0) + self.unreported_restarts - 1;
+            let before = self
+                .reported_restarts
+                .unwrap_or(0)
+                .saturating_add(self.unreported_restarts - 1);
             self.last_restarts.get_or_insert(before);
         }
         (self.unreported_restarts > 0).then(|| Sample {
-            restarts_total: Some(self.reported_restarts.unwrap_or(0) + self.unreported_restarts),
+            restarts_total: Some(
+                self.reported_restarts
+                    .unwrap_or(0)
+                    .saturating_add(self.unreported_restarts),
+            ),
             ..s.clone()
         })
     }
@@ -197,7 +204,7 @@ const PIDS_LIMIT_SHORTFALL: f64 = 0.05;
 /// Whether an instance's task count, from its fewest `lo` to its latest `last`, kept
 /// multiplying ([`PIDS_GROWTH_FACTOR`]): a thread or process leak.
 fn pids_multiplied(lo: u64, last: u64) -> bool {
-    last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo + PIDS_GROWTH_MIN
+    last >= lo.saturating_mul(PIDS_GROWTH_FACTOR) && last >= lo.saturating_add(PIDS_GROWTH_MIN)
 }
 
 #[cfg(test)]
