@@ -18,7 +18,7 @@ use crate::discover::{self, Layout, Mode, Target};
 use crate::node;
 use crate::sample::{ContainerMeta, ContainerSample, NodeSample, Sample, Snapshot};
 use crate::Error;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -69,6 +69,9 @@ pub struct Collector {
     next_search: u64,
     targets: Vec<Target>,
     warned: HashMap<PathBuf, Instant>,
+    /// Names of the files the kernel does not serve here ([`Error::is_unsupported`]), each
+    /// said once.
+    unsupported: HashSet<String>,
 }
 
 impl Collector {
@@ -83,6 +86,7 @@ impl Collector {
             next_search: 0,
             targets: Vec::new(),
             warned: HashMap::new(),
+            unsupported: HashSet::new(),
         }
     }
 
@@ -487,8 +491,23 @@ impl Collector {
         PodPids { limit, current }
     }
 
-    /// Count an error by kind and warn about it, at most once a minute per file.
+    /// Count an error by kind and warn about it, at most once a minute per file. A file the
+    /// kernel does not serve ([`Error::is_unsupported`]: PSI switched off) is no error: it is
+    /// said once per file name, at INFO, and not counted, or a node without PSI would count
+    /// errors for every container in every sweep and fire the collect-errors alert.
     fn note_error(&mut self, stats: &mut SweepStats, e: Error) {
+        if let (true, Error::Io { path, .. }) = (e.is_unsupported(), &e) {
+            // Looked up by reference: on such a node this runs for every container and sweep.
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if !self.unsupported.contains(name) {
+                tracing::info!(
+                    path = %path.display(),
+                    "the kernel does not serve this file (PSI switched off?); its fields stay unknown"
+                );
+                self.unsupported.insert(name.to_string());
+            }
+            return;
+        }
         let kind = match &e {
             Error::Parse { .. } => "parse",
             Error::Io { .. } => "io",
@@ -685,6 +704,36 @@ mod tests {
             container_id: Some(spec.container_id.clone()),
             qos: Some(spec.qos),
         }
+    }
+
+    #[test]
+    fn a_file_the_kernel_does_not_serve_is_said_once_and_not_counted() {
+        let t = tempfile::tempdir().unwrap();
+        let w = TreeWriter::create(t.path()).unwrap();
+        let mut c = collector(&w);
+        let mut stats = SweepStats::default();
+        // What `Reader` returns for a read the kernel answers with EOPNOTSUPP (PSI off).
+        let refused = |p: &str| Error::io(p, std::io::Error::from_raw_os_error(95));
+        for p in [
+            "/sys/fs/cgroup/kubepods.slice/a/memory.pressure",
+            "/sys/fs/cgroup/kubepods.slice/b/memory.pressure",
+            "/sys/fs/cgroup/kubepods.slice/a/cpu.pressure",
+            "/proc/pressure/memory",
+        ] {
+            assert!(refused(p).is_unsupported());
+            c.note_error(&mut stats, refused(p));
+        }
+        assert_eq!(stats.error_count(), 0);
+        let said: HashSet<&str> = c.unsupported.iter().map(String::as_str).collect();
+        assert_eq!(
+            said,
+            HashSet::from(["memory.pressure", "cpu.pressure", "memory"])
+        );
+        // Any other errno is still a counted I/O error (EIO here).
+        let eio = Error::io("/x/memory.stat", std::io::Error::from_raw_os_error(5));
+        assert!(!eio.is_unsupported() && !eio.is_vanished());
+        c.note_error(&mut stats, eio);
+        assert_eq!(stats.errors.get("io"), Some(&1));
     }
 
     #[test]

@@ -50,6 +50,15 @@ impl Error {
         }
     }
 
+    /// True when the kernel has the file but does not serve it: `EOPNOTSUPP`, which every
+    /// `*.pressure` file and `/proc/pressure/*` answer where PSI is compiled in but switched
+    /// off at boot (`psi=0`, or `CONFIG_PSI_DEFAULT_DISABLED`) on kernels that still create
+    /// the files. A setting of the node, not a failure: the field is simply unknown there.
+    pub fn is_unsupported(&self) -> bool {
+        // EOPNOTSUPP (= ENOTSUP) on Linux.
+        matches!(self, Error::Io { err, .. } if err.raw_os_error() == Some(95))
+    }
+
     /// True when the error means "the cgroup or file is gone" (removed between listing and
     /// reading): `ENOENT`, or `ENODEV` which the kernel returns for files of a dying cgroup.
     pub fn is_vanished(&self) -> bool {

@@ -13,7 +13,8 @@ use procfs::FromRead;
 use std::path::Path;
 
 /// Read meminfo and pressure under `proc_root` into `node`; returns the errors met (a
-/// missing pressure file is not an error: PSI may be disabled).
+/// missing pressure file is not an error: PSI may be disabled; one that answers `EOPNOTSUPP`
+/// is returned, and the collector does not count it: [`Error::is_unsupported`]).
 pub fn read_node(proc_root: &Path, reader: &mut Reader, node: &mut NodeSample) -> Vec<Error> {
     let mut errors = Vec::new();
     match read_meminfo(proc_root, reader) {
