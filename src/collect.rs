@@ -528,7 +528,7 @@ impl Collector {
             .is_none_or(|last| now.duration_since(*last) >= WARN_EVERY);
         if due {
             self.warned.insert(path, now);
-            tracing::warn!(kind, error = %e, "cannot read cgroup file; field left unknown");
+            tracing::warn!(kind, error = %e, "cannot read a kernel file; its fields stay unknown");
         }
     }
 }
