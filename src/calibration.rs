@@ -99,7 +99,11 @@ impl Reliability {
             };
             s += &format!(
                 "  {:<9} {:>9} {:>9.3} {:>10.3}\n",
-                format!("{:.1}–{:.1}", i as f64 / 10.0, (i + 1) as f64 / 10.0),
+                format!(
+                    "{:.1}–{:.1}",
+                    i as f64 / BINS as f64,
+                    (i + 1) as f64 / BINS as f64
+                ),
                 b.samples,
                 m,
                 c

@@ -578,33 +578,28 @@ pub fn score_trace(
         states.entry(&s.id).or_default().push((s.ts, a));
         last_seen.insert(s.id.clone(), s.ts);
     }
-    // Each container's crash times, in order.
-    let crash_ts: Vec<Vec<f64>> = states
-        .keys()
-        .map(|id| {
-            let mut ct: Vec<f64> = crashes
-                .iter()
-                .filter(|c| c.id == *id)
-                .map(|c| c.ts)
-                .collect();
-            ct.sort_by(f64::total_cmp);
-            ct
-        })
-        .collect();
+    // Per container, its crash times in order serve both its alarm episodes and the
+    // calibration count of its samples.
     let mut episodes = Vec::new();
-    for ((id, st), ct) in states.iter().zip(&crash_ts) {
-        episodes.extend(episodes_of(id, st, ct));
-    }
-    let (mut cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
-    tally.traces = 1;
-    for ((id, st), ct) in states.iter().zip(&crash_ts) {
+    let mut reliability = Reliability::default();
+    for (id, st) in &states {
+        let mut ct: Vec<f64> = crashes
+            .iter()
+            .filter(|c| c.id == **id)
+            .map(|c| c.ts)
+            .collect();
+        ct.sort_by(f64::total_cmp);
+        episodes.extend(episodes_of(id, st, &ct));
         let end = last_seen.get(*id).copied().unwrap_or(f64::NEG_INFINITY);
         for &(t, a) in st {
-            if let (Some(r), Some(y)) = (a.risk, calibration::crashed_within(t, ct, end)) {
-                tally.calibration.add(r, y);
+            if let (Some(r), Some(y)) = (a.risk, calibration::crashed_within(t, &ct, end)) {
+                reliability.add(r, y);
             }
         }
     }
+    let (mut cv, ev, mut tally) = score(&episodes, &crashes, &last_seen, may_crash);
+    tally.traces = 1;
+    tally.calibration = reliability;
     // Verdicts come per container in time order, so the previous one of the same id is the
     // previous crash.
     let mut prev: HashMap<String, f64> = HashMap::new();
@@ -945,11 +940,10 @@ pub fn command(args: crate::cli::EvalArgs) -> anyhow::Result<()> {
 /// crashwatch's reliability table (all kinds but alloc_spike) with its heading.
 fn calibration_table(r: &Reliability) -> String {
     format!(
-        "\ncalibration of crash_risk (all kinds but alloc_spike; crashed = the container crashed within {:.0} s of the sample; samples whose next {:.0} s the trace does not show are left out): ECE {}\n{}",
-        calibration::CALIBRATION_HORIZON_SECONDS,
-        calibration::CALIBRATION_HORIZON_SECONDS,
+        "\ncalibration of crash_risk (all kinds but alloc_spike; crashed = the container crashed within {h:.0} s of the sample; samples whose next {h:.0} s the trace does not show are left out): ECE {}\n{}",
         pct(r.ece()),
-        r.table()
+        r.table(),
+        h = calibration::CALIBRATION_HORIZON_SECONDS,
     )
 }
 
