@@ -303,8 +303,7 @@ impl Collector {
         match self.reader.read::<T>(dir) {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.is_vanished() => {
-                let enodev = matches!(&e, Error::Io { err, .. } if err.raw_os_error() == Some(19));
-                if owner && (enodev || !dir.is_dir()) {
+                if owner && (e.is_dying_cgroup() || !dir.is_dir()) {
                     Err(Vanished)
                 } else {
                     Ok(None)

@@ -62,14 +62,45 @@ impl Error {
     /// True when the error means "the cgroup or file is gone" (removed between listing and
     /// reading): `ENOENT`, or `ENODEV` which the kernel returns for files of a dying cgroup.
     pub fn is_vanished(&self) -> bool {
-        match self {
-            Error::Io { err, .. } => {
-                err.kind() == std::io::ErrorKind::NotFound || err.raw_os_error() == Some(19)
-            }
-            _ => false,
-        }
+        self.is_dying_cgroup()
+            || matches!(self, Error::Io { err, .. } if err.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// True for `ENODEV`: the kernel answers so for the files of a cgroup being removed, so
+    /// unlike `ENOENT` it says the cgroup itself is going, not just one file.
+    pub fn is_dying_cgroup(&self) -> bool {
+        // ENODEV on Linux.
+        matches!(self, Error::Io { err, .. } if err.raw_os_error() == Some(19))
     }
 }
 
 /// Result alias for the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    fn errno(n: i32) -> Error {
+        Error::io(
+            "/sys/fs/cgroup/kubepods.slice/x/memory.stat",
+            std::io::Error::from_raw_os_error(n),
+        )
+    }
+
+    #[test]
+    fn the_errno_says_whether_a_file_or_its_whole_cgroup_went() {
+        // ENODEV (19): the cgroup is being removed.
+        assert!(errno(19).is_vanished() && errno(19).is_dying_cgroup());
+        // ENOENT (2): one file is missing, the cgroup may stay.
+        assert!(errno(2).is_vanished() && !errno(2).is_dying_cgroup());
+        // EIO (5) and EOPNOTSUPP (95) are neither.
+        for n in [5, 95] {
+            assert!(
+                !errno(n).is_vanished() && !errno(n).is_dying_cgroup(),
+                "{n}"
+            );
+        }
+        assert!(errno(95).is_unsupported() && !errno(5).is_unsupported());
+    }
+}
