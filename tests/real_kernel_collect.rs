@@ -5,6 +5,8 @@
 //!
 //! Needs root and a writable v1 memory hierarchy; skipped with a printed reason otherwise.
 //! Everything it creates is removed by a Drop guard, also when an assertion fails.
+mod real_kernel;
+use real_kernel::{collect_host, ours};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -66,36 +68,6 @@ fn wait_ready(child: &mut Child) -> bool {
     BufReader::new(out).read_line(&mut line).is_ok() && line.trim() == "ready"
 }
 
-/// `collect --once --format json` in host mode on the real cgroup root.
-fn collect_real() -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
-        .args([
-            "collect",
-            "--once",
-            "--format",
-            "json",
-            "--kubelet-url",
-            "off",
-            "--node-name",
-            "real",
-        ])
-        .output()
-        .expect("run crashwatch");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("json")
-}
-
-fn ours<'a>(snap: &'a Value, name: &str) -> Option<&'a Value> {
-    snap["containers"]
-        .as_array()?
-        .iter()
-        .find(|c| c["cgroup"] == name)
-}
-
 #[test]
 fn real_v1_cgroup_limit_usage_and_oom_kill() {
     let mem_root = Path::new("/sys/fs/cgroup/memory");
@@ -145,7 +117,7 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
     let ready = wait_ready(&mut child);
     guard.children.push(child);
     assert!(ready, "allocator did not start");
-    let snap = collect_real();
+    let snap = collect_host();
     if snap["node"]["host_mode"] != true {
         eprintln!("skipped: this machine has a kubepods hierarchy, so collect is not in host mode");
         return;
@@ -183,7 +155,7 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
         !ready && !status.success(),
         "allocating 512 MiB under a 256 MiB limit must be killed"
     );
-    let snap = collect_real();
+    let snap = collect_host();
     let c = ours(&snap, &name).unwrap_or_else(|| panic!("{name} not reported: {snap}"));
     assert!(
         c["oom_kills_total"].as_u64().unwrap_or(0) >= 1,
@@ -193,4 +165,123 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
         c["memory_max_events_total"].as_u64().unwrap_or(0) >= 1,
         "failcnt counted: {c}"
     );
+}
+
+/// A busy loop under a real CFS quota of 0.2 cores (v1 `cpu` and `cpuacct` hierarchies, plus
+/// the unified tree for PSI on hybrid machines): `collect` gives the quota as the kernel holds
+/// it, a CPU use the quota caps, and throttled periods and time that grow.
+#[test]
+fn real_v1_cpu_quota_throttling_and_usage() {
+    let root = Path::new("/sys/fs/cgroup");
+    let (cpu_root, acct_root) = (root.join("cpu"), root.join("cpuacct"));
+    if !root.join("memory/cgroup.procs").exists() || !cpu_root.join("cgroup.procs").exists() {
+        eprintln!(
+            "skipped: no cgroup v1 memory and cpu hierarchies at {}",
+            root.display()
+        );
+        return;
+    }
+    let name = format!("crashwatch-cpu-test-{}", std::process::id());
+    let mut guard = Guard {
+        dirs: Vec::new(),
+        children: Vec::new(),
+    };
+    // Memory (host mode tracks cgroups with a memory limit), cpu, cpuacct where it is a
+    // hierarchy of its own, and the unified tree where there is one.
+    let mut hierarchies = vec![root.join("memory"), cpu_root.clone()];
+    if acct_root.join("cgroup.procs").exists()
+        && std::fs::canonicalize(&acct_root).ok() != std::fs::canonicalize(&cpu_root).ok()
+    {
+        hierarchies.push(acct_root);
+    }
+    if root.join("unified/cgroup.controllers").exists() {
+        hierarchies.push(root.join("unified"));
+    }
+    for h in &hierarchies {
+        let d = h.join(&name);
+        if let Err(e) = std::fs::create_dir(&d) {
+            eprintln!(
+                "skipped: cannot create {} ({e}); needs root and a writable cgroupfs",
+                d.display()
+            );
+            return;
+        }
+        guard.dirs.push(d);
+    }
+    let (mem, cpu) = (root.join("memory").join(&name), cpu_root.join(&name));
+    std::fs::write(mem.join("memory.limit_in_bytes"), LIMIT.to_string()).expect("memory limit");
+    std::fs::write(cpu.join("cpu.cfs_period_us"), "100000").expect("cfs period");
+    std::fs::write(cpu.join("cpu.cfs_quota_us"), "20000").expect("cfs quota");
+
+    let joins: String = guard
+        .dirs
+        .iter()
+        .map(|d| {
+            format!(
+                "open({:?},'w').write(str(os.getpid()));",
+                d.join("cgroup.procs").display().to_string()
+            )
+        })
+        .collect();
+    let script = format!(
+        "import os,time\n{joins}\nprint('ready',flush=True)\nt=time.time()\nwhile time.time()-t<60: pass\n"
+    );
+    let Ok(mut busy) = Command::new("python3")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        eprintln!("skipped: python3 not available to run a busy loop in the test cgroup");
+        return;
+    };
+    let ready = wait_ready(&mut busy);
+    guard.children.push(busy);
+    assert!(ready, "busy loop did not start");
+    std::thread::sleep(Duration::from_secs(1));
+    let a = collect_host();
+    if a["node"]["host_mode"] != true {
+        eprintln!("skipped: this machine has a kubepods hierarchy, so collect is not in host mode");
+        return;
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    let b = collect_host();
+    let (ca, cb) = (
+        ours(&a, &name).unwrap_or_else(|| panic!("{name} not reported: {a}")),
+        ours(&b, &name).unwrap_or_else(|| panic!("{name} not reported: {b}")),
+    );
+    let num = |c: &Value, k: &str| c[k].as_f64().unwrap_or_else(|| panic!("{k} missing: {c}"));
+    let delta = |k: &str| num(cb, k) - num(ca, k);
+    let wall = num(&b, "ts") - num(&a, "ts");
+    assert!((num(cb, "cpu_limit_cores") - 0.2).abs() < 1e-9, "{cb}");
+    let used = delta("cpu_usage_seconds_total") / wall;
+    let (periods, throttled) = (
+        delta("cpu_periods_total"),
+        delta("cpu_throttled_periods_total"),
+    );
+    eprintln!(
+        "real cpu cgroup: {used:.3} cores over {wall:.1} s, {throttled} of {periods} periods throttled, {:.2} s throttled",
+        delta("cpu_throttled_seconds_total")
+    );
+    // The quota caps the loop at 0.2 cores (the kernel lets a period overrun by a little).
+    assert!(
+        (0.1..=0.25).contains(&used),
+        "used {used:.3} cores under a 0.2 quota"
+    );
+    // A loop that wants a whole core is throttled in nearly every 100 ms period.
+    assert!(
+        periods >= 0.5 * wall * 10.0,
+        "{periods} periods in {wall:.1} s"
+    );
+    assert!(
+        throttled >= 0.8 * periods && throttled <= periods,
+        "{throttled} throttled of {periods}"
+    );
+    assert!(delta("cpu_throttled_seconds_total") > 0.0, "{cb}");
+    if hierarchies.iter().any(|h| h.ends_with("unified")) {
+        assert!(
+            cb["cpu_pressure_some_avg10"].as_f64().is_some(),
+            "CPU PSI from unified/{name}: {cb}"
+        );
+    }
 }

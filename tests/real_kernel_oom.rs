@@ -8,11 +8,10 @@
 //!
 //! Skipped, with the reason printed, where cgroupfs is not writable (not root, read-only
 //! mount, no memory controller). `scripts/e2e-oom N` runs it N times and sums up.
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod real_kernel;
+use real_kernel::{remove_cgroups, skip_reason, spawn_in, HostAgent, Reaper};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const LIMIT: u64 = 256 << 20;
@@ -60,21 +59,9 @@ impl Cgroup {
         Ok(cg)
     }
 
-    /// Spawn `cmd` already inside the cgroup: the child writes its own pid into cgroup.procs
-    /// before exec, so not a single page is charged elsewhere.
+    /// Spawn `program args` already inside the cgroup.
     fn spawn(&self, program: &Path, args: &[&str], log: &Path) -> Child {
-        let procs = self.dir.join("cgroup.procs");
-        let out = std::fs::File::create(log).expect("log file");
-        Command::new("sh")
-            .arg("-c")
-            .arg(r#"echo $$ > "$0" && exec "$@""#)
-            .arg(&procs)
-            .arg(program)
-            .args(args)
-            .stdout(out.try_clone().expect("log fd"))
-            .stderr(out)
-            .spawn()
-            .expect("spawn stress process")
+        spawn_in(&[self.dir.join("cgroup.procs")], program, args, log)
     }
 
     fn oom_kills(&self) -> u64 {
@@ -101,64 +88,8 @@ impl Cgroup {
 
 impl Drop for Cgroup {
     fn drop(&mut self) {
-        for _ in 0..50 {
-            let pids = std::fs::read_to_string(self.dir.join("cgroup.procs")).unwrap_or_default();
-            if pids.trim().is_empty() {
-                break;
-            }
-            for pid in pids.split_whitespace() {
-                let _ = Command::new("kill").arg("-9").arg(pid).status();
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        if let Err(e) = std::fs::remove_dir(&self.dir) {
-            eprintln!("warning: could not remove {}: {e}", self.dir.display());
-        }
+        remove_cgroups(std::slice::from_ref(&self.dir));
     }
-}
-
-/// A child process killed on drop.
-struct Reaper(Child);
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn skip_reason() -> Option<String> {
-    // SAFETY-free check for root: /proc/self/status Uid line.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().next().map(str::to_string));
-    if uid.as_deref() != Some("0") {
-        return Some("not running as root".into());
-    }
-    None
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn http_get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let (head, body) = buf.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200").then(|| body.to_string())
 }
 
 /// Value of the series `name{...pod="<pod>"...}` in a Prometheus text exposition.
@@ -173,6 +104,7 @@ fn metric(text: &str, name: &str, pod: &str) -> Option<f64> {
     })
 }
 
+/// Value of the whole series `series` (name and labels as printed).
 fn plain_metric(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series).and_then(|r| r.trim().parse().ok()))
@@ -199,50 +131,8 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         // On the disk-backed target dir, not a tmpfs: page cache must be reclaimable file pages.
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
-    let port = free_port();
     let agent_log = work.path().join("agent.log");
-    let agent = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
-        .args([
-            "run",
-            "--kubelet-url",
-            "off",
-            "--interval",
-            "1s",
-            "--events",
-            "off",
-        ])
-        .args(["--cgroup-root", "/sys/fs/cgroup", "--proc-root", "/proc"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start crashwatch");
-    let mut agent = Reaper(agent);
-    // Collect the agent's log lines with the instant each arrived.
-    let lines: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
-    {
-        let lines = Arc::clone(&lines);
-        let stderr = agent.0.stderr.take().unwrap();
-        let log_path = agent_log.clone();
-        std::thread::spawn(move || {
-            let mut f = std::fs::File::create(log_path).ok();
-            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(f) = f.as_mut() {
-                    let _ = writeln!(f, "{l}");
-                }
-                lines.lock().unwrap().push((Instant::now(), l));
-            }
-        });
-    }
-    // Ready = first sweep done.
-    let t0 = Instant::now();
-    while http_get(port, "/readyz").is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "agent never became ready"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let agent = HostAgent::start(&agent_log);
 
     let stress = PathBuf::from(env!("CARGO_BIN_EXE_cw-stress"));
     let rate = LEAK_MIB_PER_S.to_string();
@@ -283,7 +173,7 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         if killed_at.is_none() && leak_cg.oom_kills() > 0 {
             killed_at = Some(Instant::now());
         }
-        if let Some(text) = http_get(port, "/metrics") {
+        if let Some(text) = agent.get("/metrics") {
             let now = Instant::now();
             if let Some(r) = metric(&text, "crashwatch_crash_risk", &leak_pod) {
                 if r >= threshold && first_risky.is_none() && killed_at.is_none() {
@@ -318,17 +208,14 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         std::thread::sleep(Duration::from_millis(500));
     }
     // Keep watching the page-cache cgroup until its writer is done filling the limit (~64 s).
-    let text = http_get(port, "/metrics").unwrap_or_default();
+    let text = agent.get("/metrics").unwrap_or_default();
     let killed_at = killed_at.expect("the kernel never OOM-killed the leaker within the deadline");
-    let log = lines.lock().unwrap().clone();
-    let alarm_line = log
-        .iter()
-        .find(|(_, l)| l.contains("crash predicted for pod") && l.contains(&leak_pod));
-    let cache_alarm_line = log
-        .iter()
-        .find(|(_, l)| l.contains("crash predicted for pod") && l.contains(&cache_pod));
+    let alarm_line = agent.alarm_line(&leak_pod);
+    let cache_alarm_line = agent.alarm_line(&cache_pod);
 
-    let lead = alarm_line.map(|(t, _)| killed_at.saturating_duration_since(*t).as_secs_f64());
+    let lead = alarm_line
+        .as_ref()
+        .map(|(t, _)| killed_at.saturating_duration_since(*t).as_secs_f64());
     let tto_err = first_tto.map(|(t, tto)| {
         let real = killed_at.saturating_duration_since(t).as_secs_f64();
         (tto - real) / real
@@ -350,7 +237,7 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         )
     });
     assert!(
-        *alarm_at < killed_at,
+        alarm_at < killed_at,
         "alarm line came after the kill: {alarm_text}"
     );
     assert!(alarm_text.contains("cause=oom_kill"), "{alarm_text}");

@@ -1,0 +1,183 @@
+//! Helpers shared by the real-kernel end-to-end tests (`real_kernel_oom`, `real_kernel_pids`):
+//! the real `crashwatch run` agent in host mode on this machine's `/sys/fs/cgroup`, its log
+//! lines with the instant each arrived, plain HTTP to it, and a way to start a process inside
+//! cgroups we made. Each test file uses part of it.
+#![allow(dead_code)]
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Why the test cannot run here (it creates cgroups), if it cannot.
+pub fn skip_reason() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next().map(str::to_string));
+    (uid.as_deref() != Some("0")).then(|| "not running as root".into())
+}
+
+/// The agent, `crashwatch run --kubelet-url off` on the real cgroup root (host mode: every
+/// cgroup with a memory limit is tracked), sweeping every second. Killed on drop.
+pub struct HostAgent {
+    child: Child,
+    port: u16,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl HostAgent {
+    /// Starts the agent, copies its stderr to `log`, and waits for its first sweep.
+    pub fn start(log: &Path) -> HostAgent {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+            .args(["run", "--kubelet-url", "off", "--interval", "1s"])
+            .args(["--events", "off"])
+            .args(["--cgroup-root", "/sys/fs/cgroup", "--proc-root", "/proc"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start crashwatch");
+        let lines: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+        {
+            let lines = Arc::clone(&lines);
+            let stderr = child.stderr.take().expect("piped stderr");
+            let mut file = std::fs::File::create(log).ok();
+            std::thread::spawn(move || {
+                for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(f) = file.as_mut() {
+                        let _ = writeln!(f, "{l}");
+                    }
+                    lines.lock().unwrap().push((Instant::now(), l));
+                }
+            });
+        }
+        let agent = HostAgent { child, port, lines };
+        let t0 = Instant::now();
+        while agent.get("/readyz").is_none() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "agent never became ready; its log is in {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        agent
+    }
+
+    /// The body of `GET path`, if the agent answered 200.
+    pub fn get(&self, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut buf = String::new();
+        s.read_to_string(&mut buf).ok()?;
+        let (head, body) = buf.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+    }
+
+    /// The first alarm line the agent logged for host-mode cgroup `pod`, with when it came.
+    pub fn alarm_line(&self, pod: &str) -> Option<(Instant, String)> {
+        // Host mode names a cgroup `/<path>` (empty namespace, then the pod).
+        let needle = format!("crash predicted for pod /{pod} ");
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, l)| l.contains(&needle))
+            .cloned()
+    }
+}
+
+impl Drop for HostAgent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `crashwatch collect --once --format json` in host mode on the real cgroup root.
+pub fn collect_host() -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["collect", "--once", "--format", "json"])
+        .args(["--kubelet-url", "off", "--node-name", "real"])
+        .output()
+        .expect("run crashwatch");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// The sample of the host-mode cgroup `name` in a `collect` snapshot.
+pub fn ours<'a>(snap: &'a Value, name: &str) -> Option<&'a Value> {
+    snap["containers"]
+        .as_array()?
+        .iter()
+        .find(|c| c["cgroup"] == name)
+}
+
+/// Starts `program args` already inside every cgroup whose `cgroup.procs` is in `procs` (one
+/// per v1 hierarchy): the shell writes its own pid there before exec, so nothing it does is
+/// charged elsewhere. Its output goes to `log`.
+pub fn spawn_in(procs: &[PathBuf], program: &Path, args: &[&str], log: &Path) -> Child {
+    let joins: String = (1..=procs.len())
+        .map(|i| format!("echo $$ > \"${i}\" && "))
+        .collect();
+    let out = std::fs::File::create(log).expect("log file");
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("{joins}shift {} && exec \"$@\"", procs.len()))
+        .arg("sh")
+        .args(procs)
+        .arg(program)
+        .args(args)
+        .stdout(out.try_clone().expect("log fd"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn a load process")
+}
+
+/// Kills every process in the cgroup directories `dirs`, then removes them (children first).
+pub fn remove_cgroups(dirs: &[PathBuf]) {
+    for dir in dirs {
+        for _ in 0..50 {
+            let pids = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            if pids.trim().is_empty() {
+                break;
+            }
+            for pid in pids.split_whitespace() {
+                let _ = Command::new("kill").arg("-9").arg(pid).status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    for dir in dirs.iter().rev() {
+        if let Err(e) = std::fs::remove_dir(dir) {
+            eprintln!("warning: could not remove {}: {e}", dir.display());
+        }
+    }
+}
+
+/// A child process killed on drop.
+pub struct Reaper(pub Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
