@@ -5,6 +5,8 @@
 //! `oom_kill` counter moves, that the first published `crashwatch_time_to_oom_seconds` was
 //! within ±30 % of the real remaining time, and that the kill is counted as a `hit`.
 //! A second cgroup with the same limit filled with reclaimable page cache must never alarm.
+//! The agent records (`--record-dir`): the trace must label the kill `oom_kill` and nothing
+//! for the page cache, and `crashwatch replay` of it must warn of the kill too.
 //!
 //! Skipped, with the reason printed, where cgroupfs is not writable (not root, read-only
 //! mount, no memory controller). `scripts/e2e-oom N` runs it N times and sums up.
@@ -132,7 +134,8 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let agent_log = work.path().join("agent.log");
-    let agent = HostAgent::start(&agent_log);
+    let rec_dir = work.path().join("rec");
+    let agent = HostAgent::start(&agent_log, &["--record-dir", rec_dir.to_str().unwrap()]);
 
     let stress = PathBuf::from(env!("CARGO_BIN_EXE_cw-stress"));
     let rate = LEAK_MIB_PER_S.to_string();
@@ -166,12 +169,14 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
     let mut first_risky: Option<Instant> = None;
     let mut first_tto: Option<(Instant, f64)> = None;
     let mut killed_at: Option<Instant> = None;
+    let mut killed_wall: Option<f64> = None;
     let mut cache_alarmed = false;
     let mut max_cache_risk: f64 = 0.0;
     let deadline = Duration::from_secs(480);
     while started.elapsed() < deadline {
         if killed_at.is_none() && leak_cg.oom_kills() > 0 {
             killed_at = Some(Instant::now());
+            killed_wall = Some(unix_now());
         }
         if let Some(text) = agent.get("/metrics") {
             let now = Instant::now();
@@ -265,4 +270,130 @@ fn leak_is_predicted_before_the_kernel_kills_and_page_cache_is_not() {
         cache_alarm_line
     );
     drop(agent);
+    recorded_trace_labels_and_replays_the_kill(
+        &rec_dir,
+        work.path(),
+        &leak_pod,
+        &cache_pod,
+        killed_wall.expect("kill time"),
+    );
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// What `run --record-dir` wrote during the test: one `oom_kill` label for the leak at the
+/// kill (`killed` is when the test saw the kernel's counter move, UNIX seconds), none for the
+/// page-cache cgroup; and `replay` of that trace warns of the kill ≥ 30 s ahead and never
+/// alarms the page cache.
+fn recorded_trace_labels_and_replays_the_kill(
+    rec_dir: &Path,
+    work: &Path,
+    leak_pod: &str,
+    cache_pod: &str,
+    killed: f64,
+) {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(rec_dir)
+        .expect("record dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no trace in {}", rec_dir.display());
+    // Rotation is chronological: the files in name order are one trace.
+    let trace = work.join("recorded.jsonl");
+    let mut all = String::new();
+    for f in &files {
+        all.push_str(&std::fs::read_to_string(f).expect("read trace"));
+    }
+    std::fs::write(&trace, &all).expect("write merged trace");
+    let lines: Vec<serde_json::Value> = all
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    // Host mode: empty namespace and container around the cgroup's path.
+    let id_of = |pod: &str| {
+        let id = format!("/{pod}/");
+        assert!(
+            lines
+                .iter()
+                .any(|o| o["id"] == id.as_str() && o["event"].is_null()),
+            "no sample of {id} recorded"
+        );
+        id
+    };
+    let (leak_id, cache_id) = (id_of(leak_pod), id_of(cache_pod));
+    let labels = |id: &str| -> Vec<(f64, String)> {
+        lines
+            .iter()
+            .filter(|o| o["event"] == "crash" && o["id"] == id)
+            .map(|o| {
+                (
+                    o["ts"].as_f64().unwrap(),
+                    o["cause"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let leak_labels = labels(&leak_id);
+    println!(
+        "E2E_RECORD files={} lines={} leak_labels={leak_labels:?}",
+        files.len(),
+        lines.len()
+    );
+    assert_eq!(
+        leak_labels.len(),
+        1,
+        "one crash label for the leak: {leak_labels:?}"
+    );
+    let (label_ts, cause) = &leak_labels[0];
+    assert_eq!(cause, "oom_kill");
+    // Labelled at the first sweep that saw the counter move (1 s sweeps; the test polls every
+    // 0.5 s).
+    assert!(
+        (label_ts - killed).abs() <= 5.0,
+        "label at {label_ts}, kill seen at {killed}"
+    );
+    assert!(labels(&cache_id).is_empty(), "page cache labelled a crash");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashwatch"))
+        .args(["replay", "--trace", trace.to_str().unwrap()])
+        .output()
+        .expect("run replay");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdict = |id: &str| -> serde_json::Value {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|o| o["id"] == id)
+            .unwrap_or_else(|| panic!("replay printed nothing for {id}"))
+    };
+    let leak = verdict(&leak_id);
+    let first_alarm = leak["first_alarm_ts"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("replay never alarmed the leak: {leak}"));
+    println!(
+        "E2E_REPLAY lead_s={:.1} cause={}",
+        label_ts - first_alarm,
+        leak["cause"]
+    );
+    assert!(
+        label_ts - first_alarm >= 30.0,
+        "replay warned only {:.1} s ahead: {leak}",
+        label_ts - first_alarm
+    );
+    assert_eq!(leak["cause"], "oom_kill");
+    let cache = verdict(&cache_id);
+    assert!(
+        cache["first_alarm_ts"].is_null(),
+        "replay alarmed the page cache: {cache}"
+    );
 }

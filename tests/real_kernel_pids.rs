@@ -113,7 +113,7 @@ fn fork_growth_is_predicted_before_the_task_limit_refuses_a_fork() {
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
     let agent_log = work.path().join("agent.log");
-    let agent = HostAgent::start(&agent_log);
+    let agent = HostAgent::start(&agent_log, &[]);
 
     let procs: Vec<PathBuf> = cg.dirs().iter().map(|d| d.join("cgroup.procs")).collect();
     let stress = PathBuf::from(env!("CARGO_BIN_EXE_cw-stress"));

@@ -30,8 +30,9 @@ pub struct HostAgent {
 }
 
 impl HostAgent {
-    /// Starts the agent, copies its stderr to `log`, and waits for its first sweep.
-    pub fn start(log: &Path) -> HostAgent {
+    /// Starts the agent with `extra` flags, copies its stderr to `log`, and waits for its
+    /// first sweep.
+    pub fn start(log: &Path, extra: &[&str]) -> HostAgent {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -41,6 +42,7 @@ impl HostAgent {
             .args(["--events", "off"])
             .args(["--cgroup-root", "/sys/fs/cgroup", "--proc-root", "/proc"])
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
