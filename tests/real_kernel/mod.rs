@@ -1,7 +1,8 @@
-//! Helpers shared by the real-kernel end-to-end tests (`real_kernel_oom`, `real_kernel_pids`):
-//! the real `crashwatch run` agent in host mode on this machine's `/sys/fs/cgroup`, its log
-//! lines with the instant each arrived, plain HTTP to it, and a way to start a process inside
-//! cgroups we made. Each test file uses part of it.
+//! Helpers shared by the real-kernel tests (`real_kernel_oom`, `real_kernel_pids`,
+//! `real_kernel_collect`): the real `crashwatch run` agent in host mode on this machine's
+//! `/sys/fs/cgroup`, its log lines with the instant each arrived, plain HTTP to it,
+//! `collect` in host mode, and a way to start a process inside cgroups we made. Each test file
+//! uses part of it.
 #![allow(dead_code)]
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
