@@ -11,7 +11,7 @@
 //! Skipped, with the reason printed, where cgroupfs is not writable (not root, read-only
 //! mount, no memory controller). `scripts/e2e-oom N` runs it N times and sums up.
 mod real_kernel;
-use real_kernel::{remove_cgroups, skip_reason, spawn_in, HostAgent, Reaper};
+use real_kernel::{metric, remove_cgroups, skip_reason, spawn_in, HostAgent, Reaper};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -92,18 +92,6 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         remove_cgroups(std::slice::from_ref(&self.dir));
     }
-}
-
-/// Value of the series `name{...pod="<pod>"...}` in a Prometheus text exposition.
-fn metric(text: &str, name: &str, pod: &str) -> Option<f64> {
-    let needle = format!("pod=\"{pod}\"");
-    text.lines().find_map(|l| {
-        let rest = l.strip_prefix(name)?;
-        if !rest.starts_with('{') || !rest.contains(&needle) {
-            return None;
-        }
-        rest.rsplit(' ').next()?.parse().ok()
-    })
 }
 
 /// Value of the whole series `series` (name and labels as printed).

@@ -1,4 +1,4 @@
-//! Helpers shared by the real-kernel tests (`real_kernel_oom`, `real_kernel_pids`,
+//! Helpers shared by the real-kernel tests (`real_kernel_oom`, `real_kernel_limits`,
 //! `real_kernel_collect`): the real `crashwatch run` agent in host mode on this machine's
 //! `/sys/fs/cgroup`, its log lines with the instant each arrived, plain HTTP to it,
 //! `collect` in host mode, and a way to start a process inside cgroups we made. Each test file
@@ -108,6 +108,18 @@ impl Drop for HostAgent {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Value of the series `name{...pod="<pod>"...}` in a Prometheus text exposition.
+pub fn metric(text: &str, name: &str, pod: &str) -> Option<f64> {
+    let needle = format!("pod=\"{pod}\"");
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?;
+        if !rest.starts_with('{') || !rest.contains(&needle) {
+            return None;
+        }
+        rest.rsplit(' ').next()?.parse().ok()
+    })
 }
 
 /// `crashwatch collect --once --format json` in host mode on the real cgroup root.
