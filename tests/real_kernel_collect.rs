@@ -6,7 +6,7 @@
 //! Needs root and a writable v1 memory hierarchy; skipped with a printed reason otherwise.
 //! Everything it creates is removed by a Drop guard, also when an assertion fails.
 mod real_kernel;
-use real_kernel::{collect_host, ours};
+use real_kernel::{collect_host, ours, spawn_in, Cgroups, Reaper};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -167,77 +167,44 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
     );
 }
 
-/// A busy loop under a real CFS quota of 0.2 cores (v1 `cpu` and `cpuacct` hierarchies, plus
-/// the unified tree for PSI on hybrid machines): `collect` gives the quota as the kernel holds
-/// it, a CPU use the quota caps, and throttled periods and time that grow.
+/// A busy loop under a real CFS quota of 0.2 cores (v1 `memory`, `cpu` and `cpuacct`
+/// hierarchies plus the unified tree for PSI on hybrid machines, one directory on v2):
+/// `collect` gives the quota as the kernel holds it, a CPU use the quota caps, and throttled
+/// periods and time that grow.
 #[test]
-fn real_v1_cpu_quota_throttling_and_usage() {
-    let root = Path::new("/sys/fs/cgroup");
-    let (cpu_root, acct_root) = (root.join("cpu"), root.join("cpuacct"));
-    if !root.join("memory/cgroup.procs").exists() || !cpu_root.join("cgroup.procs").exists() {
-        eprintln!(
-            "skipped: no cgroup v1 memory and cpu hierarchies at {}",
-            root.display()
-        );
-        return;
-    }
+fn real_cpu_quota_throttling_and_usage() {
     let name = format!("crashwatch-cpu-test-{}", std::process::id());
-    let mut guard = Guard {
-        dirs: Vec::new(),
-        children: Vec::new(),
-    };
-    // Memory (host mode tracks cgroups with a memory limit), cpu, cpuacct where it is a
-    // hierarchy of its own, and the unified tree where there is one.
-    let mut hierarchies = vec![root.join("memory"), cpu_root.clone()];
-    if acct_root.join("cgroup.procs").exists()
-        && std::fs::canonicalize(&acct_root).ok() != std::fs::canonicalize(&cpu_root).ok()
-    {
-        hierarchies.push(acct_root);
-    }
-    if root.join("unified/cgroup.controllers").exists() {
-        hierarchies.push(root.join("unified"));
-    }
-    for h in &hierarchies {
-        let d = h.join(&name);
-        if let Err(e) = std::fs::create_dir(&d) {
-            eprintln!(
-                "skipped: cannot create {} ({e}); needs root and a writable cgroupfs",
-                d.display()
-            );
+    let cg = match Cgroups::create(&name, &["cpu", "cpuacct"]).and_then(|cg| {
+        cg.set_cpu_quota_us(20_000)?;
+        Ok(cg)
+    }) {
+        Ok(cg) => cg,
+        Err(why) => {
+            eprintln!("skipped: {why}; needs root and a writable cgroupfs");
             return;
         }
-        guard.dirs.push(d);
-    }
-    let (mem, cpu) = (root.join("memory").join(&name), cpu_root.join(&name));
-    std::fs::write(mem.join("memory.limit_in_bytes"), LIMIT.to_string()).expect("memory limit");
-    std::fs::write(cpu.join("cpu.cfs_period_us"), "100000").expect("cfs period");
-    std::fs::write(cpu.join("cpu.cfs_quota_us"), "20000").expect("cfs quota");
-
-    let joins: String = guard
-        .dirs
-        .iter()
-        .map(|d| {
-            format!(
-                "open({:?},'w').write(str(os.getpid()));",
-                d.join("cgroup.procs").display().to_string()
-            )
-        })
-        .collect();
-    let script = format!(
-        "import os,time\n{joins}\nprint('ready',flush=True)\nt=time.time()\nwhile time.time()-t<60: pass\n"
-    );
-    let Ok(mut busy) = Command::new("python3")
-        .args(["-c", &script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        eprintln!("skipped: python3 not available to run a busy loop in the test cgroup");
-        return;
     };
-    let ready = wait_ready(&mut busy);
-    guard.children.push(busy);
-    assert!(ready, "busy loop did not start");
+    let work = tempfile::tempdir().unwrap();
+    let _busy = Reaper(spawn_in(
+        &cg.procs(),
+        Path::new("sh"),
+        &["-c", "while :; do :; done"],
+        &work.path().join("busy.log"),
+    ));
+    // In every cgroup before the first read.
+    let t0 = Instant::now();
+    while cg.procs().iter().any(|p| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .trim()
+            .is_empty()
+    }) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "busy loop did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::thread::sleep(Duration::from_secs(1));
     let a = collect_host();
     if a["node"]["host_mode"] != true {
@@ -278,7 +245,7 @@ fn real_v1_cpu_quota_throttling_and_usage() {
         "{throttled} throttled of {periods}"
     );
     assert!(delta("cpu_throttled_seconds_total") > 0.0, "{cb}");
-    if hierarchies.iter().any(|h| h.ends_with("unified")) {
+    if Path::new("/sys/fs/cgroup/unified/cgroup.controllers").exists() {
         assert!(
             cb["cpu_pressure_some_avg10"].as_f64().is_some(),
             "CPU PSI from unified/{name}: {cb}"

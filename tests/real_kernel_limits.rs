@@ -15,129 +15,13 @@
 //! directory per hierarchy, the same relative path, which is how the collector pairs them.
 //! Skipped, with the reason printed, where neither can be created.
 mod real_kernel;
-use real_kernel::{
-    collect_host, metric, ours, remove_cgroups, skip_reason, spawn_in, HostAgent, Reaper,
-};
+use real_kernel::{collect_host, metric, ours, skip_reason, spawn_in, Cgroups, HostAgent, Reaper};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const PIDS_MAX: u64 = 400;
 const FORKS_PER_S: u32 = 2;
-const MEMORY_LIMIT: u64 = 256 << 20;
-
-/// The test's cgroups: one directory on v2, one per controller's hierarchy on v1 (plus the
-/// unified tree's, for PSI, on hybrid machines). Removed on drop.
-struct Cgroups {
-    /// Each controller's directory (the same one on v2).
-    dirs: Vec<(&'static str, PathBuf)>,
-    v2: bool,
-}
-
-impl Cgroups {
-    /// Creates cgroup `name` with `controllers` and a memory limit (host mode tracks only
-    /// cgroups that have one).
-    fn create(name: &str, controllers: &[&'static str]) -> Result<Cgroups, String> {
-        let root = Path::new("/sys/fs/cgroup");
-        let on_v2 = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
-        let mut wanted = vec!["memory"];
-        wanted.extend_from_slice(controllers);
-        let v2 = wanted
-            .iter()
-            .all(|c| on_v2.split_whitespace().any(|x| x == *c));
-        let mut dirs = Vec::new();
-        if v2 {
-            dirs.extend(wanted.iter().map(|c| (*c, root.join(name))));
-        } else {
-            for c in &wanted {
-                let h = root.join(c);
-                if !h.join("cgroup.procs").exists() {
-                    return Err(format!(
-                        "no cgroup v2 with {wanted:?}, nor a v1 {c} hierarchy"
-                    ));
-                }
-                dirs.push((*c, h.join(name)));
-            }
-            if root.join("unified/cgroup.controllers").exists() {
-                dirs.push(("unified", root.join("unified").join(name)));
-            }
-        }
-        let cg = Cgroups { dirs, v2 };
-        for d in cg.unique_dirs() {
-            std::fs::create_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        }
-        let limit_file = if v2 {
-            "memory.max"
-        } else {
-            "memory.limit_in_bytes"
-        };
-        cg.set("memory", limit_file, &MEMORY_LIMIT.to_string())?;
-        Ok(cg)
-    }
-
-    fn dir(&self, controller: &str) -> &Path {
-        &self
-            .dirs
-            .iter()
-            .find(|(c, _)| *c == controller)
-            .expect("a controller we made")
-            .1
-    }
-
-    /// The distinct directories (v1 `cpu` and `cpuacct` may be one hierarchy).
-    fn unique_dirs(&self) -> Vec<PathBuf> {
-        let mut seen: Vec<PathBuf> = Vec::new();
-        for (_, d) in &self.dirs {
-            let real = d
-                .parent()
-                .and_then(|p| std::fs::canonicalize(p).ok())
-                .map_or_else(|| d.clone(), |p| p.join(d.file_name().unwrap()));
-            if !seen.contains(&real) {
-                seen.push(real);
-            }
-        }
-        seen
-    }
-
-    fn set(&self, controller: &str, file: &str, value: &str) -> Result<(), String> {
-        std::fs::write(self.dir(controller).join(file), value)
-            .map_err(|e| format!("cannot set {file}: {e}"))
-    }
-
-    fn procs(&self) -> Vec<PathBuf> {
-        self.unique_dirs()
-            .iter()
-            .map(|d| d.join("cgroup.procs"))
-            .collect()
-    }
-
-    /// Forks the kernel refused so far (`pids.events` max).
-    fn refused_forks(&self) -> u64 {
-        std::fs::read_to_string(self.dir("pids").join("pids.events"))
-            .ok()
-            .and_then(|s| {
-                s.lines().find_map(|l| {
-                    let (k, v) = l.split_once(' ')?;
-                    (k == "max").then(|| v.trim().parse().unwrap_or(0))
-                })
-            })
-            .unwrap_or(0)
-    }
-
-    fn tasks(&self) -> Option<u64> {
-        std::fs::read_to_string(self.dir("pids").join("pids.current"))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-}
-
-impl Drop for Cgroups {
-    fn drop(&mut self) {
-        remove_cgroups(&self.unique_dirs());
-    }
-}
 
 /// The test's cgroups (`create`, given the name), a work directory, and the agent (its log in
 /// `agent.log` there); `None`, with the reason printed, where cgroups cannot be made here.
@@ -266,12 +150,7 @@ fn a_worker_pinned_at_its_cpu_quota_is_never_warned() {
     let name = format!("cw-e2e-pinned-{}", std::process::id());
     let Some((cg, work, agent)) = set_up(&name, |name| {
         let cg = Cgroups::create(name, &["cpu", "cpuacct"])?;
-        if cg.v2 {
-            cg.set("cpu", "cpu.max", "20000 100000")?;
-        } else {
-            cg.set("cpu", "cpu.cfs_period_us", "100000")?;
-            cg.set("cpu", "cpu.cfs_quota_us", "20000")?;
-        }
+        cg.set_cpu_quota_us(20_000)?;
         Ok(cg)
     }) else {
         return;

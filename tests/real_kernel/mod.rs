@@ -12,6 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The memory limit of the tests' cgroups: host mode tracks only cgroups that have one.
+pub const MEMORY_LIMIT: u64 = 256 << 20;
+
 /// Why the test cannot run here (it creates cgroups), if it cannot.
 pub fn skip_reason() -> Option<String> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -184,6 +187,133 @@ pub fn remove_cgroups(dirs: &[PathBuf]) {
         if let Err(e) = std::fs::remove_dir(dir) {
             eprintln!("warning: could not remove {}: {e}", dir.display());
         }
+    }
+}
+
+/// The test's cgroups: one directory on v2, one per controller's hierarchy on v1 (plus the
+/// unified tree's, for PSI, on hybrid machines). Removed on drop.
+pub struct Cgroups {
+    /// Each controller's directory (the same one on v2).
+    dirs: Vec<(&'static str, PathBuf)>,
+    v2: bool,
+}
+
+impl Cgroups {
+    /// Creates cgroup `name` with `controllers` and a memory limit (host mode tracks only
+    /// cgroups that have one).
+    pub fn create(name: &str, controllers: &[&'static str]) -> Result<Cgroups, String> {
+        let root = Path::new("/sys/fs/cgroup");
+        let on_v2 = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let mut wanted = vec!["memory"];
+        wanted.extend_from_slice(controllers);
+        let v2 = wanted
+            .iter()
+            .all(|c| on_v2.split_whitespace().any(|x| x == *c));
+        let mut dirs = Vec::new();
+        if v2 {
+            dirs.extend(wanted.iter().map(|c| (*c, root.join(name))));
+        } else {
+            for c in &wanted {
+                let h = root.join(c);
+                if !h.join("cgroup.procs").exists() {
+                    return Err(format!(
+                        "no cgroup v2 with {wanted:?}, nor a v1 {c} hierarchy"
+                    ));
+                }
+                dirs.push((*c, h.join(name)));
+            }
+            if root.join("unified/cgroup.controllers").exists() {
+                dirs.push(("unified", root.join("unified").join(name)));
+            }
+        }
+        let cg = Cgroups { dirs, v2 };
+        for d in cg.unique_dirs() {
+            std::fs::create_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        let limit_file = if v2 {
+            "memory.max"
+        } else {
+            "memory.limit_in_bytes"
+        };
+        cg.set("memory", limit_file, &MEMORY_LIMIT.to_string())?;
+        Ok(cg)
+    }
+
+    /// The directory of `controller` (one we made).
+    pub fn dir(&self, controller: &str) -> &Path {
+        &self
+            .dirs
+            .iter()
+            .find(|(c, _)| *c == controller)
+            .expect("a controller we made")
+            .1
+    }
+
+    /// The distinct directories (v1 `cpu` and `cpuacct` may be one hierarchy).
+    pub fn unique_dirs(&self) -> Vec<PathBuf> {
+        let mut seen: Vec<PathBuf> = Vec::new();
+        for (_, d) in &self.dirs {
+            let real = d
+                .parent()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .map_or_else(|| d.clone(), |p| p.join(d.file_name().unwrap()));
+            if !seen.contains(&real) {
+                seen.push(real);
+            }
+        }
+        seen
+    }
+
+    /// Writes `value` to the `controller`'s `file`.
+    pub fn set(&self, controller: &str, file: &str, value: &str) -> Result<(), String> {
+        std::fs::write(self.dir(controller).join(file), value)
+            .map_err(|e| format!("cannot set {file}: {e}"))
+    }
+
+    /// Sets a CFS quota of `quota_us` per 100 ms period (`cpu.max` on v2).
+    pub fn set_cpu_quota_us(&self, quota_us: u32) -> Result<(), String> {
+        if self.v2 {
+            self.set("cpu", "cpu.max", &format!("{quota_us} 100000"))
+        } else {
+            self.set("cpu", "cpu.cfs_period_us", "100000")?;
+            self.set("cpu", "cpu.cfs_quota_us", &quota_us.to_string())
+        }
+    }
+
+    /// The `cgroup.procs` file of each distinct directory: where a process joins them all.
+    pub fn procs(&self) -> Vec<PathBuf> {
+        self.unique_dirs()
+            .iter()
+            .map(|d| d.join("cgroup.procs"))
+            .collect()
+    }
+
+    /// Forks the kernel refused so far (`pids.events` max).
+    pub fn refused_forks(&self) -> u64 {
+        std::fs::read_to_string(self.dir("pids").join("pids.events"))
+            .ok()
+            .and_then(|s| {
+                s.lines().find_map(|l| {
+                    let (k, v) = l.split_once(' ')?;
+                    (k == "max").then(|| v.trim().parse().unwrap_or(0))
+                })
+            })
+            .unwrap_or(0)
+    }
+
+    /// Tasks in the cgroup now (`pids.current`).
+    pub fn tasks(&self) -> Option<u64> {
+        std::fs::read_to_string(self.dir("pids").join("pids.current"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        remove_cgroups(&self.unique_dirs());
     }
 }
 
