@@ -347,3 +347,30 @@ fn a_growing_container_without_a_limit_losing_its_page_cache_is_evicted() {
     // The cache falls but the container does not grow: an app deleting its files.
     assert_eq!(run(&flat, &squeezed), None);
 }
+
+#[test]
+fn a_container_that_never_restarted_is_in_no_restart_loop() {
+    // Trees that call a restart loop for any working set above half the limit: what they
+    // learn from a loop's first instance, which looks like any healthy container.
+    let p = one_split_predictor("ws_limit_ratio", 0.5, Cause::RestartLoop);
+    let mut f = features::extract_once(&Sample {
+        memory_working_set_bytes: Some(600),
+        memory_limit_bytes: Some(1000),
+        restarts_total: Some(0),
+        ..Default::default()
+    });
+    let at = |f: &Features| assess(p.model(), f, || false);
+    let a = at(&f);
+    assert!(a.risk < 0.05 && a.cause.is_none(), "{a:?}");
+    // Once it restarted (an exit the kubelet calls `Error`), the trees' loop stands.
+    f.restarts_recent = 1.0;
+    f.x[features::idx::RESTARTS_10M] = 1.0;
+    f.x[features::idx::LAST_REASON] = 2.0;
+    let a = at(&f);
+    assert!(a.risk >= 0.75, "{a:?}");
+    assert_eq!(a.cause, Some(Cause::RestartLoop));
+    // And so it does for a restart older than 10 minutes: the kubelet keeps its reason.
+    f.restarts_recent = 0.0;
+    f.x[features::idx::RESTARTS_10M] = 0.0;
+    assert!(at(&f).risk >= 0.75, "{:?}", at(&f));
+}
