@@ -1,10 +1,10 @@
 //! Risk: one feature vector made a risk, a cause and a time to OOM ([`assess`]). The model's
 //! class probabilities, less the verdicts the trees are not trusted with (starvation of a
 //! container that copes with its throttling, an OOM kill beyond the horizon, an eviction of a
-//! pod the kubelet spares), under the physical floor of each time to crash and the
-//! restart-loop floor. Its own part because it is a function of the features alone: what
-//! [`predict_once`] asks of a lone sample and [`Predictor::observe`] of a history. The
-//! constants that shape the risk are here with it.
+//! pod the kubelet spares, a restart loop of a container that never restarted), under the
+//! physical floor of each time to crash and the restart-loop floor. Its own part because it
+//! is a function of the features alone: what [`predict_once`] asks of a lone sample and
+//! [`Predictor::observe`] of a history. The constants that shape the risk are here with it.
 //!
 //! [`predict_once`]: super::predict_once
 //! [`Predictor::observe`]: super::Predictor::observe
