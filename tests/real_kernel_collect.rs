@@ -6,7 +6,7 @@
 //! Needs root and a writable v1 memory hierarchy; skipped with a printed reason otherwise.
 //! Everything it creates is removed by a Drop guard, also when an assertion fails.
 mod real_kernel;
-use real_kernel::{collect_host, ours, spawn_in, Cgroups, Reaper};
+use real_kernel::{collect_host, ours, Cgroups};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -174,10 +174,7 @@ fn real_v1_cgroup_limit_usage_and_oom_kill() {
 #[test]
 fn real_cpu_quota_throttling_and_usage() {
     let name = format!("crashwatch-cpu-test-{}", std::process::id());
-    let cg = match Cgroups::create(&name, &["cpu", "cpuacct"]).and_then(|cg| {
-        cg.set_cpu_quota_us(20_000)?;
-        Ok(cg)
-    }) {
+    let cg = match Cgroups::with_cpu_quota(&name, 20_000) {
         Ok(cg) => cg,
         Err(why) => {
             eprintln!("skipped: {why}; needs root and a writable cgroupfs");
@@ -185,12 +182,7 @@ fn real_cpu_quota_throttling_and_usage() {
         }
     };
     let work = tempfile::tempdir().unwrap();
-    let _busy = Reaper(spawn_in(
-        &cg.procs(),
-        Path::new("sh"),
-        &["-c", "while :; do :; done"],
-        &work.path().join("busy.log"),
-    ));
+    let _busy = cg.busy_loop(&work.path().join("busy.log"));
     // In every cgroup before the first read.
     let t0 = Instant::now();
     while cg.procs().iter().any(|p| {

@@ -17,7 +17,7 @@
 mod real_kernel;
 use real_kernel::{collect_host, metric, ours, skip_reason, spawn_in, Cgroups, HostAgent, Reaper};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const PIDS_MAX: u64 = 400;
@@ -148,20 +148,12 @@ const PINNED_WATCH: Duration = Duration::from_secs(330);
 #[test]
 fn a_worker_pinned_at_its_cpu_quota_is_never_warned() {
     let name = format!("cw-e2e-pinned-{}", std::process::id());
-    let Some((cg, work, agent)) = set_up(&name, |name| {
-        let cg = Cgroups::create(name, &["cpu", "cpuacct"])?;
-        cg.set_cpu_quota_us(20_000)?;
-        Ok(cg)
-    }) else {
+    let Some((cg, work, agent)) = set_up(&name, |name| Cgroups::with_cpu_quota(name, 20_000))
+    else {
         return;
     };
     // A loop that wants a whole core, under a quota of a fifth of one.
-    let _busy = Reaper(spawn_in(
-        &cg.procs(),
-        Path::new("sh"),
-        &["-c", "while :; do :; done"],
-        &work.path().join("busy.log"),
-    ));
+    let _busy = cg.busy_loop(&work.path().join("busy.log"));
     let started = Instant::now();
     let (mut max_risk, mut samples, mut predicted) = (0.0f64, 0u32, false);
     while started.elapsed() < PINNED_WATCH {

@@ -270,6 +270,24 @@ impl Cgroups {
             .map_err(|e| format!("cannot set {file}: {e}"))
     }
 
+    /// Creates cgroup `name` with the `cpu` and `cpuacct` controllers and a memory limit, under
+    /// a CFS quota of `quota_us` per 100 ms period.
+    pub fn with_cpu_quota(name: &str, quota_us: u32) -> Result<Cgroups, String> {
+        let cg = Cgroups::create(name, &["cpu", "cpuacct"])?;
+        cg.set_cpu_quota_us(quota_us)?;
+        Ok(cg)
+    }
+
+    /// Starts a shell loop that wants a whole core in these cgroups, its output to `log`.
+    pub fn busy_loop(&self, log: &Path) -> Reaper {
+        Reaper(spawn_in(
+            &self.procs(),
+            Path::new("sh"),
+            &["-c", "while :; do :; done"],
+            log,
+        ))
+    }
+
     /// Sets a CFS quota of `quota_us` per 100 ms period (`cpu.max` on v2).
     pub fn set_cpu_quota_us(&self, quota_us: u32) -> Result<(), String> {
         if self.v2 {
