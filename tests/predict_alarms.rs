@@ -223,6 +223,7 @@ fn bare(x: [f32; N]) -> Features {
         ttl_mem: None,
         ttl_pids: None,
         ttl_node: None,
+        ttl_node_guess: None,
         ttl_starve: None,
         node_psi: None,
         cache_squeeze: None,
@@ -242,6 +243,7 @@ fn bare(x: [f32; N]) -> Features {
         alarmed: false,
         critical: false,
         outranked: false,
+        heads_besteffort: false,
         restarts_recent: 0.0,
     }
 }
@@ -775,6 +777,55 @@ fn the_kubelets_own_eviction_threshold_sets_when_the_node_runs_out() {
     );
     assert!(sooner[0] < default[0], "{sooner:?} vs {default:?}");
     assert!(flat.is_empty(), "bystander {flat:?}");
+}
+
+/// A node whose available memory, `avail(t)` MiB, runs out while none of its pods grows (a
+/// leak outside them): two flat BestEffort pods (400 and 250 MiB), a flat Burstable one with a
+/// limit, sampled every 10 s for `until` s. The times each alarmed, by container.
+fn node_draining(
+    avail: impl Fn(f64) -> f64,
+    until: f64,
+) -> std::collections::HashMap<&'static str, Vec<f64>> {
+    let mut p = Predictor::new(Model::embedded(), None);
+    let mut alarms = std::collections::HashMap::new();
+    for i in 0..=(until / 10.0) as u64 {
+        let t = i as f64 * 10.0;
+        let node = ((avail(t) + wobble(i) * 2.0) * MIB as f64) as u64;
+        for (id, ws, qos, limit) in [
+            ("a/notebook/main", 400.0, Qos::Besteffort, None),
+            ("b/toolbox/shell", 250.0, Qos::Besteffort, None),
+            ("c/api-7d9f/app", 300.0, Qos::Burstable, Some(512 * MIB)),
+        ] {
+            let s = Sample {
+                node_memory_available_bytes: Some(node),
+                qos: Some(qos),
+                memory_limit_bytes: limit,
+                ..anon_sample(t, id, ws + wobble(i + 5))
+            };
+            if p.observe(&s).1.contains(&Transition::Alarmed) {
+                alarms.entry(id).or_insert_with(Vec::new).push(t);
+            }
+        }
+    }
+    alarms
+}
+
+#[test]
+fn a_node_draining_with_no_pod_growing_evicts_its_largest_besteffort_pod() {
+    // 2 MiB/s from 3 GiB: at the assumed threshold (750 MiB) at 1161 s. The kubelet evicts
+    // BestEffort pods first (their whole usage exceeds their zero request), the largest first.
+    let at = (3072.0 - 750.0) / 2.0;
+    let alarms = node_draining(|t| 3072.0 - 2.0 * t, at);
+    let first = alarms.get("a/notebook/main").cloned().unwrap_or_default();
+    assert!(
+        first.len() == 1 && (at - 600.0..=at - 30.0).contains(&first[0]),
+        "largest BestEffort pod {first:?}"
+    );
+    assert_eq!(alarms.len(), 1, "only the one evicted first: {alarms:?}");
+    // A dip that has just begun, as fast and as deep (a burst of allocations, freed after):
+    // no pod is warned of.
+    let dip = node_draining(|t| (3072.0 - 25.0 * (t - 900.0).max(0.0)).max(600.0), at);
+    assert!(dip.is_empty(), "{dip:?}");
 }
 
 /// A container whose CFS throttling climbs from none at 100 s to every period at 400 s (its

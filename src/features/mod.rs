@@ -91,6 +91,12 @@ pub const UNKNOWN: f32 = -1.0;
 /// Kubelet's default hard eviction threshold (`memory.available<100Mi`).
 pub const NODE_EVICTION_BYTES: f64 = 100.0 * 1024.0 * 1024.0;
 
+/// The eviction threshold assumed where the kubelet's is unknown, to time the eviction of a
+/// BestEffort pod that grew nothing ([`Features::ttl_node_guess`]): AKS's default
+/// (`memory.available<750Mi`), the highest of the common ones (100Mi upstream, on GKE and
+/// EKS; 500Mi–1Gi where set by hand). Too high warns early, too low not at all.
+pub const NODE_EVICTION_GUESS_BYTES: f64 = 750.0 * 1024.0 * 1024.0;
+
 /// Name, unit and meaning of one feature (written into the model file).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeatureDoc {
@@ -195,6 +201,11 @@ pub struct Features {
     pub ttl_pids: Option<f64>,
     /// Seconds until node eviction pressure, for pods the kubelet would evict first.
     pub ttl_node: Option<f64>,
+    /// For a BestEffort pod, seconds until the node's available memory, falling steadily for
+    /// 10 minutes, reaches the kubelet's threshold where it gave it, else
+    /// [`NODE_EVICTION_GUESS_BYTES`] (100 MiB once below that): when such a pod that grew
+    /// nothing goes ([`Features::heads_besteffort`]; `node::steady_fall_time`).
+    pub ttl_node_guess: Option<f64>,
     /// Seconds until liveness probes are expected to kill a container whose CFS throttling
     /// climbs toward starvation ([`starvation_eta`]).
     pub ttl_starve: Option<f64>,
@@ -267,6 +278,10 @@ pub struct Features {
     /// the kubelet gave. `extract` leaves it false: [`crate::predict::Predictor::observe`]
     /// fills it.
     pub outranked: bool,
+    /// The pod is the largest BestEffort one on a node running short of memory that no
+    /// evictable pod seen grows into: the kubelet evicts it first. `extract` leaves it false:
+    /// [`crate::predict::Predictor::observe`] fills it.
+    pub heads_besteffort: bool,
     /// `restarts_10m` (`x[22]`), or, without the kubelet's `finishedAt`, with the restarts
     /// before first sight dated by the instance's CPU counter (`restarts_dated`): what the
     /// restart-loop rule counts.
@@ -547,6 +562,12 @@ pub fn extract(h: &History, s: &Sample) -> Features {
     let ttl_node;
     (x[24], ttl_node) = node::node_columns(h, s, evictable, node_fall_envelope.map(|e| e.slope));
     x[25] = ttl_feature(ttl_node);
+    // Only a BestEffort pod's: the one the kubelet evicts first where no pod grows.
+    let ttl_node_guess = if s.qos == Some(Qos::Besteffort) {
+        node::steady_fall_time(h, s, now, node_fall_envelope.map(|e| e.slope))
+    } else {
+        None
+    };
 
     let grows = own_reclaim_idle_on_unknown_node(s)
         && matches!((ws, ws_env5), (Some(w), Some(g)) if g * LONG_WINDOW >= VICTIM_GROWTH * w);
@@ -555,6 +576,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         ttl_mem,
         ttl_pids,
         ttl_node,
+        ttl_node_guess,
         ttl_starve: starvation_eta(h, now, sample_gap),
         cpu_use: cpu_use_line(h, s),
         // With a limit, only for a container that grows into the shortage (a Guaranteed pod
@@ -600,6 +622,7 @@ pub fn extract(h: &History, s: &Sample) -> Features {
         alarmed: false,
         critical: false,
         outranked: false,
+        heads_besteffort: false,
         restarts_recent,
     }
 }

@@ -5,7 +5,7 @@
 //! [`BYSTANDER_SHARE`]; `extract` applies them). These feed `predict`'s eviction rules, not
 //! the container's own limit.
 use super::memory::file_peak;
-use super::{time_to, NODE_EVICTION_BYTES, NODE_TREND_SPAN, UNKNOWN};
+use super::{time_to, NODE_EVICTION_BYTES, NODE_EVICTION_GUESS_BYTES, NODE_TREND_SPAN, UNKNOWN};
 use crate::history::History;
 use crate::sample::Sample;
 
@@ -154,3 +154,68 @@ pub(super) fn node_columns(
     };
     (ratio, ttl_node)
 }
+
+/// Seconds until the node's available memory falls to the kubelet's threshold where the
+/// sample gives it, else to [`NODE_EVICTION_GUESS_BYTES`], where it has fallen steadily for
+/// the last 10 minutes of this history and still falls: about as fast in their first half as
+/// in their second, and lower at this sample than at the one before. A leak outside the pods
+/// seen, not a dip that has just begun or that is ending (a burst of allocations, freed). Timed
+/// at the slower of `fall` (the 5-minute envelope's, bytes per second) and the last minute's
+/// pace: a fall that slows is judged by where it is going, not by where it came from.
+pub(super) fn steady_fall_time(
+    h: &History,
+    s: &Sample,
+    now: f64,
+    fall: Option<f64>,
+) -> Option<f64> {
+    let avail = s.eviction_available()? as f64;
+    let (mut first, mut mid, mut minute) = (None, None, None);
+    let mut before = f64::INFINITY;
+    let mut last: Option<(f64, f64)> = None;
+    for b in h.iter_instance(now - STEADY_WINDOW).rev() {
+        let v = f64::from(b.last.node_available);
+        if !v.is_finite() {
+            continue;
+        }
+        let t = b.t_mid();
+        first.get_or_insert((t, v));
+        if t >= now - STEADY_WINDOW / 2.0 {
+            mid.get_or_insert(v);
+        }
+        if t >= now - RECENT_PACE_S {
+            minute.get_or_insert((t, v));
+        }
+        if let Some((_, l)) = last {
+            before = l;
+        }
+        last = Some((t, v));
+    }
+    let ((t0, a), m, (tm, vm), (tz, z)) = (first?, mid?, minute?, last?);
+    if t0 > now - 0.9 * STEADY_WINDOW || m <= z || a - m < STEADY_SHARE * (m - z) || z >= before {
+        return None;
+    }
+    let recent = (tz > tm).then(|| (vm - z) / (tz - tm));
+    let rate = match (fall, recent) {
+        (Some(f), Some(r)) => f.min(r),
+        _ => return None,
+    };
+    // A node already below the guess that has not been relieved sets a lower threshold: the
+    // kubelet's default.
+    let threshold = s.node_eviction_threshold_bytes.map_or(
+        if avail > NODE_EVICTION_GUESS_BYTES {
+            NODE_EVICTION_GUESS_BYTES
+        } else {
+            NODE_EVICTION_BYTES
+        },
+        |t| t as f64,
+    );
+    time_to(-avail, -threshold, Some(rate))
+}
+
+/// The span [`steady_fall_time`] judges, seconds.
+const STEADY_WINDOW: f64 = 600.0;
+/// Least share of the last 5 minutes' fall the 5 minutes before must have fallen by for
+/// [`steady_fall_time`] to call the fall steady.
+const STEADY_SHARE: f64 = 0.7;
+/// The recent span whose pace [`steady_fall_time`] weighs against the 5-minute one, seconds.
+const RECENT_PACE_S: f64 = 60.0;

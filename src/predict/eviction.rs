@@ -57,6 +57,11 @@ pub(super) struct EvictionOrder {
     /// gone longer is kept for [`features::SQUEEZE_WINDOW`], since the page cache taken before
     /// it went tells of a shortage its end relieved.
     unknown_node_growers: HashMap<String, Grower>,
+    /// Evictable containers taking [`features::BYSTANDER_SHARE`] or more of the node's
+    /// falling available memory: when last seen so.
+    evictable_growth: HashMap<String, f64>,
+    /// BestEffort containers: when last seen, and their working set, bytes.
+    besteffort: HashMap<String, (f64, f64)>,
 }
 
 impl EvictionOrder {
@@ -195,10 +200,64 @@ impl EvictionOrder {
             }
             _ => {}
         }
+        self.besteffort_first(sample, f);
+    }
+
+    /// Marks `f` [`Features::heads_besteffort`] where its pod is the largest BestEffort pod
+    /// seen in the last 2.5 scrapes on a node running short that no evictable container of
+    /// another pod grows into, and records this container's part for the others. Where no pod
+    /// grows, the memory drains outside them, and the kubelet evicts BestEffort pods first
+    /// (their whole usage exceeds their zero request), the largest first.
+    fn besteffort_first(&mut self, sample: &Sample, f: &mut Features) {
+        let grows = f
+            .shortage_share
+            .is_some_and(|share| share >= features::BYSTANDER_SHARE);
+        if sample.qos != Some(Qos::Guaranteed) && grows {
+            match self.evictable_growth.get_mut(&sample.id) {
+                Some(t) => *t = sample.ts,
+                None => {
+                    self.evictable_growth.insert(sample.id.clone(), sample.ts);
+                }
+            }
+        } else if !self.evictable_growth.is_empty() {
+            self.evictable_growth.remove(&sample.id);
+        }
+        if sample.qos != Some(Qos::Besteffort) {
+            return;
+        }
+        let ws = sample.memory_working_set_bytes.unwrap_or(0) as f64;
+        match self.besteffort.get_mut(&sample.id) {
+            Some(known) => *known = (sample.ts, ws),
+            None => {
+                self.besteffort.insert(sample.id.clone(), (sample.ts, ws));
+            }
+        }
+        if grows || f.ttl_node_guess.is_none() || super::risk::spared(f) {
+            return;
+        }
+        let fresh = sample.ts - (2.5 * f.sample_gap).min(SIBLING_FRESH_S);
+        let pod = pod_of(&sample.id).unwrap_or(&sample.id);
+        if self
+            .evictable_growth
+            .iter()
+            .any(|(id, t)| *t >= fresh && pod_of(id).unwrap_or(id) != pod)
+        {
+            return;
+        }
+        let mut sums: HashMap<&str, f64> = HashMap::new();
+        for (id, (t, w)) in &self.besteffort {
+            if *t >= fresh {
+                *sums.entry(pod_of(id).unwrap_or(id)).or_default() += w;
+            }
+        }
+        let own = sums.get(pod).copied().unwrap_or(ws);
+        f.heads_besteffort = sums.iter().all(|(p, w)| *p == pod || *w < own);
     }
 
     /// Forgets the containers for which `keep` returns false (vanished).
     pub(super) fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.evictable_growth.retain(|id, _| keep(id));
+        self.besteffort.retain(|id, _| keep(id));
         self.guaranteed_growth.retain(|id, _| keep(id));
         self.standings.retain(|id, _| keep(id));
     }

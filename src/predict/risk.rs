@@ -308,7 +308,7 @@ fn never_restarted(f: &Features) -> bool {
 }
 
 /// A pod the kubelet does not evict, or evicts after another.
-fn spared(f: &Features) -> bool {
+pub(super) fn spared(f: &Features) -> bool {
     f.critical || f.outranked
 }
 
@@ -343,7 +343,10 @@ fn physical_floors(
     let evicted = if spared(f) {
         0.0
     } else {
-        node_psi.max(squeeze)
+        // The pod the kubelet evicts first where none grows (`Features::heads_besteffort`),
+        // timed to the threshold as the node keeps falling.
+        let first = ttl(f.ttl_node_guess.filter(|_| f.heads_besteffort));
+        node_psi.max(squeeze).max(first)
     };
     // A burst into a container that may still swap lands in swap, not in a kill.
     let step = if step_reaches_limit && f.swap_floor.is_none() {
